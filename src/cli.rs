@@ -1,0 +1,418 @@
+//! The command line: parsed here into plain values, then run against the
+//! same engine the window uses. Exit codes: 0 done, 1 a delivery failed,
+//! 2 bad input or configuration (the reason on stderr).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::core::events::EventType;
+use crate::core::input::strip_one_trailing_newline;
+use crate::core::profile::ProfileName;
+use crate::core::settings::{Destination, Plan};
+use crate::engine::config_store::ConfigStore;
+use crate::engine::profile::{Notes, Profile, ProfileError, Status};
+
+/// farmhook: Discord and custom-webhook notifications for a 3D-print farm.
+#[derive(Debug, Parser)]
+#[command(name = "farmhook", version = crate::build_info::VERSION_LINE, about)]
+pub struct Cli {
+    /// Which profile to use.
+    #[arg(long, global = true, default_value = "default", value_name = "NAME")]
+    pub profile: String,
+    /// Where settings files live (default: the platform's config dir).
+    #[arg(long, global = true, env = "FARMHOOK_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what is configured (secrets redacted).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The Discord webhook.
+    #[command(subcommand)]
+    Discord(DiscordCommand),
+    /// The custom HTTPS webhook (Commercial plan).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Which events are sent.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Switch the account plan.
+    Plan { plan: PlanArg },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscordCommand {
+    /// Store the webhook URL in the keyring (`-` reads it from stdin).
+    SetUrl {
+        url: String,
+    },
+    /// Forget the webhook URL.
+    Clear,
+    Enable,
+    Disable,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Set the endpoint (https://, or http:// on loopback).
+    SetUrl {
+        url: String,
+    },
+    Enable,
+    Disable,
+    /// The X-API-Key value.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// The optional Standard Webhooks signing secret.
+    #[command(subcommand)]
+    Signing(SigningCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new 48-character key (the receiver must be updated).
+    Generate,
+    /// Set your own key, read from stdin: `farmhook webhook key set - < key.txt`.
+    Set {
+        value: String,
+    },
+    /// Show the key masked, or alone on stdout with --reveal.
+    Show {
+        #[arg(long)]
+        reveal: bool,
+    },
+    Clear,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningCommand {
+    /// Generate a signing secret and sign every delivery.
+    Generate,
+    /// Show the secret masked, or alone on stdout with --reveal.
+    Show {
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Stop signing and forget the secret.
+    Clear,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List the events and which destinations send them.
+    List,
+    /// Tick events (ids or `all`).
+    Enable(EventsArgs),
+    /// Untick events (ids or `all`).
+    Disable(EventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[arg(required = true, value_name = "ID|all")]
+    pub events: Vec<String>,
+    /// Change one destination only (default: both).
+    #[arg(long)]
+    pub to: Option<DestinationArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanArg {
+    Free,
+    Commercial,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DestinationArg {
+    Discord,
+    Webhook,
+}
+
+impl From<DestinationArg> for Destination {
+    fn from(d: DestinationArg) -> Self {
+        match d {
+            DestinationArg::Discord => Destination::Discord,
+            DestinationArg::Webhook => Destination::Webhook,
+        }
+    }
+}
+
+/// A failure the command line reports: the sentence and the exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    fn input(message: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ProfileError> for CliError {
+    fn from(e: ProfileError) -> Self {
+        CliError::input(e.to_string())
+    }
+}
+
+/// Runs a parsed command; prints results on stdout and notes on stderr.
+pub async fn run(cli: Cli, command: Command) -> ExitCode {
+    match run_inner(cli, command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("farmhook: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Opens the profile named on the command line.
+pub fn open_profile(profile: &str, config_dir: Option<PathBuf>) -> Result<Profile, CliError> {
+    let name = ProfileName::parse(profile).map_err(|e| CliError::input(e.to_string()))?;
+    let config =
+        ConfigStore::locate(config_dir, name).map_err(|e| CliError::input(e.to_string()))?;
+    Ok(Profile::new(config))
+}
+
+fn print_notes(notes: &Notes) {
+    for note in notes {
+        eprintln!("farmhook: {note}");
+    }
+}
+
+/// `-` means stdin: all of it, less one trailing newline.
+fn value_or_stdin(value: &str) -> Result<String, CliError> {
+    if value != "-" {
+        return Ok(value.to_string());
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::input(format!("could not read the value from stdin: {e}")))?;
+    Ok(strip_one_trailing_newline(&text).to_string())
+}
+
+fn parse_events(given: &[String]) -> Result<Vec<EventType>, CliError> {
+    if given.iter().any(|g| g == "all") {
+        return Ok(EventType::all().collect());
+    }
+    given
+        .iter()
+        .map(|id| EventType::from_id(id).map_err(|e| CliError::input(e.to_string())))
+        .collect()
+}
+
+async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
+    let profile = open_profile(&cli.profile, cli.config_dir)?;
+    match command {
+        Command::Status { json } => {
+            let status = profile.status().await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status).expect("status always serializes")
+                );
+            } else {
+                print!("{}", status_text(&status));
+            }
+        }
+        Command::Plan { plan } => {
+            let plan = match plan {
+                PlanArg::Free => Plan::Free,
+                PlanArg::Commercial => Plan::Commercial,
+            };
+            print_notes(&profile.set_plan(plan).await?);
+            println!("plan: {}", plan.label());
+        }
+        Command::Discord(cmd) => match cmd {
+            DiscordCommand::SetUrl { url } => {
+                let url = profile.set_discord_url(&value_or_stdin(&url)?).await?;
+                println!("Discord webhook saved in the keyring: {url}");
+            }
+            DiscordCommand::Clear => {
+                print_notes(&profile.clear_discord_url().await?);
+                println!("Discord webhook removed from the keyring; Discord is off");
+            }
+            DiscordCommand::Enable => {
+                print_notes(&profile.set_enabled(Destination::Discord, true).await?);
+                println!("Discord: enabled");
+            }
+            DiscordCommand::Disable => {
+                print_notes(&profile.set_enabled(Destination::Discord, false).await?);
+                println!("Discord: disabled");
+            }
+        },
+        Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
+        Command::Events(cmd) => match cmd {
+            EventsCommand::List => {
+                let settings = profile.load().await?;
+                print_notes(&settings.notice.into_iter().collect());
+                let s = settings.settings;
+                println!("{:<22}{:<24}{:<9}webhook", "id", "label", "discord");
+                for e in EventType::all() {
+                    let mark = |d| if s.events(d).contains(e) { "yes" } else { "no" };
+                    println!(
+                        "{:<22}{:<24}{:<9}{}",
+                        e.id(),
+                        e.label(),
+                        mark(Destination::Discord),
+                        mark(Destination::Webhook)
+                    );
+                }
+            }
+            EventsCommand::Enable(args) => set_events(&profile, args, true).await?,
+            EventsCommand::Disable(args) => set_events(&profile, args, false).await?,
+        },
+    }
+    Ok(())
+}
+
+async fn set_events(profile: &Profile, args: EventsArgs, on: bool) -> Result<(), CliError> {
+    let events = parse_events(&args.events)?;
+    let destinations: Vec<Destination> = match args.to {
+        Some(d) => vec![d.into()],
+        None => Destination::ALL.to_vec(),
+    };
+    print_notes(&profile.set_events(&destinations, &events, on).await?);
+    let names: Vec<_> = destinations.iter().map(|d| d.label()).collect();
+    println!(
+        "{} {} event(s) for {}",
+        if on { "enabled" } else { "disabled" },
+        events.len(),
+        names.join(" and ")
+    );
+    Ok(())
+}
+
+async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliError> {
+    match cmd {
+        WebhookCommand::SetUrl { url } => {
+            let (url, notes) = profile.set_webhook_url(&url).await?;
+            print_notes(&notes);
+            println!("endpoint saved: {url}");
+        }
+        WebhookCommand::Enable => {
+            print_notes(&profile.set_enabled(Destination::Webhook, true).await?);
+            println!("custom webhook: enabled");
+        }
+        WebhookCommand::Disable => {
+            print_notes(&profile.set_enabled(Destination::Webhook, false).await?);
+            println!("custom webhook: disabled");
+        }
+        WebhookCommand::Key(KeyCommand::Generate) => {
+            let key = profile.generate_api_key().await?;
+            println!(
+                "generated a new API key ({key}); update your receiver: `farmhook webhook key show --reveal`"
+            );
+        }
+        WebhookCommand::Key(KeyCommand::Set { value }) => {
+            if value != "-" {
+                return Err(CliError::input(
+                    "give the key on stdin, not as an argument (arguments land in shell history and `ps`): \
+                     `farmhook webhook key set - < key.txt`",
+                ));
+            }
+            let key = profile.set_api_key(&value_or_stdin(&value)?).await?;
+            println!("API key saved in the keyring ({key})");
+        }
+        WebhookCommand::Key(KeyCommand::Show { reveal }) => match profile
+            .secrets()
+            .api_key()
+            .await
+            .map_err(ProfileError::from)?
+        {
+            Some(key) if reveal => println!("{}", key.expose()),
+            Some(key) => println!("{key}  (add --reveal to print the whole key)"),
+            None => {
+                return Err(CliError::input(
+                    "no API key is set: run `farmhook webhook key generate`",
+                ));
+            }
+        },
+        WebhookCommand::Key(KeyCommand::Clear) => {
+            print_notes(&profile.clear_api_key().await?);
+            println!("API key removed from the keyring");
+        }
+        WebhookCommand::Signing(SigningCommand::Generate) => {
+            let (secret, notes) = profile.generate_signing_secret().await?;
+            print_notes(&notes);
+            println!(
+                "generated a signing secret ({secret}); deliveries now carry webhook-signature. Give it to your receiver: `farmhook webhook signing show --reveal`"
+            );
+        }
+        WebhookCommand::Signing(SigningCommand::Show { reveal }) => {
+            match profile
+                .secrets()
+                .signing_secret()
+                .await
+                .map_err(ProfileError::from)?
+            {
+                Some(secret) if reveal => println!("{}", secret.expose()),
+                Some(secret) => println!("{secret}  (add --reveal to print the whole secret)"),
+                None => {
+                    return Err(CliError::input(
+                        "no signing secret is set: run `farmhook webhook signing generate`",
+                    ));
+                }
+            }
+        }
+        WebhookCommand::Signing(SigningCommand::Clear) => {
+            print_notes(&profile.clear_signing_secret().await?);
+            println!("signing secret removed; deliveries are no longer signed");
+        }
+    }
+    Ok(())
+}
+
+/// The human-readable form of `status`.
+pub fn status_text(s: &Status) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let on = |b: bool| if b { "enabled" } else { "disabled" };
+    let count = |events: &[&str]| format!("{}/{} events", events.len(), EventType::all().count());
+    writeln!(out, "profile:  {} ({})", s.profile, s.config_file).ok();
+    writeln!(out, "plan:     {}", s.plan.label()).ok();
+    match &s.keyring.error {
+        None => writeln!(out, "keyring:  reachable").ok(),
+        Some(e) => writeln!(out, "keyring:  UNREACHABLE: {e}").ok(),
+    };
+    writeln!(
+        out,
+        "discord:  {}, {}, {}",
+        on(s.discord.enabled),
+        s.discord.url.as_deref().unwrap_or("no webhook URL"),
+        count(&s.discord.events)
+    )
+    .ok();
+    let webhook_state = match (s.webhook.enabled, s.webhook.active) {
+        (true, false) => "enabled but inactive (needs the Commercial plan and an endpoint)",
+        (enabled, _) => on(enabled),
+    };
+    writeln!(
+        out,
+        "webhook:  {}, {}, key {}, signing {}, {}",
+        webhook_state,
+        s.webhook.url.as_deref().unwrap_or("no endpoint"),
+        s.webhook.api_key.as_deref().unwrap_or("not set"),
+        if s.webhook.signing { "on" } else { "off" },
+        count(&s.webhook.events)
+    )
+    .ok();
+    for n in &s.notices {
+        writeln!(out, "note:     {n}").ok();
+    }
+    out
+}

@@ -1,0 +1,11 @@
+//! The pure core: event catalogue, settings, URL and key rules, payloads.
+//! No I/O and no clock reads here; time and randomness come in as arguments
+//! (key generation is the one exception: it asks the OS for randomness).
+
+pub mod api_key;
+pub mod discord_url;
+pub mod endpoint_url;
+pub mod events;
+pub mod input;
+pub mod profile;
+pub mod settings;

@@ -1,0 +1,6 @@
+//! The services: config file, keyring, and (later) delivery. Async, on
+//! tokio; nothing here knows about egui.
+
+pub mod config_store;
+pub mod profile;
+pub mod secret_store;

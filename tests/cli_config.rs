@@ -1,0 +1,318 @@
+//! The configuration command line against the real binary, a temp config dir
+//! and a real Secret Service (see scripts/test.sh).
+
+mod support;
+
+use support::{Farmhook, all_file_bytes, contains, require_secret_service};
+
+const TOKEN: &str = "Zx9-Ab_cdEFghIJklMNopQRstUVwxYZ0123456789abcdefghijklmnopqrstuvwxy";
+
+fn discord_url() -> String {
+    format!("https://discord.com/api/webhooks/112233445566778899/{TOKEN}")
+}
+
+#[test]
+fn generated_key_is_masked_revealed_on_request_and_kept_only_in_the_keyring() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "key");
+    let generated = fh.ok(&["webhook", "key", "generate"]);
+    assert!(generated.stdout.contains("••••…"), "{}", generated.stdout);
+
+    let shown = fh.ok(&["webhook", "key", "show"]);
+    let revealed = fh.ok(&["webhook", "key", "show", "--reveal"]);
+    let key = revealed.stdout.strip_suffix('\n').unwrap();
+    assert_eq!(key.len(), 48, "{key:?}");
+    assert!(key.bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert!(shown.stdout.contains(&format!("••••…{}", &key[44..])));
+    assert!(!shown.stdout.contains(key));
+
+    // The key is in the Secret Service under service "farmhook"...
+    let entry =
+        keyring::Entry::new("farmhook", &format!("{}/webhook-api-key", fh.profile)).unwrap();
+    assert_eq!(entry.get_password().unwrap(), key);
+    // ...and in no file, nor in status.
+    fh.ok(&["plan", "commercial"]);
+    let status = fh.ok(&["status", "--json"]);
+    assert!(!status.stdout.contains(key));
+    assert!(!contains(&all_file_bytes(dir.path()), key));
+    assert!(!contains(&all_file_bytes(dir.path()), &key[..16]));
+}
+
+#[test]
+fn discord_url_from_stdin_is_stored_normalised_and_never_shown() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "discord");
+    let pasted = format!(
+        "  {}\r\n",
+        discord_url().replace("discord.com/api/", "discordapp.com/api/v9/")
+    );
+    let set = fh.run_with_stdin(&["discord", "set-url", "-"], &pasted);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert!(!set.stdout.contains(TOKEN));
+    fh.ok(&["discord", "enable"]);
+    let status = fh.ok(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(json["discord"]["enabled"], true);
+    assert_eq!(
+        json["discord"]["url"],
+        "https://discord.com/api/v10/webhooks/112233445566778899/••••••"
+    );
+    assert_eq!(json["keyring"]["reachable"], true);
+    let text = fh.ok(&["status"]).stdout;
+    for shown in [&status.stdout, &text] {
+        assert!(
+            !shown.contains(TOKEN) && !shown.contains(&TOKEN[..10]),
+            "{shown}"
+        );
+    }
+    assert!(!contains(&all_file_bytes(dir.path()), &TOKEN[..20]));
+    let entry =
+        keyring::Entry::new("farmhook", &format!("{}/discord-webhook-url", fh.profile)).unwrap();
+    assert_eq!(
+        entry.get_password().unwrap(),
+        format!("https://discord.com/api/v10/webhooks/112233445566778899/{TOKEN}")
+    );
+
+    fh.ok(&["discord", "clear"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(json["discord"]["enabled"], false);
+    assert!(json["discord"]["url"].is_null());
+}
+
+#[test]
+fn every_bad_input_exits_2_with_a_sentence() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "bad");
+    let long_key_with_crlf = format!("{}\r\nX-Evil: yes\n", "k".repeat(40));
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            vec![
+                "discord",
+                "set-url",
+                "https://discord.com.evil.tld/api/webhooks/1/abc",
+            ],
+            "",
+            "host",
+        ),
+        (
+            vec![
+                "discord",
+                "set-url",
+                "http://discord.com/api/webhooks/1/abc",
+            ],
+            "",
+            "https://",
+        ),
+        (
+            vec!["discord", "set-url", "https://discord.com/api/webhooks/123"],
+            "",
+            "token is missing",
+        ),
+        (
+            vec!["discord", "set-url", "-"],
+            "https://discord.com/api/webhooks/12x/abc\n",
+            "digits",
+        ),
+        (
+            vec!["discord", "enable"],
+            "",
+            "no Discord webhook URL is set",
+        ),
+        (
+            vec!["webhook", "set-url", "http://example.com/in"],
+            "",
+            "https://",
+        ),
+        (
+            vec!["webhook", "set-url", "https://user:pw@example.com/in"],
+            "",
+            "user name",
+        ),
+        (vec!["webhook", "enable"], "", "no endpoint URL"),
+        (
+            vec!["webhook", "key", "set", "-"],
+            "tooshort\n",
+            "at least 32",
+        ),
+        (
+            vec!["webhook", "key", "set", "-"],
+            &long_key_with_crlf,
+            "line break",
+        ),
+        (
+            vec![
+                "webhook",
+                "key",
+                "set",
+                "abcdefghijklmnopqrstuvwxyz0123456789",
+            ],
+            "",
+            "stdin",
+        ),
+        (vec!["webhook", "key", "show"], "", "no API key"),
+        (vec!["events", "enable", "job.exploded"], "", "not an event"),
+        (
+            vec!["events", "disable", "--to", "slack", "all"],
+            "",
+            "slack",
+        ),
+        (vec!["plan", "enterprise"], "", "enterprise"),
+    ];
+    for (args, stdin, words) in cases {
+        let run = fh.run_with_stdin(&args, stdin);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(words),
+            "{args:?}: stderr lacks {words:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    // A key that was refused was not stored.
+    assert_eq!(fh.run(&["webhook", "key", "show"]).code, 2);
+
+    let bad_profile = support::Farmhook {
+        profile: "../etc".into(),
+        ..Farmhook::new(dir.path(), "x")
+    };
+    let run = bad_profile.run(&["status"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("profile name"), "{}", run.stderr);
+}
+
+#[test]
+fn key_from_stdin_keeps_inner_characters_and_drops_one_newline() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "stdin");
+    let key = "Custom-Key_0123456789:abcdefghijklmnop!";
+    let run = fh.run_with_stdin(&["webhook", "key", "set", "-"], &format!("{key}\r\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        fh.ok(&["webhook", "key", "show", "--reveal"]).stdout,
+        format!("{key}\n")
+    );
+    // Two newlines: the second stays, and is refused.
+    let run = fh.run_with_stdin(&["webhook", "key", "set", "-"], &format!("{key}\n\n"));
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn custom_webhook_on_free_is_stored_inactive_and_says_so() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "free");
+    let set = fh.ok(&[
+        "webhook",
+        "set-url",
+        "https://hooks.example.com/in?token=abc",
+    ]);
+    assert!(set.stderr.contains("Commercial"), "{}", set.stderr);
+    assert!(!set.stdout.contains("token=abc"));
+    let enable = fh.ok(&["webhook", "enable"]);
+    assert!(
+        enable.stderr.contains("generated an API key"),
+        "{}",
+        enable.stderr
+    );
+    assert!(enable.stderr.contains("inactive"), "{}", enable.stderr);
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(json["webhook"]["enabled"], true);
+    assert_eq!(json["webhook"]["active"], false);
+    assert_eq!(json["webhook"]["url"], "https://hooks.example.com/in?••••");
+    fh.ok(&["plan", "commercial"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(json["webhook"]["active"], true);
+}
+
+#[test]
+fn events_are_shared_unless_a_destination_is_named() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "events");
+    fh.ok(&["events", "disable", "all"]);
+    fh.ok(&["events", "enable", "job.failed", "printer.offline"]);
+    fh.ok(&["events", "enable", "--to", "webhook", "job.succeeded"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(
+        json["discord"]["events"],
+        serde_json::json!(["job.failed", "printer.offline"])
+    );
+    assert_eq!(
+        json["webhook"]["events"],
+        serde_json::json!(["job.succeeded", "job.failed", "printer.offline"])
+    );
+    let list = fh.ok(&["events", "list"]).stdout;
+    let failed = list.lines().find(|l| l.starts_with("job.failed")).unwrap();
+    assert!(failed.contains("yes") && !failed.contains("no"), "{failed}");
+}
+
+#[test]
+fn a_corrupt_settings_file_is_moved_aside_with_a_notice() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "corrupt");
+    fh.ok(&["plan", "commercial"]);
+    let file = dir
+        .path()
+        .join("profiles")
+        .join(format!("{}.json", fh.profile));
+    std::fs::write(&file, b"{\"plan\": \"commercial\",\xff garbage").unwrap();
+    let status = fh.ok(&["status"]);
+    assert!(status.stdout.contains("moved to"), "{}", status.stdout);
+    let moved: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .collect();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        std::fs::read(moved[0].path()).unwrap(),
+        b"{\"plan\": \"commercial\",\xff garbage"
+    );
+}
+
+#[test]
+fn without_a_secret_service_the_error_says_what_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = support::BareBus::start();
+    let fh = Farmhook::new(dir.path(), "nosecrets").env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    let run = fh.run_with_stdin(&["discord", "set-url", "-"], &discord_url());
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("no Secret Service is running"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("gnome-keyring"), "{}", run.stderr);
+    assert!(!run.stderr.contains(TOKEN));
+    // Nothing fell back to a file.
+    assert!(!contains(&all_file_bytes(dir.path()), &TOKEN[..20]));
+    // Status still answers, and names the problem.
+    let status = fh.ok(&["status"]);
+    assert!(
+        status.stdout.contains("UNREACHABLE: no Secret Service"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn without_a_session_bus_the_error_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "nobus").env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/farmhook-bus",
+    );
+    let run = fh.run(&["webhook", "key", "generate"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("D-Bus session bus"), "{}", run.stderr);
+    assert!(!contains(&all_file_bytes(dir.path()), "whsec_"));
+}
