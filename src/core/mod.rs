@@ -7,5 +7,6 @@ pub mod discord_url;
 pub mod endpoint_url;
 pub mod events;
 pub mod input;
+pub mod payload;
 pub mod profile;
 pub mod settings;

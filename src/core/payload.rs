@@ -1,0 +1,238 @@
+//! An event as farmhook sends it: the schema-version-1 JSON body of the
+//! custom webhook (see `assets/payload.schema.json`), and sample events for
+//! test deliveries and the preview.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::events::{EventType, Severity, Subject};
+
+/// The payload schema this build sends.
+pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;
+
+/// One event, ready to be sent anywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// `evt_` + 24 random characters; the `webhook-id` of every attempt.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub schema_version: u32,
+    #[serde(with = "rfc3339_millis")]
+    pub occurred_at: OffsetDateTime,
+    /// True for deliveries fired from the Test button or `test-fire`.
+    pub test: bool,
+    pub printer: Printer,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub job: Option<Job>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hms: Option<Hms>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Printer {
+    pub id: String,
+    pub name: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub name: String,
+    #[serde(with = "rfc3339_millis")]
+    pub started_at: OffsetDateTime,
+    #[serde(
+        with = "rfc3339_millis::option",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub ended_at: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duration_s: Option<u64>,
+    /// 0.0 to 1.0.
+    pub progress: f64,
+    /// Why a job failed or was cancelled.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hms {
+    /// Like `0700_2000_0002_0001`.
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Event {
+    /// The JSON body the custom webhook receives.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("events always serialize")
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("events always serialize")
+    }
+
+    /// A realistic sample of `event_type`, as the Test button sends it and
+    /// the preview shows it. `id` and `now` come from the caller (no clock
+    /// or randomness here).
+    pub fn sample(event_type: EventType, id: String, now: OffsetDateTime) -> Event {
+        let printer = Printer {
+            id: "prn_x1c_07".into(),
+            name: "X1C-07".into(),
+            model: "X1 Carbon".into(),
+        };
+        let started = now - time::Duration::seconds(3600);
+        let job = |progress: f64, ended: bool, reason: Option<&str>| Job {
+            id: "job_benchy_0412".into(),
+            name: "benchy.3mf".into(),
+            started_at: started,
+            ended_at: ended.then_some(now),
+            duration_s: ended.then_some(3600),
+            progress,
+            reason: reason.map(String::from),
+        };
+        let (job, hms) = match (event_type.id(), event_type.info().subject) {
+            ("job.started", _) => (Some(job(0.0, false, None)), None),
+            ("job.succeeded", _) => (Some(job(1.0, true, None)), None),
+            ("job.cancelled", _) => (
+                Some(job(0.41, true, Some("Cancelled from the farm dashboard"))),
+                None,
+            ),
+            ("job.failed", _) => (
+                Some(job(
+                    0.62,
+                    true,
+                    Some("Spaghetti detected: first-layer adhesion lost"),
+                )),
+                None,
+            ),
+            (_, Subject::Job) => (Some(job(0.5, false, None)), None),
+            (_, Subject::Hms) => (
+                None,
+                Some(Hms {
+                    code: if event_type.info().severity == Severity::Error {
+                        "0700_2000_0002_0001".into()
+                    } else {
+                        "0300_0100_0001_0007".into()
+                    },
+                    severity: event_type.info().severity,
+                    message: if event_type.info().severity == Severity::Error {
+                        "AMS slot 1 filament has run out.".into()
+                    } else {
+                        "The heatbed temperature is abnormal; the sensor may have an open circuit."
+                            .into()
+                    },
+                }),
+            ),
+            (_, Subject::Printer) => (None, None),
+        };
+        Event {
+            id,
+            event_type,
+            schema_version: PAYLOAD_SCHEMA_VERSION,
+            occurred_at: now,
+            test: true,
+            printer,
+            job,
+            hms,
+        }
+    }
+}
+
+/// A fresh event id from `random` (24 characters of `[A-Za-z0-9]`).
+pub fn event_id(random: &str) -> String {
+    format!("evt_{random}")
+}
+
+/// RFC 3339 with milliseconds and `Z`, as the payload contract shows.
+pub mod rfc3339_millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    pub fn format(t: &OffsetDateTime) -> String {
+        let utc = t.to_offset(time::UtcOffset::UTC);
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        utc.format(&fmt)
+            .unwrap_or_else(|_| utc.unix_timestamp().to_string())
+    }
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339).map_err(serde::de::Error::custom)
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|text| {
+                    OffsetDateTime::parse(&text, &Rfc3339).map_err(serde::de::Error::custom)
+                })
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(1_795_719_000_123_000_000).unwrap()
+    }
+
+    #[test]
+    fn job_events_carry_a_job_and_hms_events_an_hms() {
+        for e in EventType::all() {
+            let ev = Event::sample(e, "evt_x".into(), now());
+            let json: serde_json::Value = serde_json::from_slice(&ev.to_json()).unwrap();
+            assert_eq!(json["type"], e.id());
+            assert_eq!(json["schema_version"], 1);
+            assert_eq!(json["test"], true);
+            assert!(json["printer"]["name"].is_string());
+            assert_eq!(json.get("job").is_some(), e.id().starts_with("job."), "{e}");
+            assert_eq!(
+                json.get("hms").is_some(),
+                e.id().starts_with("printer.hms_"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc_with_milliseconds_and_round_trip() {
+        let ev = Event::sample(
+            EventType::from_id("job.failed").unwrap(),
+            "evt_x".into(),
+            now(),
+        );
+        let json: serde_json::Value = serde_json::from_slice(&ev.to_json()).unwrap();
+        assert_eq!(json["occurred_at"], "2026-11-26T18:50:00.123Z");
+        assert_eq!(json["job"]["duration_s"], 3600);
+        let back: Event = serde_json::from_slice(&ev.to_json()).unwrap();
+        assert_eq!(back, ev);
+    }
+}
