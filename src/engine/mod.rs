@@ -2,5 +2,7 @@
 //! tokio; nothing here knows about egui.
 
 pub mod config_store;
+pub mod delivery;
 pub mod profile;
 pub mod secret_store;
+pub mod service;

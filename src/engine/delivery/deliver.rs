@@ -1,0 +1,387 @@
+//! One delivery from start to end: build the request, send it, read the
+//! answer, wait and retry as the rules say, and record every attempt.
+
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::discord::{self, RateLimitState};
+use super::http::{self, HttpAnswer, HttpConfig};
+use super::log::{
+    AttemptRecord, DeliveryId, DeliveryRecord, EventRef, Outcome, REQUEST_EXCERPT_BYTES,
+    RESPONSE_EXCERPT_BYTES, excerpt,
+};
+use super::retry::{RetryPolicy, Verdict, classify, parse_retry_after};
+use crate::build_info;
+use crate::core::api_key::{ApiKey, SigningSecret};
+use crate::core::discord_message::discord_message;
+use crate::core::discord_url::DiscordWebhookUrl;
+use crate::core::endpoint_url::EndpointUrl;
+use crate::core::payload::Event;
+use crate::core::settings::Destination;
+
+/// Where a delivery goes, with the secrets it needs.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Discord {
+        url: DiscordWebhookUrl,
+        /// `https://discord.com/api`, or a stand-in's.
+        api_base: String,
+    },
+    Webhook {
+        url: EndpointUrl,
+        key: ApiKey,
+        signing: Option<SigningSecret>,
+    },
+}
+
+impl Target {
+    pub fn destination(&self) -> Destination {
+        match self {
+            Target::Discord { .. } => Destination::Discord,
+            Target::Webhook { .. } => Destination::Webhook,
+        }
+    }
+
+    /// The URL as it may be shown.
+    pub fn redacted(&self) -> String {
+        match self {
+            Target::Discord { url, api_base }
+                if api_base == crate::core::discord_url::DEFAULT_API_BASE =>
+            {
+                url.to_string()
+            }
+            Target::Discord { url, api_base } => format!(
+                "{}/v10/webhooks/{}/••••••",
+                api_base.trim_end_matches('/'),
+                url.id()
+            ),
+            Target::Webhook { url, .. } => url.redacted(),
+        }
+    }
+}
+
+/// Everything a delivery needs besides its target and events.
+pub struct DeliveryContext<'a> {
+    pub client: &'a reqwest::Client,
+    pub http: &'a HttpConfig,
+    pub retry: &'a RetryPolicy,
+    /// Discord's bucket for this webhook; `None` for the custom webhook.
+    pub rate_limit: Option<&'a mut RateLimitState>,
+    /// Called with the record whenever it changes (attempt ended, waiting).
+    pub on_change: &'a (dyn Fn(&DeliveryRecord) + Send + Sync),
+    /// Becomes true when the app is closing: stop and say so.
+    pub cancelled: &'a tokio::sync::watch::Receiver<bool>,
+    /// Wall clock for records and `webhook-timestamp`.
+    pub now: &'a (dyn Fn() -> OffsetDateTime + Send + Sync),
+    /// Random number in 0..1 for jitter.
+    pub jitter: &'a (dyn Fn() -> f64 + Send + Sync),
+}
+
+/// How a delivery ended, for the worker's health bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Delivered,
+    Failed,
+    /// The destination cannot work until the user acts (deleted webhook).
+    FailedAndPause(String),
+    CutShort,
+}
+
+/// A new record for events about to be sent.
+pub fn new_record(
+    id: DeliveryId,
+    target: &Target,
+    events: &[Event],
+    started_at: OffsetDateTime,
+) -> DeliveryRecord {
+    DeliveryRecord {
+        id,
+        destination: target.destination(),
+        events: events
+            .iter()
+            .map(|e| EventRef {
+                event_type: e.event_type,
+                id: e.id.clone(),
+            })
+            .collect(),
+        test: events.iter().any(|e| e.test),
+        started_at,
+        outcome: Outcome::InProgress,
+        target: target.redacted(),
+        request_body: String::new(),
+        attempts: Vec::new(),
+        error: None,
+        total_ms: None,
+    }
+}
+
+/// Sends `events` to `target` until delivered, given up, or cancelled.
+pub async fn deliver(
+    ctx: DeliveryContext<'_>,
+    record: &mut DeliveryRecord,
+    target: &Target,
+    events: &[Event],
+) -> Ending {
+    let DeliveryContext {
+        client,
+        http,
+        retry,
+        mut rate_limit,
+        on_change,
+        cancelled,
+        now,
+        jitter,
+    } = ctx;
+    let started = Instant::now();
+    let body = match target {
+        Target::Discord { .. } => {
+            serde_json::to_vec(&discord_message(events)).expect("JSON values serialize")
+        }
+        Target::Webhook { .. } => events.first().map(Event::to_json).unwrap_or_default(),
+    };
+    record.request_body = excerpt(&body, REQUEST_EXCERPT_BYTES).0;
+    let mut wait = Duration::ZERO;
+    let mut cancelled = cancelled.clone();
+    let finish = |record: &mut DeliveryRecord, outcome: Outcome, error: Option<String>| {
+        record.outcome = outcome;
+        record.error = error;
+        record.total_ms = Some(started.elapsed().as_millis() as u64);
+        on_change(record);
+    };
+
+    for number in 1..=retry.max_attempts.max(1) {
+        if let Some(limit) = rate_limit.as_deref() {
+            wait = wait.max(limit.wait_needed(Instant::now()));
+        }
+        if !wait.is_zero() {
+            on_change(record);
+            let cut = tokio::select! {
+                _ = tokio::time::sleep(wait) => false,
+                _ = cancelled.wait_for(|c| *c) => true,
+            };
+            if cut {
+                let error = format!(
+                    "cut short: farmhook was closed while waiting {:.1} s before attempt {number} of {}",
+                    wait.as_secs_f32(),
+                    retry.max_attempts
+                );
+                finish(record, Outcome::Failed, Some(error));
+                return Ending::CutShort;
+            }
+        }
+        if *cancelled.borrow() {
+            finish(
+                record,
+                Outcome::Failed,
+                Some("cut short: farmhook was closed before it was sent".into()),
+            );
+            return Ending::CutShort;
+        }
+
+        let attempt_start = now();
+        let (request, request_headers) =
+            build_request(client, target, events, &body, attempt_start);
+        let result = tokio::select! {
+            r = http::send(request, http.body_cap, http.total_timeout) => Some(r),
+            _ = cancelled.wait_for(|c| *c) => None,
+        };
+        let Some(result) = result else {
+            let error = format!(
+                "cut short: farmhook was closed during attempt {number}; the server may or may not have received it"
+            );
+            finish(record, Outcome::Failed, Some(error));
+            return Ending::CutShort;
+        };
+        let mut attempt = AttemptRecord {
+            number,
+            started_at: attempt_start,
+            waited_ms: wait.as_millis() as u64,
+            status: None,
+            latency_ms: 0,
+            error: None,
+            request_headers,
+            response_headers: Vec::new(),
+            response_excerpt: String::new(),
+            response_truncated: false,
+        };
+        let answer = match result {
+            Ok(answer) => answer,
+            Err(failure) => {
+                attempt.latency_ms = failure.latency.as_millis() as u64;
+                attempt.error = Some(failure.words.clone());
+                record.attempts.push(attempt);
+                if number == retry.max_attempts {
+                    let error = format!("gave up after {number} attempts: {}", failure.words);
+                    finish(record, Outcome::Failed, Some(error));
+                    return Ending::Failed;
+                }
+                wait = retry.backoff(number, jitter());
+                on_change(record);
+                continue;
+            }
+        };
+        attempt.status = Some(answer.status);
+        attempt.latency_ms = answer.latency.as_millis() as u64;
+        attempt.response_headers = answer.headers.clone();
+        let (text, cut) = excerpt(&answer.body, RESPONSE_EXCERPT_BYTES);
+        attempt.response_excerpt = text;
+        attempt.response_truncated = cut || answer.truncated;
+        if let Some(limit) = rate_limit.as_deref_mut() {
+            limit.observe(&answer, Instant::now(), retry.max_server_wait);
+        }
+        let verdict = classify(answer.status);
+        if verdict == Verdict::Delivered {
+            record.attempts.push(attempt);
+            finish(record, Outcome::Delivered, None);
+            return Ending::Delivered;
+        }
+        let words = status_words(target, &answer);
+        attempt.error = Some(words.clone());
+        record.attempts.push(attempt);
+        if verdict == Verdict::Final || number == retry.max_attempts {
+            let error = if verdict == Verdict::Final {
+                words.clone()
+            } else {
+                format!("gave up after {number} attempts: {words}")
+            };
+            finish(record, Outcome::Failed, Some(error));
+            return match pause_reason(target, &answer) {
+                Some(reason) => Ending::FailedAndPause(reason),
+                None => Ending::Failed,
+            };
+        }
+        // A retry: the server's wait if it gave one, else backoff.
+        let backoff = retry.backoff(number, jitter());
+        wait = match (target, answer.status) {
+            (Target::Discord { .. }, 429) => {
+                let asked = discord::error_body(&answer).retry_after;
+                let asked =
+                    asked.or_else(|| answer.header("retry-after").and_then(parse_retry_after));
+                let w = retry.server_wait(asked, backoff);
+                if let Some(limit) = rate_limit.as_deref_mut() {
+                    limit.block_for(Instant::now(), w);
+                }
+                w
+            }
+            _ => match answer.header("retry-after").and_then(parse_retry_after) {
+                Some(secs) => retry.server_wait(Some(secs), backoff),
+                None => backoff,
+            },
+        };
+        on_change(record);
+    }
+    // The loop always returns on its last attempt.
+    finish(record, Outcome::Failed, Some("gave up".into()));
+    Ending::Failed
+}
+
+/// The request for one attempt and its headers as they may be logged.
+fn build_request(
+    client: &reqwest::Client,
+    target: &Target,
+    events: &[Event],
+    body: &[u8],
+    at: OffsetDateTime,
+) -> (reqwest::RequestBuilder, Vec<(String, String)>) {
+    let mut shown = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("user-agent".to_string(), build_info::USER_AGENT.to_string()),
+    ];
+    let request = match target {
+        Target::Discord { url, api_base } => client.post(url.expose_api_url(api_base)),
+        Target::Webhook { url, key, signing } => {
+            let id = events.first().map(|e| e.id.as_str()).unwrap_or_default();
+            let timestamp = at.unix_timestamp();
+            let mut request = client
+                .post(url.expose().clone())
+                .header("x-api-key", key.expose())
+                .header("webhook-id", id)
+                .header("webhook-timestamp", timestamp.to_string());
+            shown.push(("x-api-key".into(), key.to_string()));
+            shown.push(("webhook-id".into(), id.to_string()));
+            shown.push(("webhook-timestamp".into(), timestamp.to_string()));
+            if let Some(secret) = signing {
+                let signature = secret.sign(id, timestamp, body);
+                request = request.header("webhook-signature", &signature);
+                shown.push(("webhook-signature".into(), signature));
+            }
+            request
+        }
+    };
+    let request = request
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_vec());
+    (request, shown)
+}
+
+/// What a non-2xx answer means, in words.
+fn status_words(target: &Target, answer: &HttpAnswer) -> String {
+    let status = answer.status;
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let said = |answer: &HttpAnswer| {
+        let (text, _) = excerpt(&answer.body, 200);
+        let text = text.trim().replace(['\n', '\r'], " ");
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!(": {text}")
+        }
+    };
+    match (target, status) {
+        (_, 300..=399) => {
+            let to = answer
+                .header("location")
+                .and_then(|l| url::Url::parse(l).ok())
+                .and_then(|u| u.host_str().map(String::from))
+                .map(|h| format!(" to {h}"))
+                .unwrap_or_default();
+            format!(
+                "the endpoint answered {status} {reason} (a redirect{to}); farmhook never follows redirects, \
+                 so the API key never reaches another host: use the final URL"
+            )
+        }
+        (Target::Discord { .. }, 404) => {
+            "the Discord webhook was deleted (404 Unknown Webhook): create a new one and paste its URL".into()
+        }
+        (Target::Discord { .. }, 401) => {
+            "Discord does not accept this webhook's token (401): copy the URL from Discord again".into()
+        }
+        (Target::Discord { .. }, 429) => {
+            let body = discord::error_body(answer);
+            format!(
+                "Discord rate limit (429): asked to wait {:.2} s",
+                body.retry_after.filter(|s| s.is_finite()).unwrap_or(0.0)
+            )
+        }
+        (Target::Discord { .. }, 400) => format!(
+            "Discord refused the message (400){}",
+            discord::error_body(answer).message.map(|m| format!(": {m}")).unwrap_or_default()
+        ),
+        (Target::Webhook { .. }, 401 | 403) => format!(
+            "the endpoint refused the request ({status} {reason}): make sure the receiver has the current API key{}",
+            said(answer)
+        ),
+        (Target::Webhook { .. }, 404) => format!("the endpoint answered 404 Not Found: check the URL's path{}", said(answer)),
+        (_, 408) => "the server timed out waiting for the request (408)".into(),
+        (_, 429) => "the endpoint is rate limiting (429)".into(),
+        (_, 500..=599) => format!("the server had an error ({status} {reason}){}", said(answer)),
+        _ => format!("the endpoint answered {status} {reason}{}", said(answer)),
+    }
+}
+
+/// Answers after which sending again cannot work until the user acts.
+fn pause_reason(target: &Target, answer: &HttpAnswer) -> Option<String> {
+    match (target, answer.status) {
+        (Target::Discord { .. }, 404) => Some(
+            "the Discord webhook was deleted: paste a new webhook URL, then press Resume".into(),
+        ),
+        (Target::Discord { .. }, 401) => Some(
+            "Discord rejects this webhook's token: paste the URL again, then press Resume".into(),
+        ),
+        _ => None,
+    }
+}

@@ -1,0 +1,210 @@
+//! Discord's side of delivery: its rate-limit headers, its 429 answers, and
+//! asking it which webhook a URL is (Verify).
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::http::{self, HttpAnswer};
+use crate::core::discord_url::DiscordWebhookUrl;
+
+/// Discord's "Unknown Webhook" error code: the webhook was deleted.
+pub const UNKNOWN_WEBHOOK_CODE: u64 = 10015;
+/// Discord's "Invalid Webhook Token" error code.
+pub const INVALID_TOKEN_CODE: u64 = 50027;
+
+/// What Discord's rate-limit headers said last, for one webhook.
+#[derive(Debug, Default, Clone)]
+pub struct RateLimitState {
+    /// No request should go out before this instant.
+    blocked_until: Option<Instant>,
+}
+
+impl RateLimitState {
+    /// Reads `X-RateLimit-Remaining` and `X-RateLimit-Reset-After` (seconds,
+    /// float) from an answer. `max_wait` bounds a silly value.
+    pub fn observe(&mut self, answer: &HttpAnswer, now: Instant, max_wait: Duration) {
+        let remaining = answer
+            .header("x-ratelimit-remaining")
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let reset_after = answer
+            .header("x-ratelimit-reset-after")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| {
+                Duration::try_from_secs_f64(s)
+                    .unwrap_or(max_wait)
+                    .min(max_wait)
+            });
+        match (remaining, reset_after) {
+            (Some(r), Some(after)) if r <= 0.0 => self.blocked_until = Some(now + after),
+            (Some(_), _) => self.blocked_until = None,
+            _ => {}
+        }
+    }
+
+    /// Blocks sending for `wait` from `now` (after a 429).
+    pub fn block_for(&mut self, now: Instant, wait: Duration) {
+        let until = now + wait;
+        if self.blocked_until.is_none_or(|b| b < until) {
+            self.blocked_until = Some(until);
+        }
+    }
+
+    /// How long to wait before the next request.
+    pub fn wait_needed(&self, now: Instant) -> Duration {
+        self.blocked_until
+            .map(|until| until.saturating_duration_since(now))
+            .unwrap_or_default()
+    }
+}
+
+/// The JSON Discord sends with an error or a 429.
+#[derive(Debug, Default, Deserialize)]
+pub struct DiscordErrorBody {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub code: Option<u64>,
+    /// Seconds, as a float (v10).
+    #[serde(default)]
+    pub retry_after: Option<f64>,
+    #[serde(default)]
+    pub global: Option<bool>,
+}
+
+pub fn error_body(answer: &HttpAnswer) -> DiscordErrorBody {
+    serde_json::from_slice(&answer.body).unwrap_or_default()
+}
+
+/// The webhook a URL points at, as Discord describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookInfo {
+    pub name: String,
+    pub channel_id: String,
+    pub guild_id: Option<String>,
+}
+
+/// Why Verify could not say which webhook it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error(
+        "this webhook was deleted in Discord (404 Unknown Webhook): create a new one and paste its URL"
+    )]
+    Deleted,
+    #[error("Discord does not accept this webhook's token (401): copy the URL from Discord again")]
+    BadToken,
+    #[error("Discord answered {0}: {1}")]
+    Unexpected(u16, String),
+    #[error("{0}")]
+    Network(String),
+}
+
+/// Asks Discord which webhook the URL is (GET, no message is posted).
+pub async fn verify(
+    client: &reqwest::Client,
+    url: &DiscordWebhookUrl,
+    api_base: &str,
+    config: &http::HttpConfig,
+) -> Result<WebhookInfo, VerifyError> {
+    let request = client.get(url.expose_api_url(api_base));
+    let answer = http::send(request, config.body_cap, config.total_timeout)
+        .await
+        .map_err(|f| VerifyError::Network(f.words))?;
+    let body = error_body(&answer);
+    match answer.status {
+        200 => {
+            #[derive(Deserialize)]
+            struct Raw {
+                name: Option<String>,
+                channel_id: Option<String>,
+                guild_id: Option<String>,
+            }
+            let raw: Raw = serde_json::from_slice(&answer.body).map_err(|_| {
+                VerifyError::Unexpected(200, "the answer was not the webhook's description".into())
+            })?;
+            Ok(WebhookInfo {
+                name: raw.name.unwrap_or_else(|| "(no name)".into()),
+                channel_id: raw.channel_id.unwrap_or_default(),
+                guild_id: raw.guild_id,
+            })
+        }
+        404 if body.code == Some(UNKNOWN_WEBHOOK_CODE) || body.code.is_none() => {
+            Err(VerifyError::Deleted)
+        }
+        401 => Err(VerifyError::BadToken),
+        status => Err(VerifyError::Unexpected(
+            status,
+            body.message.unwrap_or_else(|| "no explanation".into()),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(headers: &[(&str, &str)]) -> HttpAnswer {
+        HttpAnswer {
+            status: 204,
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body: vec![],
+            truncated: false,
+            latency: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn an_empty_bucket_blocks_until_reset_after() {
+        let now = Instant::now();
+        let mut s = RateLimitState::default();
+        s.observe(
+            &answer(&[
+                ("X-RateLimit-Remaining", "1"),
+                ("X-RateLimit-Reset-After", "1.5"),
+            ]),
+            now,
+            Duration::from_secs(60),
+        );
+        assert_eq!(s.wait_needed(now), Duration::ZERO);
+        s.observe(
+            &answer(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset-after", "1.5"),
+            ]),
+            now,
+            Duration::from_secs(60),
+        );
+        assert_eq!(s.wait_needed(now), Duration::from_millis(1500));
+        assert_eq!(s.wait_needed(now + Duration::from_secs(2)), Duration::ZERO);
+    }
+
+    #[test]
+    fn silly_header_values_are_bounded() {
+        let now = Instant::now();
+        let mut s = RateLimitState::default();
+        for bad in ["NaN", "-4", "inf", "abc"] {
+            s.observe(
+                &answer(&[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset-after", bad),
+                ]),
+                now,
+                Duration::from_secs(60),
+            );
+            assert_eq!(s.wait_needed(now), Duration::ZERO, "{bad}");
+        }
+        s.observe(
+            &answer(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset-after", "1e12"),
+            ]),
+            now,
+            Duration::from_secs(60),
+        );
+        assert_eq!(s.wait_needed(now), Duration::from_secs(60));
+    }
+}

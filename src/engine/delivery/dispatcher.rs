@@ -1,0 +1,392 @@
+//! The dispatcher: queues per destination, Discord batching and pacing,
+//! paused destinations, the shared log, and an orderly stop.
+//!
+//! Every event handed to [`Dispatcher::submit`] ends in the log as delivered,
+//! failed (with the reason) or filtered: nothing is dropped silently, also
+//! when the app closes mid-retry.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use time::OffsetDateTime;
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+
+use super::deliver::{self, DeliveryContext, Ending, Target};
+use super::discord::RateLimitState;
+use super::health::{DestinationHealth, HealthBook};
+use super::http::{self, HttpConfig};
+use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, Outcome};
+use super::retry::RetryPolicy;
+use crate::core::discord_message::MAX_EMBEDS_PER_MESSAGE;
+use crate::core::payload::Event;
+use crate::core::settings::Destination;
+
+/// How deliveries are made. Tests shorten the waits.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub http: HttpConfig,
+    pub retry: RetryPolicy,
+    /// Failed deliveries in a row after which a destination is paused.
+    pub pause_after: u32,
+    /// Custom-webhook deliveries in flight at once.
+    pub webhook_concurrency: usize,
+    pub log_capacity: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            http: HttpConfig::default(),
+            retry: RetryPolicy::default(),
+            pause_after: 5,
+            webhook_concurrency: 8,
+            log_capacity: DEFAULT_LOG_CAPACITY,
+        }
+    }
+}
+
+/// What the dispatcher reports as it works.
+#[derive(Debug, Clone)]
+pub enum DispatchUpdate {
+    /// A record was created or changed (attempt ended, waiting, finished).
+    Record(Box<DeliveryRecord>),
+    /// A destination's health changed (paused, resumed, a delivery ended).
+    Health(Destination, DestinationHealth),
+}
+
+type Listener = Arc<dyn Fn(DispatchUpdate) + Send + Sync>;
+
+struct Job {
+    target: Target,
+    event: Event,
+    done: Option<oneshot::Sender<DeliveryRecord>>,
+}
+
+struct Shared {
+    client: reqwest::Client,
+    config: DeliveryConfig,
+    next_id: AtomicU64,
+    log: Mutex<DeliveryLog>,
+    health: Mutex<HealthBook>,
+    listener: Listener,
+    cancel: watch::Sender<bool>,
+    webhook_slots: Arc<Semaphore>,
+    /// One queue per Discord webhook (by id), so batching and the rate
+    /// limit are per webhook, as Discord counts them.
+    discord_queues: Mutex<HashMap<u64, mpsc::UnboundedSender<Job>>>,
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+}
+
+/// Sends events; cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    shared: Arc<Shared>,
+}
+
+/// Poison would only follow a panic inside a short critical section that
+/// does no I/O; keep going with the data as it is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn jitter() -> f64 {
+    use rand::RngExt;
+    rand::rng().random::<f64>()
+}
+
+impl Dispatcher {
+    /// Must be called inside a tokio runtime.
+    pub fn new(
+        config: DeliveryConfig,
+        listener: impl Fn(DispatchUpdate) + Send + Sync + 'static,
+    ) -> Result<Self, String> {
+        let client = http::build_client(&config.http)?;
+        let (cancel, _) = watch::channel(false);
+        Ok(Dispatcher {
+            shared: Arc::new(Shared {
+                client,
+                next_id: AtomicU64::new(1),
+                log: Mutex::new(DeliveryLog::new(config.log_capacity)),
+                health: Mutex::new(HealthBook::default()),
+                listener: Arc::new(listener),
+                cancel,
+                webhook_slots: Arc::new(Semaphore::new(config.webhook_concurrency.max(1))),
+                discord_queues: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(tokio::task::JoinSet::new()),
+                config,
+            }),
+        })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.shared.client
+    }
+
+    pub fn config(&self) -> &DeliveryConfig {
+        &self.shared.config
+    }
+
+    /// Sends `event` to `target`. The returned receiver yields the final
+    /// record (it may cover several events when Discord batched them).
+    pub fn submit(&self, target: Target, event: Event) -> oneshot::Receiver<DeliveryRecord> {
+        let (done, rx) = oneshot::channel();
+        let job = Job {
+            target,
+            event,
+            done: Some(done),
+        };
+        if *self.shared.cancel.borrow() {
+            self.finish_unsent(job, "not sent: farmhook is closing");
+            return rx;
+        }
+        let destination = job.target.destination();
+        if !job.event.test
+            && let Some(reason) = lock(&self.shared.health).paused_reason(destination)
+        {
+            let words = format!(
+                "not sent: {} is paused ({reason}); press Resume",
+                destination.label()
+            );
+            self.finish_unsent(job, &words);
+            return rx;
+        }
+        match &job.target {
+            Target::Discord { url, .. } => {
+                let id = url.id();
+                let mut queues = lock(&self.shared.discord_queues);
+                let sender = queues.entry(id).or_insert_with(|| {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let this = self.clone();
+                    self.spawn(async move { this.discord_worker(rx).await });
+                    tx
+                });
+                if let Err(mpsc::error::SendError(job)) = sender.send(job) {
+                    drop(queues);
+                    self.finish_unsent(job, "not sent: farmhook is closing");
+                }
+            }
+            Target::Webhook { .. } => {
+                let this = self.clone();
+                self.spawn(async move {
+                    let Ok(_slot) = this.shared.webhook_slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    this.run_delivery(vec![job]).await;
+                });
+            }
+        }
+        rx
+    }
+
+    /// Records an event that was not sent because of the settings.
+    pub fn record_filtered(
+        &self,
+        destination: Destination,
+        target_shown: String,
+        event: &Event,
+        reason: String,
+    ) {
+        let mut record = DeliveryRecord {
+            id: self.next_id(),
+            destination,
+            events: vec![super::log::EventRef {
+                event_type: event.event_type,
+                id: event.id.clone(),
+            }],
+            test: event.test,
+            started_at: now(),
+            outcome: Outcome::Filtered,
+            target: target_shown,
+            request_body: String::new(),
+            attempts: Vec::new(),
+            error: Some(reason),
+            total_ms: Some(0),
+        };
+        record.total_ms = Some(0);
+        self.publish(&record);
+    }
+
+    fn next_id(&self) -> DeliveryId {
+        DeliveryId(self.shared.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut tasks = lock(&self.shared.tasks);
+        // Forget finished tasks so the set does not grow with every event.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    fn publish(&self, record: &DeliveryRecord) {
+        lock(&self.shared.log).upsert(record.clone());
+        (self.shared.listener)(DispatchUpdate::Record(Box::new(record.clone())));
+    }
+
+    fn finish_unsent(&self, mut job: Job, words: &str) {
+        let mut record = deliver::new_record(
+            self.next_id(),
+            &job.target,
+            std::slice::from_ref(&job.event),
+            now(),
+        );
+        record.outcome = Outcome::Failed;
+        record.error = Some(words.to_string());
+        record.total_ms = Some(0);
+        self.publish(&record);
+        if let Some(done) = job.done.take() {
+            done.send(record).ok();
+        }
+    }
+
+    async fn discord_worker(&self, mut queue: mpsc::UnboundedReceiver<Job>) {
+        let mut rate_limit = RateLimitState::default();
+        while let Some(first) = queue.recv().await {
+            let mut batch = vec![first];
+            // Wait out the rate limit first: events arriving meanwhile join
+            // this message instead of queueing behind the limit.
+            let wait = rate_limit.wait_needed(std::time::Instant::now());
+            if !wait.is_zero() {
+                let mut cancelled = self.shared.cancel.subscribe();
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancelled.wait_for(|c| *c) => {}
+                }
+            }
+            while batch.len() < MAX_EMBEDS_PER_MESSAGE {
+                match queue.try_recv() {
+                    Ok(job) if job.event.test == batch[0].event.test => batch.push(job),
+                    Ok(job) => {
+                        // Tests and real events are not mixed in one message.
+                        self.run_discord_batch(
+                            std::mem::replace(&mut batch, vec![job]),
+                            &mut rate_limit,
+                        )
+                        .await;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.run_discord_batch(batch, &mut rate_limit).await;
+        }
+    }
+
+    async fn run_discord_batch(&self, batch: Vec<Job>, rate_limit: &mut RateLimitState) {
+        self.deliver_jobs(batch, Some(rate_limit)).await;
+    }
+
+    async fn run_delivery(&self, jobs: Vec<Job>) {
+        self.deliver_jobs(jobs, None).await;
+    }
+
+    async fn deliver_jobs(&self, mut jobs: Vec<Job>, rate_limit: Option<&mut RateLimitState>) {
+        let Some(first) = jobs.first() else { return };
+        let target = first.target.clone();
+        let destination = target.destination();
+        let events: Vec<Event> = jobs.iter().map(|j| j.event.clone()).collect();
+        let mut record = deliver::new_record(self.next_id(), &target, &events, now());
+        self.publish(&record);
+        let this = self.clone();
+        let on_change = move |r: &DeliveryRecord| this.publish(r);
+        let cancelled = self.shared.cancel.subscribe();
+        let ending = deliver::deliver(
+            DeliveryContext {
+                client: &self.shared.client,
+                http: &self.shared.config.http,
+                retry: &self.shared.config.retry,
+                rate_limit,
+                on_change: &on_change,
+                cancelled: &cancelled,
+                now: &now,
+                jitter: &jitter,
+            },
+            &mut record,
+            &target,
+            &events,
+        )
+        .await;
+        if ending == Ending::CutShort {
+            eprintln!(
+                "farmhook: {} delivery of {} cut short: {}",
+                destination.label(),
+                events
+                    .iter()
+                    .map(|e| e.event_type.id())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                record.error.as_deref().unwrap_or("")
+            );
+        }
+        let health = {
+            let mut book = lock(&self.shared.health);
+            book.record(
+                destination,
+                &record,
+                &ending,
+                self.shared.config.pause_after,
+                std::time::Instant::now(),
+            );
+            book.get(destination, std::time::Instant::now())
+        };
+        (self.shared.listener)(DispatchUpdate::Health(destination, health));
+        for job in &mut jobs {
+            if let Some(done) = job.done.take() {
+                done.send(record.clone()).ok();
+            }
+        }
+    }
+
+    /// Lifts a pause; the next events are sent again.
+    pub fn resume(&self, destination: Destination) {
+        let health = {
+            let mut book = lock(&self.shared.health);
+            book.resume(destination);
+            book.get(destination, std::time::Instant::now())
+        };
+        (self.shared.listener)(DispatchUpdate::Health(destination, health));
+    }
+
+    pub fn health(&self, destination: Destination) -> DestinationHealth {
+        lock(&self.shared.health).get(destination, std::time::Instant::now())
+    }
+
+    /// A copy of the log, oldest first.
+    pub fn log_snapshot(&self) -> Vec<DeliveryRecord> {
+        lock(&self.shared.log).iter().cloned().collect()
+    }
+
+    pub fn clear_log(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// Writes the log as JSON Lines (blocking I/O: call from a blocking task).
+    pub fn export_json_lines(&self, path: &std::path::Path) -> std::io::Result<usize> {
+        let snapshot = self.log_snapshot();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut log = DeliveryLog::new(snapshot.len().max(1));
+        snapshot.into_iter().for_each(|r| log.upsert(r));
+        let n = log.write_json_lines(&mut out)?;
+        std::io::Write::flush(&mut out)?;
+        Ok(n)
+    }
+
+    /// Stops: waiting and in-flight deliveries end as failed with "cut
+    /// short", queued ones as "not sent". Returns when all are recorded.
+    pub async fn shutdown(&self) {
+        self.shared.cancel.send_replace(true);
+        lock(&self.shared.discord_queues).clear();
+        // Workers finish what they hold (recording it as cut short); take
+        // the set out of the lock so no guard is held across an await.
+        loop {
+            let mut tasks = std::mem::take(&mut *lock(&self.shared.tasks));
+            if tasks.is_empty() {
+                break;
+            }
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+}

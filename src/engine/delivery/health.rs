@@ -1,0 +1,289 @@
+//! Destination health: how the last hour of deliveries went, and whether a
+//! destination is paused. The figures are computed from recorded outcomes
+//! with the time passed in, so they can be checked from a known sequence.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::deliver::Ending;
+use super::log::{DeliveryRecord, Outcome};
+use crate::core::settings::Destination;
+
+/// The window the figures cover.
+pub const HEALTH_WINDOW: Duration = Duration::from_secs(3600);
+/// Outcomes kept per destination (older ones leave the window anyway).
+const MAX_SAMPLES: usize = 10_000;
+
+/// A destination's health, as shown in the tile and `status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DestinationHealth {
+    pub deliveries_last_hour: usize,
+    pub delivered_last_hour: usize,
+    /// 0.0 to 1.0; `None` with no deliveries in the window.
+    pub success_rate: Option<f64>,
+    pub p50_latency_ms: Option<u64>,
+    pub p95_latency_ms: Option<u64>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    /// Why it is paused, when it is.
+    pub paused: Option<String>,
+}
+
+impl DestinationHealth {
+    /// One line for the tile and `status`.
+    pub fn summary(&self) -> String {
+        if let Some(reason) = &self.paused {
+            return format!("paused: {reason}");
+        }
+        match self.success_rate {
+            None => "no deliveries in the last hour".into(),
+            Some(rate) => format!(
+                "{} of {} delivered in the last hour ({:.0} %), p50 {} ms, p95 {} ms{}",
+                self.delivered_last_hour,
+                self.deliveries_last_hour,
+                rate * 100.0,
+                self.p50_latency_ms.unwrap_or(0),
+                self.p95_latency_ms.unwrap_or(0),
+                if self.consecutive_failures > 0 {
+                    format!(", {} failed in a row", self.consecutive_failures)
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: Instant,
+    delivered: bool,
+    latency_ms: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    samples: VecDeque<Sample>,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+    paused: Option<String>,
+}
+
+/// Health of every destination.
+#[derive(Debug, Default)]
+pub struct HealthBook {
+    books: HashMap<Destination, Book>,
+}
+
+impl HealthBook {
+    /// Notes how a delivery ended; pauses after `pause_after` failures in a
+    /// row, or at once when the answer means only the user can fix it.
+    pub fn record(
+        &mut self,
+        destination: Destination,
+        record: &DeliveryRecord,
+        ending: &Ending,
+        pause_after: u32,
+        now: Instant,
+    ) {
+        let book = self.books.entry(destination).or_default();
+        if *ending == Ending::CutShort {
+            return;
+        }
+        let delivered = record.outcome == Outcome::Delivered;
+        book.samples.push_back(Sample {
+            at: now,
+            delivered,
+            latency_ms: record.latency_ms(),
+        });
+        if book.samples.len() > MAX_SAMPLES {
+            book.samples.pop_front();
+        }
+        if delivered {
+            book.consecutive_failures = 0;
+            // A delivery that gets through (a test after a fix) ends a pause.
+            book.paused = None;
+            return;
+        }
+        book.consecutive_failures += 1;
+        book.last_error = record.error.clone();
+        if let Ending::FailedAndPause(reason) = ending {
+            book.paused = Some(reason.clone());
+        } else if pause_after > 0
+            && book.consecutive_failures >= pause_after
+            && book.paused.is_none()
+        {
+            book.paused = Some(format!(
+                "{} deliveries in a row failed; last: {}",
+                book.consecutive_failures,
+                record.error.as_deref().unwrap_or("unknown error")
+            ));
+        }
+    }
+
+    pub fn paused_reason(&self, destination: Destination) -> Option<String> {
+        self.books.get(&destination).and_then(|b| b.paused.clone())
+    }
+
+    pub fn resume(&mut self, destination: Destination) {
+        if let Some(book) = self.books.get_mut(&destination) {
+            book.paused = None;
+            book.consecutive_failures = 0;
+        }
+    }
+
+    pub fn get(&self, destination: Destination, now: Instant) -> DestinationHealth {
+        let Some(book) = self.books.get(&destination) else {
+            return DestinationHealth::default();
+        };
+        let recent: Vec<&Sample> = book
+            .samples
+            .iter()
+            .filter(|s| now.saturating_duration_since(s.at) <= HEALTH_WINDOW)
+            .collect();
+        let delivered = recent.iter().filter(|s| s.delivered).count();
+        let mut latencies: Vec<u64> = recent.iter().filter_map(|s| s.latency_ms).collect();
+        latencies.sort_unstable();
+        DestinationHealth {
+            deliveries_last_hour: recent.len(),
+            delivered_last_hour: delivered,
+            success_rate: (!recent.is_empty()).then(|| delivered as f64 / recent.len() as f64),
+            p50_latency_ms: percentile(&latencies, 50),
+            p95_latency_ms: percentile(&latencies, 95),
+            last_error: book.last_error.clone(),
+            consecutive_failures: book.consecutive_failures,
+            paused: book.paused.clone(),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::delivery::log::AttemptRecord;
+    use crate::engine::delivery::log::tests::record;
+
+    fn finished(outcome: Outcome, latency_ms: u64, error: Option<&str>) -> DeliveryRecord {
+        let mut r = record(1);
+        r.outcome = outcome;
+        r.error = error.map(String::from);
+        r.attempts.push(AttemptRecord {
+            number: 1,
+            started_at: time::OffsetDateTime::UNIX_EPOCH,
+            waited_ms: 0,
+            status: Some(if outcome == Outcome::Delivered {
+                204
+            } else {
+                503
+            }),
+            latency_ms,
+            error: None,
+            request_headers: vec![],
+            response_headers: vec![],
+            response_excerpt: String::new(),
+            response_truncated: false,
+        });
+        r
+    }
+
+    #[test]
+    fn figures_from_a_known_sequence() {
+        let start = Instant::now();
+        let mut book = HealthBook::default();
+        let d = Destination::Discord;
+        // 20 deliveries with latencies 10, 20, …, 200 ms; every 4th fails.
+        for i in 1..=20u64 {
+            let ok = i % 4 != 0;
+            let r = finished(
+                if ok {
+                    Outcome::Delivered
+                } else {
+                    Outcome::Failed
+                },
+                i * 10,
+                (!ok).then_some("the server had an error (503)"),
+            );
+            let ending = if ok {
+                Ending::Delivered
+            } else {
+                Ending::Failed
+            };
+            book.record(d, &r, &ending, 5, start + Duration::from_secs(i));
+        }
+        let h = book.get(d, start + Duration::from_secs(30));
+        assert_eq!(h.deliveries_last_hour, 20);
+        assert_eq!(h.delivered_last_hour, 15);
+        assert_eq!(h.success_rate, Some(0.75));
+        assert_eq!(h.p50_latency_ms, Some(100));
+        assert_eq!(h.p95_latency_ms, Some(190));
+        assert_eq!(h.consecutive_failures, 1);
+        assert_eq!(
+            h.last_error.as_deref(),
+            Some("the server had an error (503)")
+        );
+        assert_eq!(h.paused, None);
+        // An hour later the window is empty again.
+        let later = book.get(d, start + Duration::from_secs(3600 + 21));
+        assert_eq!(later.deliveries_last_hour, 0);
+        assert_eq!(later.success_rate, None);
+    }
+
+    #[test]
+    fn pauses_after_failures_in_a_row_and_resumes() {
+        let now = Instant::now();
+        let mut book = HealthBook::default();
+        let d = Destination::Webhook;
+        for _ in 0..3 {
+            book.record(
+                d,
+                &finished(Outcome::Failed, 5, Some("connection refused")),
+                &Ending::Failed,
+                3,
+                now,
+            );
+        }
+        let reason = book.paused_reason(d).unwrap();
+        assert!(
+            reason.contains("3 deliveries in a row") && reason.contains("connection refused"),
+            "{reason}"
+        );
+        book.resume(d);
+        assert_eq!(book.paused_reason(d), None);
+        assert_eq!(book.get(d, now).consecutive_failures, 0);
+    }
+
+    #[test]
+    fn a_deleted_webhook_pauses_at_once_and_a_delivery_lifts_it() {
+        let now = Instant::now();
+        let mut book = HealthBook::default();
+        let d = Destination::Discord;
+        let ending = Ending::FailedAndPause("the Discord webhook was deleted".into());
+        book.record(
+            d,
+            &finished(Outcome::Failed, 5, Some("404")),
+            &ending,
+            5,
+            now,
+        );
+        assert!(book.paused_reason(d).unwrap().contains("deleted"));
+        book.record(
+            d,
+            &finished(Outcome::Delivered, 5, None),
+            &Ending::Delivered,
+            5,
+            now,
+        );
+        assert_eq!(book.paused_reason(d), None);
+    }
+}

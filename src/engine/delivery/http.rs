@@ -1,0 +1,190 @@
+//! The one HTTP client farmhook sends with, and the words for what went
+//! wrong. Certificate checks stay on, redirects are never followed (so an
+//! `X-API-Key` never reaches another host), every request has a connect and
+//! a total timeout, and answers are read only up to a cap.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant};
+
+use crate::build_info;
+
+/// How the shared client behaves. Tests shorten the timeouts.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    /// For the whole request, answer included.
+    pub total_timeout: Duration,
+    /// Bytes of an answer that are read; the rest is never downloaded.
+    pub body_cap: usize,
+    /// When set, only these PEM certificates are trusted (tests with a
+    /// generated certificate); normally the platform's roots are used.
+    pub only_trust_pem: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(15),
+            body_cap: 64 * 1024,
+            only_trust_pem: None,
+        }
+    }
+}
+
+/// Builds the shared client.
+pub fn build_client(config: &HttpConfig) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(build_info::USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.total_timeout)
+        .pool_idle_timeout(Duration::from_secs(60));
+    if let Some(pem) = &config.only_trust_pem {
+        let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| {
+            format!(
+                "the trusted certificate is not valid PEM: {}",
+                e.without_url()
+            )
+        })?;
+        builder = builder.tls_certs_only([cert]);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("the HTTP client could not start: {}", e.without_url()))
+}
+
+/// An answer, read up to the cap.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// More was sent than was read.
+    pub truncated: bool,
+    pub latency: Duration,
+}
+
+impl HttpAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request that got no HTTP answer, in words; never includes the URL.
+#[derive(Debug, Clone)]
+pub struct SendFailure {
+    pub words: String,
+    pub latency: Duration,
+}
+
+/// Sends a request and reads at most `body_cap` bytes of the answer.
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    body_cap: usize,
+    total_timeout: Duration,
+) -> Result<HttpAnswer, SendFailure> {
+    let start = Instant::now();
+    let fail = |e: reqwest::Error| SendFailure {
+        words: describe(e, total_timeout),
+        latency: start.elapsed(),
+    };
+    let mut response = request.send().await.map_err(fail)?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    let mut truncated = false;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = body_cap - body.len();
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    // Dropping the response closes the connection: the rest
+                    // of a huge answer is never downloaded.
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            // The status already came; a body cut short is kept as is.
+            Err(_) => {
+                truncated = true;
+                break;
+            }
+        }
+    }
+    Ok(HttpAnswer {
+        status,
+        headers,
+        body,
+        truncated,
+        latency: start.elapsed(),
+    })
+}
+
+/// What went wrong, in words a farm operator can act on.
+pub fn describe(e: reqwest::Error, total_timeout: Duration) -> String {
+    // Discord URLs carry the token: never let the URL into a message.
+    let e = e.without_url();
+    let mut chain = String::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        chain.push_str(&s.to_string().to_ascii_lowercase());
+        chain.push(' ');
+        source = s.source();
+    }
+    if e.is_timeout() || chain.contains("timed out") {
+        return format!(
+            "no answer within {} s: the server is too slow or not answering",
+            total_timeout.as_secs_f32()
+        );
+    }
+    if chain.contains("certificate")
+        || chain.contains("invalidcertificate")
+        || chain.contains("unknownissuer")
+    {
+        return "the server's TLS certificate is not trusted (self-signed, expired or for another name): \
+                fix the certificate or use a trusted one"
+            .into();
+    }
+    if chain.contains("connection refused") {
+        return "connection refused: nothing is listening at that address and port (is the receiver running?)".into();
+    }
+    if chain.contains("dns error")
+        || chain.contains("failed to lookup")
+        || chain.contains("name or service not known")
+    {
+        return "the host name could not be resolved: check the URL and your internet connection"
+            .into();
+    }
+    if chain.contains("reset") || chain.contains("closed") || chain.contains("broken pipe") {
+        return "the server closed the connection before answering".into();
+    }
+    if e.is_connect() {
+        return format!("could not connect: {}", first_line(&chain));
+    }
+    format!("the request failed: {}", first_line(&e.to_string()))
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
+}

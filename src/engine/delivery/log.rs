@@ -1,0 +1,256 @@
+//! The delivery log: one [`DeliveryRecord`] per delivery with every attempt,
+//! kept in a bounded ring buffer and exportable as JSON Lines. Records are
+//! built from redacted values only; no secret can reach them.
+
+use std::collections::VecDeque;
+use std::io::Write;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::core::events::EventType;
+use crate::core::payload::rfc3339_millis;
+use crate::core::settings::Destination;
+
+/// How many records the log keeps before dropping the oldest.
+pub const DEFAULT_LOG_CAPACITY: usize = 100_000;
+/// How much of a response body a record keeps.
+pub const RESPONSE_EXCERPT_BYTES: usize = 4 * 1024;
+/// How much of a request body a record keeps.
+pub const REQUEST_EXCERPT_BYTES: usize = 16 * 1024;
+
+/// Identifies a delivery; increases by one per delivery in an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct DeliveryId(pub u64);
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Queued, being sent or waiting for a retry.
+    InProgress,
+    Delivered,
+    /// Ended without a 2xx; `error` says why.
+    Failed,
+    /// Not sent because the event is unticked or the destination is off.
+    Filtered,
+}
+
+impl Outcome {
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::InProgress => "sending",
+            Outcome::Delivered => "delivered",
+            Outcome::Failed => "failed",
+            Outcome::Filtered => "filtered",
+        }
+    }
+}
+
+/// One event inside a delivery (a Discord message may carry several).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRef {
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub id: String,
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttemptRecord {
+    /// 1 for the first try.
+    pub number: u32,
+    #[serde(with = "rfc3339_millis")]
+    pub started_at: OffsetDateTime,
+    /// How long farmhook waited before this attempt (backoff, rate limit).
+    pub waited_ms: u64,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// What went wrong, in words; `None` for a 2xx.
+    pub error: Option<String>,
+    /// Request headers with secrets masked.
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Vec<(String, String)>,
+    /// The first bytes of the answer, as text.
+    pub response_excerpt: String,
+    /// The answer was longer than the excerpt (or than what was read).
+    pub response_truncated: bool,
+}
+
+/// One delivery: an event (or a batch, for Discord) to one destination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    pub destination: Destination,
+    pub events: Vec<EventRef>,
+    /// Fired by Test / test-fire rather than by a printer.
+    pub test: bool,
+    #[serde(with = "rfc3339_millis")]
+    pub started_at: OffsetDateTime,
+    pub outcome: Outcome,
+    /// The redacted target URL.
+    pub target: String,
+    /// The request body (no secrets in it), cut at REQUEST_EXCERPT_BYTES.
+    pub request_body: String,
+    pub attempts: Vec<AttemptRecord>,
+    /// Why the delivery failed or was filtered, in words.
+    pub error: Option<String>,
+    /// From the start to the end of the delivery, waits included.
+    pub total_ms: Option<u64>,
+}
+
+impl DeliveryRecord {
+    /// The last HTTP status received, if any.
+    pub fn status(&self) -> Option<u16> {
+        self.attempts.last().and_then(|a| a.status)
+    }
+
+    /// The latency of the last attempt.
+    pub fn latency_ms(&self) -> Option<u64> {
+        self.attempts.last().map(|a| a.latency_ms)
+    }
+
+    /// The first event's type (the one a test fired).
+    pub fn first_event(&self) -> Option<&EventRef> {
+        self.events.first()
+    }
+}
+
+/// Text of at most `max` bytes, cut at a char boundary, with a marker.
+pub fn excerpt(bytes: &[u8], max: usize) -> (String, bool) {
+    let cut = bytes.len() > max;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned();
+    (text, cut)
+}
+
+/// The bounded log. Newest records are at the back.
+#[derive(Debug)]
+pub struct DeliveryLog {
+    records: VecDeque<DeliveryRecord>,
+    capacity: usize,
+}
+
+impl DeliveryLog {
+    pub fn new(capacity: usize) -> Self {
+        DeliveryLog {
+            records: VecDeque::with_capacity(capacity.min(1024)),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Adds a record or replaces the one with the same id.
+    pub fn upsert(&mut self, record: DeliveryRecord) {
+        // Ids only grow, so the record is at a known offset from the front.
+        if let Some(front) = self.records.front().map(|r| r.id.0)
+            && record.id.0 >= front
+            && let Some(slot) = self.records.get_mut((record.id.0 - front) as usize)
+            && slot.id == record.id
+        {
+            *slot = record;
+            return;
+        }
+        if let Some(slot) = self.records.iter_mut().rev().find(|r| r.id == record.id) {
+            *slot = record;
+            return;
+        }
+        if self.records.len() == self.capacity {
+            self.records.pop_front();
+        }
+        self.records.push_back(record);
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.records.clear();
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &DeliveryRecord> + ExactSizeIterator {
+        self.records.iter()
+    }
+
+    pub fn get(&self, id: DeliveryId) -> Option<&DeliveryRecord> {
+        self.records.iter().rev().find(|r| r.id == id)
+    }
+
+    /// Writes every record as one JSON object per line, oldest first.
+    pub fn write_json_lines(&self, out: &mut impl Write) -> std::io::Result<usize> {
+        for record in &self.records {
+            serde_json::to_writer(&mut *out, record)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(self.records.len())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn record(id: u64) -> DeliveryRecord {
+        DeliveryRecord {
+            id: DeliveryId(id),
+            destination: Destination::Discord,
+            events: vec![EventRef {
+                event_type: EventType::from_id("job.failed").unwrap(),
+                id: format!("evt_{id}"),
+            }],
+            test: true,
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            outcome: Outcome::InProgress,
+            target: "https://discord.com/api/v10/webhooks/1/••••••".into(),
+            request_body: "{}".into(),
+            attempts: vec![],
+            error: None,
+            total_ms: None,
+        }
+    }
+
+    #[test]
+    fn ring_buffer_keeps_the_newest_and_upserts_in_place() {
+        let mut log = DeliveryLog::new(3);
+        for id in 0..5 {
+            log.upsert(record(id));
+        }
+        let ids: Vec<_> = log.iter().map(|r| r.id.0).collect();
+        assert_eq!(ids, [2, 3, 4]);
+        let mut done = record(3);
+        done.outcome = Outcome::Delivered;
+        log.upsert(done);
+        assert_eq!(log.len(), 3);
+        assert_eq!(log.get(DeliveryId(3)).unwrap().outcome, Outcome::Delivered);
+    }
+
+    #[test]
+    fn exports_one_json_object_per_line() {
+        let mut log = DeliveryLog::new(10);
+        log.upsert(record(1));
+        log.upsert(record(2));
+        let mut out = Vec::new();
+        assert_eq!(log.write_json_lines(&mut out).unwrap(), 2);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["id"], 2);
+        assert_eq!(lines[1]["events"][0]["type"], "job.failed");
+        assert_eq!(lines[1]["outcome"], "in_progress");
+    }
+
+    #[test]
+    fn excerpts_cut_at_the_limit_without_splitting_a_char() {
+        let (text, cut) = excerpt("é".repeat(10).as_bytes(), 5);
+        assert!(cut);
+        assert!(text.starts_with("éé"));
+        assert_eq!(excerpt(b"ok", 5), ("ok".to_string(), false));
+    }
+}

@@ -1,0 +1,522 @@
+//! The engine the window drives: it takes [`EngineCommand`]s, does the slow
+//! work (disk, keyring, network, dialogs) on tokio, and reports back with
+//! [`EngineUpdate`]s. A `notify` callback (the window's repaint request)
+//! runs after every update; nothing here knows egui.
+
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use super::delivery::deliver::Target;
+use super::delivery::discord::{self, WebhookInfo};
+use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
+use super::delivery::health::DestinationHealth;
+use super::delivery::log::DeliveryRecord;
+use super::profile::{Profile, ProfileError};
+use super::secret_store::SecretStoreError;
+use crate::core::api_key::{ApiKey, SigningSecret};
+use crate::core::discord_url::{DEFAULT_API_BASE, DiscordWebhookUrl};
+use crate::core::events::EventType;
+use crate::core::payload::{Event, event_id};
+use crate::core::settings::{Destination, Plan, Settings};
+
+/// The variable that points Discord traffic at a stand-in.
+pub const DISCORD_API_BASE_ENV: &str = "FARMHOOK_DISCORD_API_BASE";
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub delivery: DeliveryConfig,
+    /// `https://discord.com/api`, or a stand-in's.
+    pub discord_api_base: String,
+}
+
+impl EngineOptions {
+    /// Defaults, with `FARMHOOK_DISCORD_API_BASE` honoured.
+    pub fn from_env() -> Self {
+        EngineOptions {
+            delivery: DeliveryConfig::default(),
+            discord_api_base: discord_api_base_from_env(),
+        }
+    }
+
+    /// Set when Discord traffic goes to a stand-in (the window shows a banner).
+    pub fn discord_stand_in(&self) -> Option<&str> {
+        (self.discord_api_base != DEFAULT_API_BASE).then_some(self.discord_api_base.as_str())
+    }
+}
+
+pub fn discord_api_base_from_env() -> String {
+    std::env::var(DISCORD_API_BASE_ENV)
+        .ok()
+        .map(|v| v.trim().trim_end_matches('/').to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_API_BASE.to_string())
+}
+
+/// What the window asks for.
+#[derive(Debug, Clone)]
+pub enum EngineCommand {
+    /// Read settings and secrets again.
+    Reload,
+    SaveSettings(Settings),
+    SetDiscordUrl(String),
+    ClearDiscordUrl,
+    GenerateApiKey,
+    SetApiKey(String),
+    ClearApiKey,
+    GenerateSigningSecret,
+    ClearSigningSecret,
+    VerifyDiscord,
+    /// Send a sample event now, whether or not the destination is enabled
+    /// or the event ticked.
+    TestFire {
+        event: EventType,
+        to: Destination,
+    },
+    /// A real (or simulated) event: sent where enabled and ticked,
+    /// recorded as filtered elsewhere.
+    Send(Box<Event>),
+    Resume(Destination),
+    /// Ask for a file with the native save dialog, then export to it.
+    ExportLogWithDialog,
+    ExportLogTo(PathBuf),
+    ClearLog,
+    Shutdown,
+}
+
+/// The secrets as the window may hold them (types that redact themselves).
+#[derive(Debug, Clone, Default)]
+pub struct SecretsView {
+    pub discord_url: Option<DiscordWebhookUrl>,
+    pub api_key: Option<ApiKey>,
+    pub signing_secret: Option<SigningSecret>,
+    /// Set when the keyring could not be read: secret fields are disabled.
+    pub keyring_error: Option<String>,
+}
+
+/// Whether a message is good news or a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Error,
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone)]
+pub enum EngineUpdate {
+    Loaded {
+        settings: Settings,
+        secrets: SecretsView,
+        /// A problem with the settings file, in words.
+        notice: Option<String>,
+    },
+    Secrets(SecretsView),
+    Saved,
+    Notice(NoticeLevel, String),
+    Delivery(Box<DeliveryRecord>),
+    Health(Destination, DestinationHealth),
+    Verified(Result<WebhookInfo, String>),
+    /// The path and the number of records, or why not.
+    Exported(Result<(PathBuf, usize), String>),
+    Stopped,
+}
+
+/// The window's end of the engine.
+pub struct EngineHandle {
+    commands: mpsc::UnboundedSender<EngineCommand>,
+}
+
+impl EngineHandle {
+    /// Queues a command; never blocks.
+    pub fn send(&self, command: EngineCommand) {
+        // The engine only stops after Shutdown; a command after that has
+        // nothing left to do.
+        self.commands.send(command).ok();
+    }
+}
+
+/// Starts the engine on `runtime`. Updates arrive on the returned receiver;
+/// `notify` runs after each one.
+pub fn start(
+    runtime: &tokio::runtime::Handle,
+    profile: Profile,
+    options: EngineOptions,
+    notify: impl Fn() + Send + Sync + 'static,
+) -> (EngineHandle, mpsc::UnboundedReceiver<EngineUpdate>) {
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (updates, update_rx) = mpsc::unbounded_channel();
+    let notify = std::sync::Arc::new(notify);
+    let out = Outbox {
+        updates,
+        notify: notify.clone(),
+    };
+    runtime.spawn(run(profile, options, command_rx, out));
+    (EngineHandle { commands }, update_rx)
+}
+
+#[derive(Clone)]
+struct Outbox {
+    updates: mpsc::UnboundedSender<EngineUpdate>,
+    notify: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Outbox {
+    fn send(&self, update: EngineUpdate) {
+        if self.updates.send(update).is_ok() {
+            (self.notify)();
+        }
+    }
+
+    fn error(&self, text: impl Into<String>) {
+        self.send(EngineUpdate::Notice(NoticeLevel::Error, text.into()));
+    }
+
+    fn info(&self, text: impl Into<String>) {
+        self.send(EngineUpdate::Notice(NoticeLevel::Info, text.into()));
+    }
+}
+
+/// The engine's state between commands.
+struct State {
+    profile: Profile,
+    options: EngineOptions,
+    settings: Settings,
+    secrets: SecretsView,
+    dispatcher: Dispatcher,
+    out: Outbox,
+}
+
+async fn run(
+    profile: Profile,
+    options: EngineOptions,
+    mut commands: mpsc::UnboundedReceiver<EngineCommand>,
+    out: Outbox,
+) {
+    let listener_out = out.clone();
+    let dispatcher = match Dispatcher::new(options.delivery.clone(), move |u| match u {
+        DispatchUpdate::Record(r) => listener_out.send(EngineUpdate::Delivery(r)),
+        DispatchUpdate::Health(d, h) => listener_out.send(EngineUpdate::Health(d, h)),
+    }) {
+        Ok(d) => d,
+        Err(e) => {
+            out.error(e);
+            out.send(EngineUpdate::Stopped);
+            return;
+        }
+    };
+    let mut state = State {
+        profile,
+        options,
+        settings: Settings::default(),
+        secrets: SecretsView::default(),
+        dispatcher,
+        out,
+    };
+    state.reload().await;
+    while let Some(command) = commands.recv().await {
+        if let EngineCommand::Shutdown = command {
+            break;
+        }
+        state.handle(command).await;
+    }
+    state.dispatcher.shutdown().await;
+    state.out.send(EngineUpdate::Stopped);
+}
+
+impl State {
+    async fn reload(&mut self) {
+        let (settings, notice) = match self.profile.load().await {
+            Ok(loaded) => (loaded.settings, loaded.notice),
+            Err(e) => (Settings::default(), Some(e.to_string())),
+        };
+        self.settings = settings.clone();
+        self.secrets = read_secrets(&self.profile).await;
+        self.out.send(EngineUpdate::Loaded {
+            settings,
+            secrets: self.secrets.clone(),
+            notice,
+        });
+    }
+
+    async fn refresh_secrets(&mut self) {
+        self.secrets = read_secrets(&self.profile).await;
+        self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
+    }
+
+    /// Runs a profile change, then re-reads what it may have touched.
+    async fn change<T>(&mut self, result: Result<T, ProfileError>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                if let Ok(loaded) = self.profile.load().await {
+                    self.settings = loaded.settings;
+                }
+                self.refresh_secrets().await;
+                Some(value)
+            }
+            Err(e) => {
+                self.out.error(e.to_string());
+                None
+            }
+        }
+    }
+
+    async fn handle(&mut self, command: EngineCommand) {
+        match command {
+            EngineCommand::Reload => self.reload().await,
+            EngineCommand::SaveSettings(settings) => {
+                match self.profile.save(settings.clone()).await {
+                    Ok(()) => {
+                        self.settings = settings;
+                        self.out.send(EngineUpdate::Saved);
+                    }
+                    Err(e) => self.out.error(format!("settings not saved: {e}")),
+                }
+            }
+            EngineCommand::SetDiscordUrl(text) => {
+                let r = self.profile.set_discord_url(&text).await;
+                if let Some(url) = self.change(r).await {
+                    self.out
+                        .info(format!("Discord webhook saved in the keyring: {url}"));
+                }
+            }
+            EngineCommand::ClearDiscordUrl => {
+                let r = self.profile.clear_discord_url().await;
+                self.change(r).await;
+            }
+            EngineCommand::GenerateApiKey => {
+                let r = self.profile.generate_api_key().await;
+                if self.change(r).await.is_some() {
+                    self.out
+                        .info("a new API key was generated: copy it to your receiver");
+                }
+            }
+            EngineCommand::SetApiKey(text) => {
+                let r = self.profile.set_api_key(&text).await;
+                if self.change(r).await.is_some() {
+                    self.out.info("API key saved in the keyring");
+                }
+            }
+            EngineCommand::ClearApiKey => {
+                let r = self.profile.clear_api_key().await;
+                self.change(r).await;
+            }
+            EngineCommand::GenerateSigningSecret => {
+                let r = self.profile.generate_signing_secret().await;
+                self.change(r).await;
+            }
+            EngineCommand::ClearSigningSecret => {
+                let r = self.profile.clear_signing_secret().await;
+                self.change(r).await;
+            }
+            EngineCommand::VerifyDiscord => self.verify(),
+            EngineCommand::TestFire { event, to } => {
+                match test_target(
+                    &self.settings,
+                    &self.secrets,
+                    to,
+                    &self.options.discord_api_base,
+                ) {
+                    Ok(target) => {
+                        drop(self.dispatcher.submit(target, sample_event(event)));
+                    }
+                    Err(e) => self.out.error(e),
+                }
+            }
+            EngineCommand::Send(event) => self.send_event(*event),
+            EngineCommand::Resume(d) => self.dispatcher.resume(d),
+            EngineCommand::ExportLogWithDialog => {
+                let dispatcher = self.dispatcher.clone();
+                let out = self.out.clone();
+                tokio::spawn(async move {
+                    let chosen = tokio::task::spawn_blocking(|| {
+                        rfd::FileDialog::new()
+                            .set_title("Export the delivery log")
+                            .set_file_name("farmhook-deliveries.jsonl")
+                            .add_filter("JSON Lines", &["jsonl"])
+                            .save_file()
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    match chosen {
+                        Some(path) => export(dispatcher, path, out).await,
+                        None => out.info(
+                            "export cancelled (or no file dialog is available on this desktop)",
+                        ),
+                    }
+                });
+            }
+            EngineCommand::ExportLogTo(path) => {
+                tokio::spawn(export(self.dispatcher.clone(), path, self.out.clone()));
+            }
+            EngineCommand::ClearLog => self.dispatcher.clear_log(),
+            EngineCommand::Shutdown => {}
+        }
+    }
+
+    fn verify(&self) {
+        let Some(url) = self.secrets.discord_url.clone() else {
+            self.out.send(EngineUpdate::Verified(Err(
+                "no Discord webhook URL is saved yet".into(),
+            )));
+            return;
+        };
+        let client = self.dispatcher.client().clone();
+        let http = self.dispatcher.config().http.clone();
+        let base = self.options.discord_api_base.clone();
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            let result = discord::verify(&client, &url, &base, &http).await;
+            out.send(EngineUpdate::Verified(result.map_err(|e| e.to_string())));
+        });
+    }
+
+    fn send_event(&self, event: Event) {
+        for destination in Destination::ALL {
+            let configured = match destination {
+                Destination::Discord => self.secrets.discord_url.is_some(),
+                Destination::Webhook => self.settings.webhook.url.is_some(),
+            };
+            if !configured {
+                continue;
+            }
+            let reason = if !self.settings.enabled(destination) {
+                Some(format!("{} is turned off", destination.label()))
+            } else if !self.settings.events(destination).contains(event.event_type) {
+                Some(format!(
+                    "“{}” is not ticked for {}",
+                    event.event_type.label(),
+                    destination.label()
+                ))
+            } else {
+                None
+            };
+            match (
+                reason,
+                test_target(
+                    &self.settings,
+                    &self.secrets,
+                    destination,
+                    &self.options.discord_api_base,
+                ),
+            ) {
+                (None, Ok(target)) => drop(self.dispatcher.submit(target, event.clone())),
+                (Some(reason), target) => {
+                    let shown = target.map(|t| t.redacted()).unwrap_or_default();
+                    self.dispatcher
+                        .record_filtered(destination, shown, &event, reason);
+                }
+                (None, Err(e)) => {
+                    self.dispatcher
+                        .record_filtered(destination, String::new(), &event, e)
+                }
+            }
+        }
+    }
+}
+
+async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
+    let target = path.clone();
+    let result = tokio::task::spawn_blocking(move || dispatcher.export_json_lines(&target))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| format!("could not write {}: {e}", path.display())));
+    out.send(EngineUpdate::Exported(result.map(|n| (path, n))));
+}
+
+async fn read_secrets(profile: &Profile) -> SecretsView {
+    let secrets = profile.secrets();
+    let mut view = SecretsView::default();
+    let mut keep = |e: SecretStoreError| {
+        view.keyring_error.get_or_insert(e.to_string());
+    };
+    let discord_url = secrets
+        .discord_url()
+        .await
+        .map_err(&mut keep)
+        .ok()
+        .flatten();
+    let api_key = secrets.api_key().await.map_err(&mut keep).ok().flatten();
+    let signing_secret = secrets
+        .signing_secret()
+        .await
+        .map_err(&mut keep)
+        .ok()
+        .flatten();
+    SecretsView {
+        discord_url,
+        api_key,
+        signing_secret,
+        keyring_error: view.keyring_error,
+    }
+}
+
+/// A fresh `evt_…` id (24 random characters).
+pub fn new_event_id() -> String {
+    use rand::RngExt;
+    let random: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    event_id(&random)
+}
+
+/// A sample event of `event_type`, as Test sends it.
+pub fn sample_event(event_type: EventType) -> Event {
+    Event::sample(event_type, new_event_id(), OffsetDateTime::now_utc())
+}
+
+/// Where a test delivery to `destination` goes, or why it cannot go.
+/// Tests ignore Enable and the checkboxes, but need a configured
+/// destination, and the custom webhook needs the Commercial plan.
+pub fn test_target(
+    settings: &Settings,
+    secrets: &SecretsView,
+    destination: Destination,
+    discord_api_base: &str,
+) -> Result<Target, String> {
+    let keyring = |what: &str| match &secrets.keyring_error {
+        Some(e) => format!("{what} could not be read: {e}"),
+        None => format!("{what} is not set"),
+    };
+    match destination {
+        Destination::Discord => {
+            let url = secrets
+                .discord_url
+                .clone()
+                .ok_or_else(|| keyring("the Discord webhook URL"))?;
+            Ok(Target::Discord {
+                url,
+                api_base: discord_api_base.to_string(),
+            })
+        }
+        Destination::Webhook => {
+            if settings.plan != Plan::Commercial {
+                return Err("custom webhooks need the Commercial plan".into());
+            }
+            let url = settings
+                .webhook
+                .url
+                .clone()
+                .ok_or("the custom webhook has no endpoint URL")?;
+            let key = secrets
+                .api_key
+                .clone()
+                .ok_or_else(|| keyring("the API key"))?;
+            let signing = if settings.webhook.signing {
+                Some(
+                    secrets
+                        .signing_secret
+                        .clone()
+                        .ok_or_else(|| keyring("signing is on but the signing secret"))?,
+                )
+            } else {
+                None
+            };
+            Ok(Target::Webhook { url, key, signing })
+        }
+    }
+}
