@@ -11,3 +11,4 @@ pub mod input;
 pub mod payload;
 pub mod profile;
 pub mod settings;
+pub mod simulator;

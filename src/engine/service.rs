@@ -426,7 +426,7 @@ async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
     out.send(EngineUpdate::Exported(result.map(|n| (path, n))));
 }
 
-async fn read_secrets(profile: &Profile) -> SecretsView {
+pub async fn read_secrets(profile: &Profile) -> SecretsView {
     let secrets = profile.secrets();
     let mut view = SecretsView::default();
     let mut keep = |e: SecretStoreError| {

@@ -2,6 +2,8 @@
 //! same engine the window uses. Exit codes: 0 done, 1 a delivery failed,
 //! 2 bad input or configuration (the reason on stderr).
 
+mod delivery;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +49,28 @@ pub enum Command {
     Events(EventsCommand),
     /// Switch the account plan.
     Plan { plan: PlanArg },
+    /// Send a test event now (to configured destinations, enabled or not).
+    TestFire {
+        /// The event to send (default job.failed).
+        event: Option<String>,
+        #[arg(long, value_enum, default_value = "all")]
+        to: TestTo,
+        /// One JSON object per destination, as each delivery ends.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A local receiver for the custom webhook, for testing.
+    Receive {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestTo {
+    Discord,
+    Webhook,
+    All,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +83,8 @@ pub enum DiscordCommand {
     Clear,
     Enable,
     Disable,
+    /// Ask Discord which webhook the URL is (posts nothing).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,7 +180,7 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn input(message: impl Into<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>) -> Self {
         CliError {
             code: 2,
             message: message.into(),
@@ -187,7 +213,7 @@ pub fn open_profile(profile: &str, config_dir: Option<PathBuf>) -> Result<Profil
     Ok(Profile::new(config))
 }
 
-fn print_notes(notes: &Notes) {
+pub(crate) fn print_notes(notes: &Notes) {
     for note in notes {
         eprintln!("farmhook: {note}");
     }
@@ -254,8 +280,15 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 print_notes(&profile.set_enabled(Destination::Discord, false).await?);
                 println!("Discord: disabled");
             }
+            DiscordCommand::Verify => delivery::verify(&profile).await?,
         },
         Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
+        Command::TestFire { event, to, json } => {
+            let id = event.unwrap_or_else(|| "job.failed".into());
+            let event = EventType::from_id(&id).map_err(|e| CliError::input(e.to_string()))?;
+            delivery::test_fire(&profile, event, to, json).await?
+        }
+        Command::Receive { port } => delivery::receive(&profile, port).await?,
         Command::Events(cmd) => match cmd {
             EventsCommand::List => {
                 let settings = profile.load().await?;
