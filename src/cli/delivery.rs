@@ -97,7 +97,9 @@ pub async fn test_fire(
     }
 
     let (progress_tx, mut progress) = mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::new(options.delivery.clone(), move |update| {
+    let mut config = options.delivery.clone();
+    config.health_journal = Some(profile.health_journal());
+    let dispatcher = Dispatcher::new(config, move |update| {
         if let DispatchUpdate::Record(r) = update {
             progress_tx.send(r).ok();
         }
@@ -155,6 +157,7 @@ pub async fn test_fire(
             }
         }
     }
+    dispatcher.shutdown().await;
     if failed {
         Err(CliError {
             code: 1,
@@ -285,5 +288,172 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
     tokio::select! {
         r = serve => r.map_err(|e| CliError::input(format!("the receiver stopped: {e}"))),
         _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+/// `farmhook simulate`: a virtual farm whose events go through the settings
+/// (Enable toggles and checkboxes) to the real destinations.
+pub async fn simulate(
+    profile: &Profile,
+    settings: crate::engine::simulation::SimulationSettings,
+    duration: std::time::Duration,
+    json: bool,
+) -> Result<(), CliError> {
+    use crate::engine::simulation;
+
+    let options = EngineOptions::from_env();
+    let loaded = profile.load().await?;
+    print_notes(&loaded.notice.into_iter().collect());
+    let config_settings = loaded.settings;
+    let secrets = service::read_secrets(profile).await;
+    if let Some(e) = &secrets.keyring_error {
+        return Err(CliError::input(e.clone()));
+    }
+    if !Destination::ALL.iter().any(|d| config_settings.enabled(*d)) {
+        eprintln!("farmhook: no destination is enabled: every event will be recorded as filtered");
+    }
+    let mut delivery_config = options.delivery.clone();
+    delivery_config.health_journal = Some(profile.health_journal());
+    let (finished_tx, mut finished) = mpsc::unbounded_channel::<DeliveryRecord>();
+    let dispatcher = Dispatcher::new(delivery_config, move |update| {
+        if let DispatchUpdate::Record(r) = update
+            && r.outcome != Outcome::InProgress
+        {
+            finished_tx.send(*r).ok();
+        }
+    })
+    .map_err(CliError::input)?;
+
+    eprintln!(
+        "farmhook: simulating {} printers, scenario {}, ×{} for {:.0} s",
+        settings.printers,
+        settings.scenario,
+        settings.speed,
+        duration.as_secs_f64()
+    );
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut pending = Vec::new();
+    let sim_dispatcher = dispatcher.clone();
+    let api_base = options.discord_api_base.clone();
+    let mut generated = 0u64;
+    let mut tally = Tally::default();
+    {
+        let farm = simulation::run(settings, Some(duration), stop, |events, _view| {
+            for event in events {
+                generated += 1;
+                pending.extend(service::route_event(
+                    &sim_dispatcher,
+                    &config_settings,
+                    &secrets,
+                    &api_base,
+                    event,
+                ));
+            }
+        });
+        tokio::pin!(farm);
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let mut farm_done = false;
+        while !farm_done {
+            tokio::select! {
+                _ = &mut farm => farm_done = true,
+                Some(record) = finished.recv() => tally.add(&record, json),
+                _ = &mut ctrl_c => {
+                    eprintln!("farmhook: interrupted: stopping the farm");
+                    stop_tx.send_replace(true);
+                }
+            }
+        }
+    }
+    // Let the deliveries already started end (they have their own timeouts).
+    for receiver in pending {
+        receiver.await.ok();
+    }
+    dispatcher.shutdown().await;
+    while let Ok(record) = finished.try_recv() {
+        tally.add(&record, json);
+    }
+    let health = [Destination::Discord, Destination::Webhook].map(|d| (d, dispatcher.health(d)));
+    if json {
+        let summary = serde_json::json!({
+            "summary": {
+                "events": generated,
+                "delivered": tally.delivered,
+                "failed": tally.failed,
+                "filtered": tally.filtered,
+                "responses_429": tally.rate_limited,
+                "health": {
+                    "discord": health[0].1,
+                    "webhook": health[1].1,
+                }
+            }
+        });
+        println!("{summary}");
+    } else {
+        println!(
+            "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings; {} answers were 429",
+            tally.delivered, tally.failed, tally.filtered, tally.rate_limited
+        );
+        for (d, h) in &health {
+            println!("{}: {}", d.label(), h.summary());
+        }
+    }
+    if tally.failed > 0 {
+        return Err(CliError {
+            code: 1,
+            message: format!("{} deliveries failed", tally.failed),
+        });
+    }
+    Ok(())
+}
+
+/// Counts for the simulate summary. A Discord delivery may carry several
+/// events; counts are per event.
+#[derive(Default)]
+struct Tally {
+    delivered: usize,
+    failed: usize,
+    filtered: usize,
+    rate_limited: usize,
+}
+
+impl Tally {
+    fn add(&mut self, record: &DeliveryRecord, json: bool) {
+        let n = record.events.len();
+        match record.outcome {
+            Outcome::Delivered => self.delivered += n,
+            Outcome::Failed => self.failed += n,
+            Outcome::Filtered => self.filtered += n,
+            Outcome::InProgress => return,
+        }
+        self.rate_limited += record
+            .attempts
+            .iter()
+            .filter(|a| a.status == Some(429))
+            .count();
+        if json {
+            let events: Vec<_> = record
+                .events
+                .iter()
+                .map(|e| serde_json::json!({"type": e.event_type.id(), "id": e.id}))
+                .collect();
+            let line = serde_json::json!({
+                "destination": record.destination.id(),
+                "events": events,
+                "outcome": record.outcome.words(),
+                "status": record.status(),
+                "attempts": record.attempts.len(),
+                "latency_ms": record.latency_ms(),
+                "error": record.error,
+            });
+            println!("{line}");
+        } else if record.outcome == Outcome::Failed {
+            println!(
+                "{} FAILED ({} events): {}",
+                record.destination.label(),
+                n,
+                record.error.as_deref().unwrap_or("unknown error")
+            );
+        }
     }
 }

@@ -59,6 +59,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a virtual print farm whose events go through your settings.
+    Simulate {
+        #[arg(long, default_value_t = 10)]
+        printers: usize,
+        /// ×real time (0.1 to 100).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// normal-shift, failing-printer, network-outage or flapping-printer.
+        #[arg(long, default_value = "normal-shift")]
+        scenario: String,
+        /// Seconds of real time to run.
+        #[arg(long, default_value_t = 60.0)]
+        duration: f64,
+        /// The same seed gives the same farm.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One JSON object per finished delivery, then a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// A local receiver for the custom webhook, for testing.
     Receive {
         #[arg(long, default_value_t = 8787)]
@@ -85,6 +105,8 @@ pub enum DiscordCommand {
     Disable,
     /// Ask Discord which webhook the URL is (posts nothing).
     Verify,
+    /// Send again after Discord was paused for failing.
+    Resume,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +117,8 @@ pub enum WebhookCommand {
     },
     Enable,
     Disable,
+    /// Send again after the webhook was paused for failing.
+    Resume,
     /// The X-API-Key value.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -281,6 +305,10 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 println!("Discord: disabled");
             }
             DiscordCommand::Verify => delivery::verify(&profile).await?,
+            DiscordCommand::Resume => {
+                profile.resume(Destination::Discord).await?;
+                println!("Discord: resumed");
+            }
         },
         Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
         Command::TestFire { event, to, json } => {
@@ -289,6 +317,39 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
             delivery::test_fire(&profile, event, to, json).await?
         }
         Command::Receive { port } => delivery::receive(&profile, port).await?,
+        Command::Simulate {
+            printers,
+            speed,
+            scenario,
+            duration,
+            seed,
+            json,
+        } => {
+            let scenario = crate::core::simulator::Scenario::from_id(&scenario).ok_or_else(|| {
+                CliError::input(format!(
+                    "'{scenario}' is not a scenario; choose normal-shift, failing-printer, network-outage or flapping-printer"
+                ))
+            })?;
+            if !(duration.is_finite() && duration > 0.0 && duration <= 86_400.0) {
+                return Err(CliError::input(
+                    "the duration must be between 0 and 86400 seconds",
+                ));
+            }
+            let settings = crate::engine::simulation::SimulationSettings {
+                printers,
+                speed,
+                scenario,
+                seed,
+            };
+            settings.check().map_err(CliError::input)?;
+            delivery::simulate(
+                &profile,
+                settings,
+                std::time::Duration::from_secs_f64(duration),
+                json,
+            )
+            .await?
+        }
         Command::Events(cmd) => match cmd {
             EventsCommand::List => {
                 let settings = profile.load().await?;
@@ -344,6 +405,10 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         WebhookCommand::Disable => {
             print_notes(&profile.set_enabled(Destination::Webhook, false).await?);
             println!("custom webhook: disabled");
+        }
+        WebhookCommand::Resume => {
+            profile.resume(Destination::Webhook).await?;
+            println!("custom webhook: resumed");
         }
         WebhookCommand::Key(KeyCommand::Generate) => {
             let key = profile.generate_api_key().await?;
@@ -444,6 +509,16 @@ pub fn status_text(s: &Status) -> String {
         count(&s.webhook.events)
     )
     .ok();
+    writeln!(out, "health:   Discord: {}", s.health.discord.summary()).ok();
+    writeln!(
+        out,
+        "          custom webhook: {}",
+        s.health.webhook.summary()
+    )
+    .ok();
+    for w in &s.warnings {
+        writeln!(out, "warning:  {w}").ok();
+    }
     for n in &s.notices {
         writeln!(out, "note:     {n}").ok();
     }

@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod discord_message;
 pub mod discord_url;
+pub mod duplicates;
 pub mod endpoint_url;
 pub mod events;
 pub mod input;

@@ -7,3 +7,4 @@ pub mod profile;
 pub mod receiver;
 pub mod secret_store;
 pub mod service;
+pub mod simulation;

@@ -12,7 +12,7 @@ use super::delivery::deliver::Target;
 use super::delivery::discord::{self, WebhookInfo};
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::health::DestinationHealth;
-use super::delivery::log::DeliveryRecord;
+use super::delivery::log::{DeliveryRecord, Outcome};
 use super::profile::{Profile, ProfileError};
 use super::secret_store::SecretStoreError;
 use crate::core::api_key::{ApiKey, SigningSecret};
@@ -190,10 +190,13 @@ struct State {
 
 async fn run(
     profile: Profile,
-    options: EngineOptions,
+    mut options: EngineOptions,
     mut commands: mpsc::UnboundedReceiver<EngineCommand>,
     out: Outbox,
 ) {
+    if options.delivery.health_journal.is_none() {
+        options.delivery.health_journal = Some(profile.health_journal());
+    }
     let listener_out = out.clone();
     let dispatcher = match Dispatcher::new(options.delivery.clone(), move |u| match u {
         DispatchUpdate::Record(r) => listener_out.send(EngineUpdate::Delivery(r)),
@@ -374,47 +377,65 @@ impl State {
     }
 
     fn send_event(&self, event: Event) {
-        for destination in Destination::ALL {
-            let configured = match destination {
-                Destination::Discord => self.secrets.discord_url.is_some(),
-                Destination::Webhook => self.settings.webhook.url.is_some(),
-            };
-            if !configured {
-                continue;
+        drop(route_event(
+            &self.dispatcher,
+            &self.settings,
+            &self.secrets,
+            &self.options.discord_api_base,
+            event,
+        ));
+    }
+}
+
+/// Sends a real (or simulated) event where it is enabled and ticked, and
+/// records it as filtered, with the reason, for configured destinations
+/// where it is not. Returns a receiver per delivery started.
+pub fn route_event(
+    dispatcher: &Dispatcher,
+    settings: &Settings,
+    secrets: &SecretsView,
+    discord_api_base: &str,
+    event: Event,
+) -> Vec<tokio::sync::oneshot::Receiver<DeliveryRecord>> {
+    let mut started = Vec::new();
+    for destination in Destination::ALL {
+        let configured = match destination {
+            Destination::Discord => secrets.discord_url.is_some(),
+            Destination::Webhook => settings.webhook.url.is_some(),
+        };
+        if !configured {
+            continue;
+        }
+        let reason = if !settings.enabled(destination) {
+            Some(format!("{} is turned off", destination.label()))
+        } else if !settings.events(destination).contains(event.event_type) {
+            Some(format!(
+                "“{}” is not ticked for {}",
+                event.event_type.label(),
+                destination.label()
+            ))
+        } else {
+            None
+        };
+        match (
+            reason,
+            test_target(settings, secrets, destination, discord_api_base),
+        ) {
+            (None, Ok(target)) => started.push(dispatcher.submit(target, event.clone())),
+            (Some(reason), target) => {
+                let shown = target.map(|t| t.redacted()).unwrap_or_default();
+                dispatcher.record_not_sent(destination, shown, &event, Outcome::Filtered, reason);
             }
-            let reason = if !self.settings.enabled(destination) {
-                Some(format!("{} is turned off", destination.label()))
-            } else if !self.settings.events(destination).contains(event.event_type) {
-                Some(format!(
-                    "“{}” is not ticked for {}",
-                    event.event_type.label(),
-                    destination.label()
-                ))
-            } else {
-                None
-            };
-            match (
-                reason,
-                test_target(
-                    &self.settings,
-                    &self.secrets,
-                    destination,
-                    &self.options.discord_api_base,
-                ),
-            ) {
-                (None, Ok(target)) => drop(self.dispatcher.submit(target, event.clone())),
-                (Some(reason), target) => {
-                    let shown = target.map(|t| t.redacted()).unwrap_or_default();
-                    self.dispatcher
-                        .record_filtered(destination, shown, &event, reason);
-                }
-                (None, Err(e)) => {
-                    self.dispatcher
-                        .record_filtered(destination, String::new(), &event, e)
-                }
-            }
+            (None, Err(e)) => dispatcher.record_not_sent(
+                destination,
+                String::new(),
+                &event,
+                Outcome::Failed,
+                format!("not sent: {e}"),
+            ),
         }
     }
+    started
 }
 
 async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
