@@ -20,6 +20,7 @@ use crate::core::discord_url::{DEFAULT_API_BASE, DiscordWebhookUrl};
 use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
 use crate::core::settings::{Destination, Plan, Settings};
+use crate::engine::simulation::{self, SimulationSettings, SimulationView};
 
 /// The variable that points Discord traffic at a stand-in.
 pub const DISCORD_API_BASE_ENV: &str = "FARMHOOK_DISCORD_API_BASE";
@@ -83,6 +84,9 @@ pub enum EngineCommand {
     ExportLogWithDialog,
     ExportLogTo(PathBuf),
     ClearLog,
+    /// Start the virtual farm; its events go through `Send`.
+    StartSimulation(SimulationSettings),
+    StopSimulation,
     Shutdown,
 }
 
@@ -120,6 +124,8 @@ pub enum EngineUpdate {
     Verified(Result<WebhookInfo, String>),
     /// The path and the number of records, or why not.
     Exported(Result<(PathBuf, usize), String>),
+    /// The virtual farm after a tick (about ten times a second while running).
+    Simulation(SimulationView),
     Stopped,
 }
 
@@ -152,7 +158,7 @@ pub fn start(
         updates,
         notify: notify.clone(),
     };
-    runtime.spawn(run(profile, options, command_rx, out));
+    runtime.spawn(run(profile, options, command_rx, commands.clone(), out));
     (EngineHandle { commands }, update_rx)
 }
 
@@ -186,12 +192,17 @@ struct State {
     secrets: SecretsView,
     dispatcher: Dispatcher,
     out: Outbox,
+    /// The engine's own command queue, for the simulator's events.
+    commands: mpsc::UnboundedSender<EngineCommand>,
+    /// Stops the running simulation.
+    simulation: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 async fn run(
     profile: Profile,
     mut options: EngineOptions,
     mut commands: mpsc::UnboundedReceiver<EngineCommand>,
+    own_commands: mpsc::UnboundedSender<EngineCommand>,
     out: Outbox,
 ) {
     if options.delivery.health_journal.is_none() {
@@ -216,6 +227,8 @@ async fn run(
         secrets: SecretsView::default(),
         dispatcher,
         out,
+        commands: own_commands,
+        simulation: None,
     };
     state.reload().await;
     while let Some(command) = commands.recv().await {
@@ -223,6 +236,9 @@ async fn run(
             break;
         }
         state.handle(command).await;
+    }
+    if let Some(stop) = state.simulation.take() {
+        stop.send_replace(true);
     }
     state.dispatcher.shutdown().await;
     state.out.send(EngineUpdate::Stopped);
@@ -355,8 +371,44 @@ impl State {
                 tokio::spawn(export(self.dispatcher.clone(), path, self.out.clone()));
             }
             EngineCommand::ClearLog => self.dispatcher.clear_log(),
+            EngineCommand::StartSimulation(settings) => self.start_simulation(settings),
+            EngineCommand::StopSimulation => {
+                if let Some(stop) = self.simulation.take() {
+                    stop.send_replace(true);
+                }
+            }
             EngineCommand::Shutdown => {}
         }
+    }
+
+    fn start_simulation(&mut self, settings: SimulationSettings) {
+        if let Err(e) = settings.check() {
+            self.out.error(e);
+            return;
+        }
+        if let Some(stop) = self.simulation.take() {
+            stop.send_replace(true);
+        }
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        self.simulation = Some(stop_tx);
+        let commands = self.commands.clone();
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            let mut last_view = None;
+            simulation::run(settings, None, stop, |events, view| {
+                // Through the engine's queue, so the settings of the moment apply.
+                for event in events {
+                    commands.send(EngineCommand::Send(Box::new(event))).ok();
+                }
+                last_view = Some(view.clone());
+                out.send(EngineUpdate::Simulation(view));
+            })
+            .await;
+            if let Some(mut view) = last_view {
+                view.running = false;
+                out.send(EngineUpdate::Simulation(view));
+            }
+        });
     }
 
     fn verify(&self) {
