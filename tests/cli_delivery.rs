@@ -60,10 +60,15 @@ async fn test_fire_to_all_delivers_to_discord_and_the_receiver_one_json_line_eac
     require_secret_service();
     let stand_in = DiscordStandIn::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let fh = Farmhook::new(dir.path(), "fire").env("FARMHOOK_DISCORD_API_BASE", &stand_in.api_base());
+    let fh =
+        Farmhook::new(dir.path(), "fire").env("FARMHOOK_DISCORD_API_BASE", &stand_in.api_base());
     let discord_url = stand_in.webhook_url();
     let token = discord_url.rsplit('/').next().unwrap().to_string();
-    assert_eq!(fh.run_with_stdin(&["discord", "set-url", "-"], &discord_url).code, 0);
+    assert_eq!(
+        fh.run_with_stdin(&["discord", "set-url", "-"], &discord_url)
+            .code,
+        0
+    );
     fh.ok(&["plan", "commercial"]);
     fh.ok(&["webhook", "key", "generate"]);
     fh.ok(&["webhook", "signing", "generate"]);
@@ -71,15 +76,26 @@ async fn test_fire_to_all_delivers_to_discord_and_the_receiver_one_json_line_eac
     fh.ok(&["webhook", "set-url", &receiver.url]);
 
     let fire = tokio::task::spawn_blocking({
-        let fh = Farmhook { profile: fh.profile.clone(), config_dir: fh.config_dir.clone(), envs: fh.envs.clone() };
+        let fh = Farmhook {
+            profile: fh.profile.clone(),
+            config_dir: fh.config_dir.clone(),
+            envs: fh.envs.clone(),
+        };
         move || fh.run(&["test-fire", "job.failed", "--to", "all", "--json"])
     })
     .await
     .unwrap();
     assert_eq!(fire.code, 0, "{}\n{}", fire.stdout, fire.stderr);
-    let lines: Vec<serde_json::Value> = fire.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = fire
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2, "{}", fire.stdout);
-    let mut destinations: Vec<_> = lines.iter().map(|l| l["destination"].as_str().unwrap().to_string()).collect();
+    let mut destinations: Vec<_> = lines
+        .iter()
+        .map(|l| l["destination"].as_str().unwrap().to_string())
+        .collect();
     destinations.sort();
     assert_eq!(destinations, ["discord", "webhook"]);
     for line in &lines {
@@ -89,13 +105,31 @@ async fn test_fire_to_all_delivers_to_discord_and_the_receiver_one_json_line_eac
         assert!(line["event_id"].as_str().unwrap().starts_with("evt_"));
         assert!(line["latency_ms"].is_u64());
         assert!(line["error"].is_null());
-        for key in ["destination", "event", "event_id", "outcome", "status", "attempts", "latency_ms", "error"] {
+        for key in [
+            "destination",
+            "event",
+            "event_id",
+            "outcome",
+            "status",
+            "attempts",
+            "latency_ms",
+            "error",
+        ] {
             assert!(line.get(key).is_some(), "missing {key}");
         }
     }
-    let webhook_line = lines.iter().find(|l| l["destination"] == "webhook").unwrap();
+    let webhook_line = lines
+        .iter()
+        .find(|l| l["destination"] == "webhook")
+        .unwrap();
     assert_eq!(webhook_line["status"], 200);
-    assert_eq!(lines.iter().find(|l| l["destination"] == "discord").unwrap()["status"], 204);
+    assert_eq!(
+        lines
+            .iter()
+            .find(|l| l["destination"] == "discord")
+            .unwrap()["status"],
+        204
+    );
     assert_eq!(stand_in.received().len(), 1);
 
     // The receiver checked the key and the signature.
@@ -107,12 +141,24 @@ async fn test_fire_to_all_delivers_to_discord_and_the_receiver_one_json_line_eac
             assert!(out.contains(webhook_line["event_id"].as_str().unwrap()));
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the receiver printed nothing: {out}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receiver printed nothing: {out}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // No secret in anything printed.
-    let key = fh.ok(&["webhook", "key", "show", "--reveal"]).stdout.trim().to_string();
-    let printed = format!("{}{}{}", fire.stdout, fire.stderr, receiver.stdout.lock().unwrap());
+    let key = fh
+        .ok(&["webhook", "key", "show", "--reveal"])
+        .stdout
+        .trim()
+        .to_string();
+    let printed = format!(
+        "{}{}{}",
+        fire.stdout,
+        fire.stderr,
+        receiver.stdout.lock().unwrap()
+    );
     assert!(!printed.contains(&key) && !printed.contains(&token));
 }
 
@@ -121,11 +167,16 @@ async fn test_fire_says_what_is_missing_and_a_deleted_webhook_exits_1() {
     require_secret_service();
     let stand_in = DiscordStandIn::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let fh = Farmhook::new(dir.path(), "fire-bad").env("FARMHOOK_DISCORD_API_BASE", &stand_in.api_base());
+    let fh = Farmhook::new(dir.path(), "fire-bad")
+        .env("FARMHOOK_DISCORD_API_BASE", &stand_in.api_base());
 
     let nothing = fh.run(&["test-fire"]);
     assert_eq!(nothing.code, 2);
-    assert!(nothing.stderr.contains("nothing to test"), "{}", nothing.stderr);
+    assert!(
+        nothing.stderr.contains("nothing to test"),
+        "{}",
+        nothing.stderr
+    );
 
     fh.ok(&["webhook", "set-url", "https://hooks.example.com/in"]);
     let free = fh.run(&["test-fire", "--to", "webhook"]);
@@ -135,16 +186,36 @@ async fn test_fire_says_what_is_missing_and_a_deleted_webhook_exits_1() {
     assert_eq!(unknown.code, 2);
 
     let url = stand_in.webhook_url();
-    assert_eq!(fh.run_with_stdin(&["discord", "set-url", "-"], &url).code, 0);
-    let fh2 = Farmhook { profile: fh.profile.clone(), config_dir: fh.config_dir.clone(), envs: fh.envs.clone() };
-    let verify = tokio::task::spawn_blocking(move || fh2.run(&["discord", "verify"])).await.unwrap();
+    assert_eq!(
+        fh.run_with_stdin(&["discord", "set-url", "-"], &url).code,
+        0
+    );
+    let fh2 = Farmhook {
+        profile: fh.profile.clone(),
+        config_dir: fh.config_dir.clone(),
+        envs: fh.envs.clone(),
+    };
+    let verify = tokio::task::spawn_blocking(move || fh2.run(&["discord", "verify"]))
+        .await
+        .unwrap();
     assert_eq!(verify.code, 0, "{}", verify.stderr);
-    assert!(verify.stdout.contains("name:") && verify.stdout.contains("channel:"), "{}", verify.stdout);
+    assert!(
+        verify.stdout.contains("name:") && verify.stdout.contains("channel:"),
+        "{}",
+        verify.stdout
+    );
 
     stand_in.delete_webhook(&url);
-    let fh3 = Farmhook { profile: fh.profile.clone(), config_dir: fh.config_dir.clone(), envs: fh.envs.clone() };
+    let fh3 = Farmhook {
+        profile: fh.profile.clone(),
+        config_dir: fh.config_dir.clone(),
+        envs: fh.envs.clone(),
+    };
     let (fire, verify) = tokio::task::spawn_blocking(move || {
-        (fh3.run(&["test-fire", "--to", "discord", "--json"]), fh3.run(&["discord", "verify"]))
+        (
+            fh3.run(&["test-fire", "--to", "discord", "--json"]),
+            fh3.run(&["discord", "verify"]),
+        )
     })
     .await
     .unwrap();
