@@ -3,6 +3,7 @@
 //! (key generation is the one exception: it asks the OS for randomness).
 
 pub mod api_key;
+pub mod discord_message;
 pub mod discord_url;
 pub mod endpoint_url;
 pub mod events;
