@@ -26,9 +26,14 @@ impl Receiver {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        stderr.read_line(&mut first).unwrap();
+        // Keep reading so the receiver never writes into a closed pipe.
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                eprintln!("receiver: {line}");
+            }
+        });
         let url = first
             .split_whitespace()
             .find(|w| w.starts_with("http://127.0.0.1:"))

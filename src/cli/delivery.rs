@@ -274,16 +274,22 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
             Some(true) => ", signature ok",
             Some(false) => ", signature BAD",
         };
-        println!(
-            "{} {} {} {} → {} {verdict} (key {}{signature})",
+        // A reader that went away (`| head`) must not stop the receiver.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{} {} {} {} → {} {verdict} (key {}{signature})\n{}",
             d.method,
             d.path,
             d.event_type.as_deref().unwrap_or("?"),
             d.webhook_id.as_deref().unwrap_or("-"),
             d.status,
             if d.key_ok { "ok" } else { "wrong" },
-        );
-        println!("{}", d.body);
+            d.body
+        )
+        .ok();
+        out.flush().ok();
     });
     tokio::select! {
         r = serve => r.map_err(|e| CliError::input(format!("the receiver stopped: {e}"))),
