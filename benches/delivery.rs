@@ -45,9 +45,18 @@ fn main() {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cpu}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0))
+    format!(
+        "{cpu}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    )
 }
 
 async fn throughput() {
@@ -74,7 +83,10 @@ async fn throughput() {
             .collect();
         let mut delivered = 0;
         for w in waiting {
-            if w.await.map(|r| r.outcome == Outcome::Delivered).unwrap_or(false) {
+            if w.await
+                .map(|r| r.outcome == Outcome::Delivered)
+                .unwrap_or(false)
+            {
                 delivered += 1;
             }
         }
@@ -137,7 +149,9 @@ async fn burst() {
     let start = Instant::now();
     let waiting: Vec<_> = (0..50)
         .map(|i| {
-            let mut e = sample_event(EventType::from_id(["printer.offline", "job.failed"][i % 2]).expect("id"));
+            let mut e = sample_event(
+                EventType::from_id(["printer.offline", "job.failed"][i % 2]).expect("id"),
+            );
             e.test = false;
             dispatcher.submit(target.clone(), e)
         })
