@@ -207,7 +207,7 @@ impl Dispatcher {
                     let Ok(_slot) = this.shared.webhook_slots.clone().acquire_owned().await else {
                         return;
                     };
-                    this.run_delivery(vec![job]).await;
+                    this.deliver_jobs(vec![job], None).await;
                 });
             }
         }
@@ -295,25 +295,17 @@ impl Dispatcher {
                     Ok(job) if job.event.test == batch[0].event.test => batch.push(job),
                     Ok(job) => {
                         // Tests and real events are not mixed in one message.
-                        self.run_discord_batch(
+                        self.deliver_jobs(
                             std::mem::replace(&mut batch, vec![job]),
-                            &mut rate_limit,
+                            Some(&mut rate_limit),
                         )
                         .await;
                     }
                     Err(_) => break,
                 }
             }
-            self.run_discord_batch(batch, &mut rate_limit).await;
+            self.deliver_jobs(batch, Some(&mut rate_limit)).await;
         }
-    }
-
-    async fn run_discord_batch(&self, batch: Vec<Job>, rate_limit: &mut RateLimitState) {
-        self.deliver_jobs(batch, Some(rate_limit)).await;
-    }
-
-    async fn run_delivery(&self, jobs: Vec<Job>) {
-        self.deliver_jobs(jobs, None).await;
     }
 
     async fn deliver_jobs(&self, mut jobs: Vec<Job>, rate_limit: Option<&mut RateLimitState>) {
