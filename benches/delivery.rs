@@ -96,8 +96,11 @@ async fn throughput() {
         dispatcher.shutdown().await;
 
         // Bare reqwest: the same request, the same concurrency.
+        // The same safety settings as the engine's client.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
             .build()
             .expect("client");
         let body = event.to_json();
@@ -114,7 +117,11 @@ async fn throughput() {
                 .header("webhook-timestamp", "1800000000")
                 .body(body.clone());
             tasks.spawn(async move {
-                let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
+                // Read the answer too, as any real sender must.
+                let ok = match request.send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
                 drop(permit);
                 ok
             });

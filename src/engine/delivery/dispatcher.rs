@@ -61,6 +61,9 @@ pub enum DispatchUpdate {
 
 type Listener = Arc<dyn Fn(DispatchUpdate) + Send + Sync>;
 
+/// How often health figures are reported while deliveries end.
+const HEALTH_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 struct Job {
     target: Target,
     event: Event,
@@ -83,6 +86,16 @@ struct Shared {
     journal: Mutex<Option<mpsc::UnboundedSender<Vec<HealthEntry>>>>,
     journal_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
+    /// Destinations whose health changed since the last report.
+    health_dirty: Mutex<Vec<Destination>>,
+    health_changed: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Wakes the health reporter so it sees the dispatcher is gone.
+        self.health_changed.notify_one();
+    }
 }
 
 /// Sends events; cheap to clone.
@@ -136,7 +149,7 @@ impl Dispatcher {
             }));
             tx
         });
-        Ok(Dispatcher {
+        let dispatcher = Dispatcher {
             shared: Arc::new(Shared {
                 client,
                 next_id: AtomicU64::new(1),
@@ -149,9 +162,46 @@ impl Dispatcher {
                 webhook_slots: Arc::new(Semaphore::new(config.webhook_concurrency.max(1))),
                 discord_queues: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(tokio::task::JoinSet::new()),
+                health_changed: Arc::new(tokio::sync::Notify::new()),
+                health_dirty: Mutex::new(Vec::new()),
                 config,
             }),
-        })
+        };
+        dispatcher.spawn_health_reporter();
+        Ok(dispatcher)
+    }
+
+    /// Health figures are reported at most every HEALTH_REPORT_EVERY per
+    /// destination, not after every delivery: computing the percentiles
+    /// over an hour of deliveries costs more than a delivery to a fast
+    /// endpoint. Asleep while nothing changes.
+    fn spawn_health_reporter(&self) {
+        let shared = Arc::downgrade(&self.shared);
+        let changed = self.shared.health_changed.clone();
+        tokio::spawn(async move {
+            loop {
+                // Only a weak reference is held while waiting: when the
+                // dispatcher is dropped (which notifies), this task ends.
+                changed.notified().await;
+                tokio::time::sleep(HEALTH_REPORT_EVERY).await;
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                let dirty = std::mem::take(&mut *lock(&shared.health_dirty));
+                for destination in dirty {
+                    let health = lock(&shared.health).get(destination, now_ms());
+                    (shared.listener)(DispatchUpdate::Health(destination, health));
+                }
+            }
+        });
+    }
+
+    fn health_changed(&self, destination: Destination) {
+        let mut dirty = lock(&self.shared.health_dirty);
+        if !dirty.contains(&destination) {
+            dirty.push(destination);
+        }
+        self.shared.health_changed.notify_one();
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -346,19 +396,15 @@ impl Dispatcher {
                 record.error.as_deref().unwrap_or("")
             );
         }
-        let (health, entries) = {
-            let mut book = lock(&self.shared.health);
-            let entries = book.record(
-                destination,
-                &record,
-                &ending,
-                self.shared.config.pause_after,
-                now_ms(),
-            );
-            (book.get(destination, now_ms()), entries)
-        };
+        let entries = lock(&self.shared.health).record(
+            destination,
+            &record,
+            &ending,
+            self.shared.config.pause_after,
+            now_ms(),
+        );
         self.journal(entries);
-        (self.shared.listener)(DispatchUpdate::Health(destination, health));
+        self.health_changed(destination);
         for job in &mut jobs {
             if let Some(done) = job.done.take() {
                 done.send(record.clone()).ok();
