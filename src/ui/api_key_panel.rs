@@ -112,7 +112,8 @@ impl ApiKeyPanel {
                     "{MIN_KEY_LEN} to 256 visible ASCII characters, no spaces. A generated key ({GENERATED_KEY_LEN} random characters) is the safe choice."
                 ),
             );
-            let parsed = ApiKey::parse(&custom.text);
+            // Checked after the field has taken this frame's typing.
+            let mut parsed = ApiKey::parse("");
             let mut submit = false;
             ui.horizontal(|ui| {
                 let field = ui
@@ -124,6 +125,7 @@ impl ApiKeyPanel {
                             .desired_width(ui.available_width().min(400.0)),
                     )
                     .labelled_by(label.id);
+                parsed = ApiKey::parse(&custom.text);
                 if field.changed() {
                     custom.submitted = None;
                 }

@@ -76,8 +76,8 @@ impl DiscordPanel {
     ) {
         let label = widgets::field_label(ui, "Discord webhook URL");
         let stored = state.secrets.discord_url.as_ref();
-        let parsed =
-            (!self.url_text.trim().is_empty()).then(|| DiscordWebhookUrl::parse(&self.url_text));
+        // Checked after the field has taken this frame's typing.
+        let mut parsed = None;
         let mut submit = false;
         ui.horizontal(|ui| {
             let hint = if stored.is_some() {
@@ -93,6 +93,8 @@ impl DiscordPanel {
                         .desired_width(ui.available_width().min(460.0)),
                 )
                 .labelled_by(label.id);
+            parsed = (!self.url_text.trim().is_empty())
+                .then(|| DiscordWebhookUrl::parse(&self.url_text));
             if field.changed() {
                 self.submitted = None;
             }

@@ -86,8 +86,8 @@ impl WebhookPanel {
             self.endpoint_seen = Some(settings.webhook.url.clone());
         }
         let label = widgets::field_label(ui, "Endpoint URL");
-        let parsed = (!self.endpoint_text.trim().is_empty())
-            .then(|| EndpointUrl::parse(&self.endpoint_text));
+        // Checked after the field has taken this frame's typing.
+        let mut parsed = None;
         let stored = settings.webhook.url.clone();
         let is_new = |url: &EndpointUrl| stored.as_ref() != Some(url);
         let mut submit = false;
@@ -99,6 +99,8 @@ impl WebhookPanel {
                         .desired_width(ui.available_width().min(460.0)),
                 )
                 .labelled_by(label.id);
+            parsed = (!self.endpoint_text.trim().is_empty())
+                .then(|| EndpointUrl::parse(&self.endpoint_text));
             let valid_new = matches!(&parsed, Some(Ok(url)) if is_new(url));
             if field.lost_focus() && valid_new {
                 submit = true;
