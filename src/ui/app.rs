@@ -104,6 +104,11 @@ impl FarmhookApp {
         self.unsaved_since.is_some()
     }
 
+    /// Shows `page` (as the Configure and Back buttons do).
+    pub fn open(&mut self, page: Page) {
+        self.page = page;
+    }
+
     /// Feeds an update as if the engine had sent it (benchmarks fill the
     /// log this way without a network).
     pub fn apply_update(&mut self, update: EngineUpdate, now: f64) {
