@@ -137,7 +137,7 @@ impl FarmhookApp {
         });
         egui::Panel::bottom("farmhook_delivery_log")
             .resizable(true)
-            .default_size(300.0)
+            .default_size(260.0)
             .size_range(140.0..=f32::INFINITY)
             .show(ui, |ui| self.log.ui(ui, &self.state, &mut commands));
         egui::CentralPanel::default().show(ui, |ui| {

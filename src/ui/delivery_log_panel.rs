@@ -111,6 +111,8 @@ impl DeliveryLogPanel {
                 ui,
                 "No deliveries yet. Press Test in Configure, or wait for a printer event: every delivery appears here as it happens.",
             );
+            // Keep the panel at the size the user gave it.
+            ui.allocate_space(ui.available_size());
             return;
         }
         header_ui(ui);
