@@ -188,3 +188,7 @@ impl Drop for BareBus {
         self.child.wait().ok();
     }
 }
+
+pub mod discord_stand_in;
+pub mod endpoint;
+pub mod tls;
