@@ -99,9 +99,10 @@ impl FarmhookApp {
         self.settings.as_ref()
     }
 
-    /// True while an edit waits for its debounced save.
-    pub fn has_unsaved_settings(&self) -> bool {
-        self.unsaved_since.is_some()
+    /// True while an edit waits for its debounced save or the engine has
+    /// not confirmed it yet.
+    pub fn is_saving(&self) -> bool {
+        self.unsaved_since.is_some() || self.state.saves_in_flight > 0
     }
 
     /// Shows `page` (as the Configure and Back buttons do).
@@ -194,7 +195,7 @@ impl FarmhookApp {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.label(format!("Profile: {}", self.state.profile));
                 ui.separator();
-                let saving = if self.unsaved_since.is_some() {
+                let saving = if self.is_saving() {
                     "Saving…"
                 } else if self.state.saved {
                     "All changes saved"
@@ -243,6 +244,7 @@ impl FarmhookApp {
         if self.unsaved_since.take().is_some()
             && let Some(settings) = &self.settings
         {
+            self.state.saves_in_flight += 1;
             self.engine
                 .send(EngineCommand::SaveSettings(settings.clone()));
         }

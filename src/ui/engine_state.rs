@@ -65,6 +65,8 @@ pub struct EngineState {
     pub test_requested: [Option<f64>; 2],
     /// Settings have been written at least once since the window opened.
     pub saved: bool,
+    /// Saves sent to the engine and not yet answered.
+    pub saves_in_flight: u32,
     /// The engine has stopped (after Shutdown, or because it could not start).
     pub stopped: bool,
 }
@@ -85,6 +87,7 @@ impl EngineState {
             errors_seen: 0,
             test_requested: [None, None],
             saved: false,
+            saves_in_flight: 0,
             stopped: false,
         }
     }
@@ -109,10 +112,16 @@ impl EngineState {
                 return Some(settings);
             }
             EngineUpdate::Secrets(secrets) => self.secrets = secrets,
-            EngineUpdate::Saved => self.saved = true,
+            EngineUpdate::Saved => {
+                self.saved = true;
+                self.saves_in_flight = self.saves_in_flight.saturating_sub(1);
+            }
             EngineUpdate::Notice(level, text) => {
                 if level == NoticeLevel::Error {
                     self.errors_seen += 1;
+                    // A failed save answers with an error instead of Saved;
+                    // the error is on screen, so stop saying "Saving…".
+                    self.saves_in_flight = 0;
                     // A Test that could not start says why here.
                     self.test_requested = [None, None];
                 }

@@ -128,6 +128,15 @@ impl Window {
         self.harness.step();
     }
 
+    /// Clicks the one widget whose label contains `text`.
+    #[track_caller]
+    pub fn click_containing(&mut self, text: &str) {
+        self.settle();
+        self.harness.get_by_label_contains(text).click();
+        self.harness.step();
+        self.harness.step();
+    }
+
     /// Clicks into the field labelled `label` and types `text` into it.
     #[track_caller]
     pub fn type_into(&mut self, label: &str, text: &str) {
@@ -166,7 +175,7 @@ impl Window {
     #[track_caller]
     pub fn wait_saved(&mut self) {
         self.step_until("the settings to be saved", |w| {
-            !w.app().has_unsaved_settings() && w.app().state().saved
+            !w.app().is_saving() && w.app().state().saved
         });
     }
 
