@@ -1,16 +1,838 @@
-//! Placeholder until the embed builder lands: one plain embed per event.
+//! The message farmhook posts to a Discord webhook: one embed per event, in
+//! the operator's words, always within Discord's size limits and never
+//! pinging anyone.
+//!
+//! Names, reasons and HMS messages come from printers and users, so any of
+//! them may be empty, huge or full of markdown and `@everyone`. They are sent
+//! as text: `allowed_mentions` keeps mentions silent, and every text is cut
+//! to Discord's limits here, so a long job name can never turn a delivery
+//! into a 400.
 
-use super::payload::Event;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::events::Severity;
+use super::payload::{Event, rfc3339_millis};
 
 /// Discord accepts at most 10 embeds per message.
 pub const MAX_EMBEDS_PER_MESSAGE: usize = 10;
 
-/// Builds the execute-webhook body for up to 10 events.
-pub fn discord_message(events: &[Event]) -> serde_json::Value {
-    let embeds: Vec<_> = events
+// Discord's limits. Lengths are in characters as Discord counts them: Unicode
+// code points (its API measures strings with Python's `len`), which is what
+// Rust's `chars()` yields.
+
+/// Longest embed title.
+pub const TITLE_MAX_CHARS: usize = 256;
+/// Longest embed description.
+pub const DESCRIPTION_MAX_CHARS: usize = 4096;
+/// Longest field name.
+pub const FIELD_NAME_MAX_CHARS: usize = 256;
+/// Longest field value.
+pub const FIELD_VALUE_MAX_CHARS: usize = 1024;
+/// Most fields one embed may have.
+pub const MAX_FIELDS_PER_EMBED: usize = 25;
+/// Longest footer text.
+pub const FOOTER_TEXT_MAX_CHARS: usize = 2048;
+/// Longest author name (farmhook sets no author; the checker still counts it).
+pub const AUTHOR_NAME_MAX_CHARS: usize = 256;
+/// Most characters of titles, descriptions, field names and values, footer
+/// texts and author names together, across all embeds of one message.
+pub const MESSAGE_EMBED_TEXT_MAX_CHARS: usize = 6000;
+/// Longest message `content` (farmhook sends none; the checker still counts it).
+pub const CONTENT_MAX_CHARS: usize = 2000;
+/// Longest webhook username override.
+pub const USERNAME_MAX_CHARS: usize = 80;
+
+/// The name the messages are posted under.
+pub const USERNAME: &str = "farmhook";
+
+/// Marks a text that was cut short.
+const ELLIPSIS: char = '…';
+/// Stands in for an empty text, which Discord refuses in fields.
+const PLACEHOLDER: &str = "—";
+
+/// Builds the execute-webhook body for up to [`MAX_EMBEDS_PER_MESSAGE`]
+/// events (extra events are ignored; the caller batches).
+///
+/// With no events the body has no embeds, which Discord refuses: send
+/// nothing instead.
+pub fn discord_message(events: &[Event]) -> Value {
+    let mut embeds: Vec<EmbedText> = events
         .iter()
         .take(MAX_EMBEDS_PER_MESSAGE)
-        .map(|e| serde_json::json!({"title": e.event_type.label(), "color": e.event_type.info().discord_colour}))
+        .map(EmbedText::for_event)
         .collect();
-    serde_json::json!({"username": "farmhook", "embeds": embeds, "allowed_mentions": {"parse": []}})
+    fit_total(&mut embeds, MESSAGE_EMBED_TEXT_MAX_CHARS);
+    json!({
+        "username": USERNAME,
+        "embeds": embeds.iter().map(EmbedText::to_json).collect::<Vec<_>>(),
+        "allowed_mentions": {"parse": []},
+    })
+}
+
+/// One embed before it becomes JSON: the texts are kept apart so the
+/// message-wide limit can shorten them together.
+struct EmbedText {
+    title: String,
+    description: Option<String>,
+    fields: Vec<Field>,
+    footer: String,
+    colour: u32,
+    timestamp: String,
+}
+
+struct Field {
+    name: String,
+    value: String,
+    inline: bool,
+}
+
+impl Field {
+    fn new(name: &str, value: &str, inline: bool) -> Field {
+        Field {
+            name: truncate_chars(or_placeholder(name), FIELD_NAME_MAX_CHARS),
+            value: truncate_chars(or_placeholder(value), FIELD_VALUE_MAX_CHARS),
+            inline,
+        }
+    }
+}
+
+impl EmbedText {
+    fn for_event(event: &Event) -> EmbedText {
+        let info = event.event_type.info();
+
+        let mut title = String::new();
+        if event.test {
+            title.push_str("[TEST] ");
+        }
+        title.push_str(severity_emoji(info.severity));
+        title.push(' ');
+        title.push_str(info.label);
+        if !is_blank(&event.printer.name) {
+            title.push_str(" · ");
+            title.push_str(&event.printer.name);
+        }
+
+        // The why of the event (a failure reason, the printer's own message)
+        // is prose, so it goes where there is room: the description.
+        let description = [
+            event.job.as_ref().and_then(|job| job.reason.as_deref()),
+            event.hms.as_ref().map(|hms| hms.message.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|text| !is_blank(text))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+
+        let mut fields = vec![
+            Field::new("Printer", &event.printer.name, true),
+            Field::new("Model", &event.printer.model, true),
+        ];
+        if let Some(job) = &event.job {
+            fields.push(Field::new("Job", &job.name, false));
+            if let Some(progress) = progress_text(job.progress) {
+                fields.push(Field::new("Progress", &progress, true));
+            }
+            if let Some(seconds) = job.duration_s {
+                fields.push(Field::new("Duration", &duration_text(seconds), true));
+            }
+        }
+        if let Some(hms) = &event.hms {
+            fields.push(Field::new("HMS code", &hms.code, true));
+            fields.push(Field::new("Severity", severity_word(hms.severity), true));
+        }
+        fields.truncate(MAX_FIELDS_PER_EMBED);
+
+        EmbedText {
+            title: truncate_chars(&title, TITLE_MAX_CHARS),
+            description: (!description.is_empty())
+                .then(|| truncate_chars(&description, DESCRIPTION_MAX_CHARS)),
+            fields,
+            footer: truncate_chars(&format!("farmhook · {}", event.id), FOOTER_TEXT_MAX_CHARS),
+            colour: info.discord_colour,
+            timestamp: rfc3339_millis::format(&event.occurred_at),
+        }
+    }
+
+    /// Every text that counts towards the message-wide limit.
+    fn texts_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let EmbedText {
+            title,
+            description,
+            fields,
+            footer,
+            ..
+        } = self;
+        std::iter::once(title)
+            .chain(description.as_mut())
+            .chain(
+                fields
+                    .iter_mut()
+                    .flat_map(|field| [&mut field.name, &mut field.value]),
+            )
+            .chain(std::iter::once(footer))
+    }
+
+    fn to_json(&self) -> Value {
+        let mut embed = Map::new();
+        embed.insert("title".into(), json!(self.title));
+        if let Some(description) = &self.description {
+            embed.insert("description".into(), json!(description));
+        }
+        embed.insert("color".into(), json!(self.colour));
+        embed.insert(
+            "fields".into(),
+            self.fields
+                .iter()
+                .map(|f| json!({"name": f.name, "value": f.value, "inline": f.inline}))
+                .collect(),
+        );
+        embed.insert("timestamp".into(), json!(self.timestamp));
+        embed.insert("footer".into(), json!({"text": self.footer}));
+        Value::Object(embed)
+    }
+}
+
+/// Keeps the texts of all embeds within `budget` characters together by
+/// cutting every text longer than one common length to that length, the
+/// largest that fits. Short texts (field names, codes, footers) stay whole;
+/// the long ones share what is left evenly, so every event keeps some of its
+/// story rather than the last ones losing all of it.
+fn fit_total(embeds: &mut [EmbedText], budget: usize) {
+    let lengths: Vec<usize> = embeds
+        .iter_mut()
+        .flat_map(EmbedText::texts_mut)
+        .map(|text| text.chars().count())
+        .collect();
+    let total_with_cap = |cap: usize| lengths.iter().map(|&len| len.min(cap)).sum::<usize>();
+    let longest = lengths.iter().copied().max().unwrap_or(0);
+    if total_with_cap(longest) <= budget {
+        return;
+    }
+    // Binary search for the largest cap that fits: a cap of 0 always fits,
+    // `longest` does not.
+    let (mut fits, mut too_long) = (0, longest);
+    while too_long - fits > 1 {
+        let middle = fits + (too_long - fits) / 2;
+        if total_with_cap(middle) <= budget {
+            fits = middle;
+        } else {
+            too_long = middle;
+        }
+    }
+    // A message has at most 10 embeds of 3 + 2 × 25 texts, 530 in all, so a
+    // cap of 1 always fits in 6000 and `fits` is never 0 here; the `max`
+    // only guards against ever emptying a text Discord requires.
+    let cap = fits.max(1);
+    for text in embeds.iter_mut().flat_map(EmbedText::texts_mut) {
+        if text.chars().nth(cap).is_some() {
+            *text = truncate_chars(text, cap);
+        }
+    }
+}
+
+/// `text` cut to at most `max` characters, ending in "…" when it was cut.
+/// Cuts between characters, never inside one.
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().nth(max).is_none() {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push(ELLIPSIS);
+    cut
+}
+
+fn is_blank(text: &str) -> bool {
+    text.trim().is_empty()
+}
+
+fn or_placeholder(text: &str) -> &str {
+    if is_blank(text) { PLACEHOLDER } else { text }
+}
+
+fn severity_emoji(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Info => "ℹ️",
+        Severity::Success => "✅",
+        Severity::Warning => "⚠️",
+        Severity::Error => "❌",
+    }
+}
+
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Info => "Info",
+        Severity::Success => "Success",
+        Severity::Warning => "Warning",
+        Severity::Error => "Error",
+    }
+}
+
+/// Progress as a whole percentage ("62%"); none when the printer reported
+/// nonsense.
+fn progress_text(progress: f64) -> Option<String> {
+    progress
+        .is_finite()
+        .then(|| format!("{:.0}%", progress.clamp(0.0, 1.0) * 100.0))
+}
+
+/// A duration as an operator reads it: "1 h 00 min", "42 min", "35 s".
+fn duration_text(seconds: u64) -> String {
+    let (hours, minutes) = (seconds / 3600, seconds % 3600 / 60);
+    if hours > 0 {
+        format!("{hours} h {minutes:02} min")
+    } else if minutes > 0 {
+        format!("{minutes} min")
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// Every way `message` breaks a Discord limit, in words; empty when Discord
+/// will accept its size and shape. For tests of anything that sends
+/// messages, and for a last check before sending.
+pub fn limit_violations(message: &Value) -> Vec<String> {
+    let mut check = LimitCheck::default();
+    check.text(
+        "content".into(),
+        message.get("content"),
+        CONTENT_MAX_CHARS,
+        false,
+    );
+    check.text(
+        "username".into(),
+        message.get("username"),
+        USERNAME_MAX_CHARS,
+        false,
+    );
+    if message.get("allowed_mentions") != Some(&json!({"parse": []})) {
+        check.problem(format!(
+            "allowed_mentions is {}, not {{\"parse\": []}}",
+            message.get("allowed_mentions").unwrap_or(&Value::Null)
+        ));
+    }
+    let embeds: &[Value] = match message.get("embeds") {
+        None => &[],
+        Some(Value::Array(embeds)) => embeds,
+        Some(other) => {
+            check.problem(format!("embeds is {other}, not an array"));
+            return check.problems;
+        }
+    };
+    if embeds.len() > MAX_EMBEDS_PER_MESSAGE {
+        check.problem(format!(
+            "{} embeds, more than {MAX_EMBEDS_PER_MESSAGE}",
+            embeds.len()
+        ));
+    }
+    if embeds.is_empty() && message.get("content").is_none() {
+        check.problem("the message has neither content nor embeds".into());
+    }
+    for (i, embed) in embeds.iter().enumerate() {
+        check.embed(i, embed);
+    }
+    if check.embed_text_total > MESSAGE_EMBED_TEXT_MAX_CHARS {
+        check.problem(format!(
+            "the embeds' texts total {} characters, more than {MESSAGE_EMBED_TEXT_MAX_CHARS}",
+            check.embed_text_total
+        ));
+    }
+    check.problems
+}
+
+#[derive(Default)]
+struct LimitCheck {
+    problems: Vec<String>,
+    embed_text_total: usize,
+}
+
+impl LimitCheck {
+    fn problem(&mut self, problem: String) {
+        self.problems.push(problem);
+    }
+
+    /// Checks one text and returns its length in characters (0 when absent).
+    fn text(&mut self, at: String, value: Option<&Value>, max: usize, required: bool) -> usize {
+        let text = match value {
+            None if required => {
+                self.problem(format!("{at} is missing"));
+                return 0;
+            }
+            None => return 0,
+            Some(Value::String(text)) => text,
+            Some(other) => {
+                self.problem(format!("{at} is {other}, not a string"));
+                return 0;
+            }
+        };
+        let len = text.chars().count();
+        if is_blank(text) {
+            self.problem(format!("{at} is empty or blank"));
+        }
+        if len > max {
+            self.problem(format!("{at} has {len} characters, more than {max}"));
+        }
+        len
+    }
+
+    fn embed_text(&mut self, at: String, value: Option<&Value>, max: usize, required: bool) {
+        self.embed_text_total += self.text(at, value, max, required);
+    }
+
+    fn embed(&mut self, i: usize, embed: &Value) {
+        let at = |name: &str| format!("embeds[{i}].{name}");
+        if !embed.is_object() {
+            self.problem(format!("{} is not an object", at("")));
+            return;
+        }
+        if embed.get("title").is_none() && embed.get("description").is_none() {
+            self.problem(format!("{} has neither title nor description", at("")));
+        }
+        self.embed_text(at("title"), embed.get("title"), TITLE_MAX_CHARS, false);
+        self.embed_text(
+            at("description"),
+            embed.get("description"),
+            DESCRIPTION_MAX_CHARS,
+            false,
+        );
+        if let Some(footer) = embed.get("footer") {
+            self.embed_text(
+                at("footer.text"),
+                footer.get("text"),
+                FOOTER_TEXT_MAX_CHARS,
+                true,
+            );
+        }
+        if let Some(author) = embed.get("author") {
+            self.embed_text(
+                at("author.name"),
+                author.get("name"),
+                AUTHOR_NAME_MAX_CHARS,
+                true,
+            );
+        }
+        if let Some(colour) = embed.get("color")
+            && colour.as_u64().is_none_or(|c| c > 0xFF_FFFF)
+        {
+            self.problem(format!("{} is {colour}, not 0 to 0xFFFFFF", at("color")));
+        }
+        if let Some(timestamp) = embed.get("timestamp")
+            && timestamp
+                .as_str()
+                .is_none_or(|t| OffsetDateTime::parse(t, &Rfc3339).is_err())
+        {
+            self.problem(format!("{} is {timestamp}, not ISO 8601", at("timestamp")));
+        }
+        let fields: &[Value] = match embed.get("fields") {
+            None => &[],
+            Some(Value::Array(fields)) => fields,
+            Some(other) => {
+                self.problem(format!("{} is {other}, not an array", at("fields")));
+                return;
+            }
+        };
+        if fields.len() > MAX_FIELDS_PER_EMBED {
+            self.problem(format!(
+                "{} has {} fields, more than {MAX_FIELDS_PER_EMBED}",
+                at(""),
+                fields.len()
+            ));
+        }
+        for (j, field) in fields.iter().enumerate() {
+            self.embed_text(
+                at(&format!("fields[{j}].name")),
+                field.get("name"),
+                FIELD_NAME_MAX_CHARS,
+                true,
+            );
+            self.embed_text(
+                at(&format!("fields[{j}].value")),
+                field.get("value"),
+                FIELD_VALUE_MAX_CHARS,
+                true,
+            );
+        }
+    }
+}
+
+/// Asserts that `message` keeps every Discord limit, naming each one it
+/// breaks. For tests anywhere in the crate.
+#[cfg(test)]
+#[track_caller]
+pub fn check_limits(message: &Value) {
+    let problems = limit_violations(message);
+    assert!(
+        problems.is_empty(),
+        "the message breaks Discord's limits:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::core::events::{EventType, Subject};
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(1_795_719_000_123_000_000).unwrap()
+    }
+
+    fn sample(id: &str) -> Event {
+        Event::sample(EventType::from_id(id).unwrap(), "evt_x".into(), now())
+    }
+
+    fn embeds(message: &Value) -> &Vec<Value> {
+        message["embeds"].as_array().unwrap()
+    }
+
+    fn field<'a>(embed: &'a Value, name: &str) -> &'a Value {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no field {name} in {embed}"))
+    }
+
+    fn field_names(embed: &Value) -> Vec<&str> {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn every_event_type_gives_one_embed_with_its_colour_and_fields() {
+        for event_type in EventType::all() {
+            let event = Event::sample(event_type, "evt_x".into(), now());
+            let message = discord_message(std::slice::from_ref(&event));
+            check_limits(&message);
+            let [embed] = embeds(&message).as_slice() else {
+                panic!("{event_type}: {message}");
+            };
+            let info = event_type.info();
+            assert_eq!(embed["color"], info.discord_colour, "{event_type}");
+            let title = embed["title"].as_str().unwrap();
+            assert!(title.starts_with("[TEST] "), "{title}");
+            assert!(title.contains(info.label), "{title}");
+            assert!(title.ends_with(" · X1C-07"), "{title}");
+            assert_eq!(embed["timestamp"], "2026-11-26T18:50:00.123Z");
+            assert_eq!(embed["footer"]["text"], "farmhook · evt_x");
+            let expected: &[&str] = match (info.subject, event.job.as_ref()) {
+                (Subject::Job, Some(job)) if job.duration_s.is_some() => {
+                    &["Printer", "Model", "Job", "Progress", "Duration"]
+                }
+                (Subject::Job, _) => &["Printer", "Model", "Job", "Progress"],
+                (Subject::Hms, _) => &["Printer", "Model", "HMS code", "Severity"],
+                (Subject::Printer, _) => &["Printer", "Model"],
+            };
+            assert_eq!(field_names(embed), expected, "{event_type}");
+            assert_eq!(field(embed, "Printer")["value"], "X1C-07");
+            assert_eq!(field(embed, "Model")["value"], "X1 Carbon");
+        }
+    }
+
+    #[test]
+    fn a_failed_job_reads_like_the_operator_would_say_it() {
+        let mut event = sample("job.failed");
+        event.test = false;
+        let message = discord_message(&[event]);
+        let embed = &embeds(&message)[0];
+        assert_eq!(embed["title"], "❌ Job failed · X1C-07");
+        assert_eq!(
+            embed["description"],
+            "Spaghetti detected: first-layer adhesion lost"
+        );
+        assert_eq!(field(embed, "Job")["value"], "benchy.3mf");
+        assert_eq!(field(embed, "Job")["inline"], false);
+        assert_eq!(field(embed, "Progress")["value"], "62%");
+        assert_eq!(field(embed, "Progress")["inline"], true);
+        assert_eq!(field(embed, "Duration")["value"], "1 h 00 min");
+        assert_eq!(embed["color"], 0xE74C3C);
+    }
+
+    #[test]
+    fn test_deliveries_are_marked_in_the_title() {
+        let mut event = sample("printer.offline");
+        assert_eq!(
+            discord_message(std::slice::from_ref(&event))["embeds"][0]["title"],
+            "[TEST] ⚠️ Printer offline · X1C-07"
+        );
+        event.test = false;
+        assert_eq!(
+            discord_message(&[event])["embeds"][0]["title"],
+            "⚠️ Printer offline · X1C-07"
+        );
+    }
+
+    #[test]
+    fn an_hms_error_shows_the_printers_message_code_and_severity() {
+        let message = discord_message(&[sample("printer.hms_error")]);
+        let embed = &embeds(&message)[0];
+        assert_eq!(embed["description"], "AMS slot 1 filament has run out.");
+        assert_eq!(field(embed, "HMS code")["value"], "0700_2000_0002_0001");
+        assert_eq!(field(embed, "Severity")["value"], "Error");
+        assert!(embed.get("description").is_some());
+    }
+
+    #[test]
+    fn events_without_a_story_have_no_description() {
+        for id in ["job.started", "job.succeeded", "printer.online"] {
+            let message = discord_message(&[sample(id)]);
+            assert!(embeds(&message)[0].get("description").is_none(), "{id}");
+        }
+    }
+
+    #[test]
+    fn ten_events_give_ten_embeds_and_an_eleventh_waits_for_the_next_message() {
+        let events: Vec<Event> = (0..11)
+            .map(|n| {
+                let mut event = sample("job.failed");
+                event.id = format!("evt_{n}");
+                event
+            })
+            .collect();
+        let ten = discord_message(&events[..10]);
+        check_limits(&ten);
+        assert_eq!(embeds(&ten).len(), 10);
+        let eleven = discord_message(&events);
+        check_limits(&eleven);
+        let footers: Vec<_> = embeds(&eleven)
+            .iter()
+            .map(|e| e["footer"]["text"].as_str().unwrap())
+            .collect();
+        let expected: Vec<_> = (0..10).map(|n| format!("farmhook · evt_{n}")).collect();
+        assert_eq!(footers, expected);
+    }
+
+    #[test]
+    fn mentions_never_ping_and_user_text_is_kept_as_written() {
+        let mut event = sample("job.failed");
+        event.printer.name = "@everyone".into();
+        event.job.as_mut().unwrap().name = "**bold** <@123> @here `x`".into();
+        let message = discord_message(&[event]);
+        assert_eq!(message["allowed_mentions"], json!({"parse": []}));
+        assert_eq!(message["username"], "farmhook");
+        assert!(message.get("content").is_none());
+        let embed = &embeds(&message)[0];
+        assert_eq!(embed["title"], "[TEST] ❌ Job failed · @everyone");
+        assert_eq!(field(embed, "Job")["value"], "**bold** <@123> @here `x`");
+    }
+
+    #[test]
+    fn blank_texts_become_a_dash_and_never_an_empty_field() {
+        let mut event = sample("printer.hms_warning");
+        event.printer.name = "  ".into();
+        event.printer.model = String::new();
+        event.id = String::new();
+        let hms = event.hms.as_mut().unwrap();
+        hms.code = String::new();
+        hms.message = "\n\t ".into();
+        let message = discord_message(&[event]);
+        check_limits(&message);
+        let embed = &embeds(&message)[0];
+        assert_eq!(embed["title"], "[TEST] ⚠️ Printer HMS warning");
+        assert!(embed.get("description").is_none());
+        assert_eq!(field(embed, "Printer")["value"], "—");
+        assert_eq!(field(embed, "Model")["value"], "—");
+        assert_eq!(field(embed, "HMS code")["value"], "—");
+    }
+
+    fn huge_job(n: usize) -> Event {
+        let mut event = sample("job.failed");
+        event.id = format!("evt_{n}");
+        let job = event.job.as_mut().unwrap();
+        job.name = "j".repeat(10_000);
+        job.reason = Some("r".repeat(50_000));
+        event
+    }
+
+    fn huge_hms(n: usize) -> Event {
+        let mut event = sample("printer.hms_error");
+        event.id = format!("evt_{n}");
+        event.printer.name = "🦀".repeat(10_000);
+        event.hms.as_mut().unwrap().message = "é".repeat(50_000);
+        event
+    }
+
+    #[test]
+    fn one_huge_event_is_cut_to_each_limit_with_an_ellipsis() {
+        let message = discord_message(&[huge_job(0)]);
+        check_limits(&message);
+        let embed = &embeds(&message)[0];
+        let job = field(embed, "Job")["value"].as_str().unwrap();
+        assert!(job.starts_with("jjj") && job.ends_with('…'), "{job}");
+        let description = embed["description"].as_str().unwrap();
+        assert!(description.starts_with("rrr") && description.ends_with('…'));
+        // The short texts stay whole.
+        assert_eq!(field(embed, "Progress")["value"], "62%");
+        assert_eq!(embed["footer"]["text"], "farmhook · evt_0");
+
+        let message = discord_message(&[huge_hms(0)]);
+        check_limits(&message);
+        let embed = &embeds(&message)[0];
+        let title = embed["title"].as_str().unwrap();
+        assert!(
+            title.starts_with("[TEST] ❌ Printer HMS error · 🦀🦀"),
+            "{title}"
+        );
+        assert!(title.ends_with("🦀…"), "{title}");
+        assert_eq!(field(embed, "HMS code")["value"], "0700_2000_0002_0001");
+    }
+
+    #[test]
+    fn ten_huge_events_share_the_6000_characters_and_each_keeps_its_story() {
+        let events: Vec<Event> = (0..10)
+            .map(|n| if n % 2 == 0 { huge_job(n) } else { huge_hms(n) })
+            .collect();
+        let message = discord_message(&events);
+        check_limits(&message);
+        for (n, embed) in embeds(&message).iter().enumerate() {
+            assert_eq!(embed["footer"]["text"], format!("farmhook · evt_{n}"));
+            let description = embed["description"].as_str().unwrap();
+            assert!(description.chars().count() > 100, "{n}: {description}");
+        }
+    }
+
+    #[test]
+    fn cuts_fall_between_characters_and_keep_the_length() {
+        assert_eq!(truncate_chars("é🦀é🦀", 4), "é🦀é🦀");
+        assert_eq!(truncate_chars("é🦀é🦀x", 4), "é🦀é…");
+        assert_eq!(truncate_chars("abc", 1), "…");
+        assert_eq!(truncate_chars("", 3), "");
+    }
+
+    #[test]
+    fn durations_and_progress_read_naturally() {
+        assert_eq!(duration_text(0), "0 s");
+        assert_eq!(duration_text(35), "35 s");
+        assert_eq!(duration_text(60), "1 min");
+        assert_eq!(duration_text(42 * 60 + 59), "42 min");
+        assert_eq!(duration_text(3600), "1 h 00 min");
+        assert_eq!(duration_text(5430), "1 h 30 min");
+        assert_eq!(duration_text(25 * 3600 + 60), "25 h 01 min");
+        assert_eq!(progress_text(0.0).as_deref(), Some("0%"));
+        assert_eq!(progress_text(0.62).as_deref(), Some("62%"));
+        assert_eq!(progress_text(1.0).as_deref(), Some("100%"));
+        assert_eq!(progress_text(1.7).as_deref(), Some("100%"));
+        assert_eq!(progress_text(-0.2).as_deref(), Some("0%"));
+        assert_eq!(progress_text(f64::NAN), None);
+        assert_eq!(progress_text(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn the_limit_checker_names_what_is_broken() {
+        assert!(limit_violations(&discord_message(&[sample("job.failed")])).is_empty());
+        let broken = json!({
+            "username": "farmhook",
+            "embeds": [
+                {"title": "t".repeat(257), "fields": [{"name": "Job", "value": " "}]},
+                {"description": "d".repeat(4096)},
+                {"description": "d".repeat(2000), "footer": {"text": "f"}},
+            ],
+        });
+        let problems = limit_violations(&broken).join("\n");
+        assert!(problems.contains("embeds[0].title has 257"), "{problems}");
+        assert!(
+            problems.contains("embeds[0].fields[0].value is empty"),
+            "{problems}"
+        );
+        assert!(problems.contains("total 6358"), "{problems}");
+        assert!(problems.contains("allowed_mentions"), "{problems}");
+        let too_many = json!({
+            "embeds": vec![json!({"title": "t"}); 11],
+            "allowed_mentions": {"parse": []},
+        });
+        assert!(limit_violations(&too_many).join("\n").contains("11 embeds"));
+    }
+
+    /// Text as printers and users write it: any character, with emoji,
+    /// accents, newlines, markdown and mentions more likely than chance, from
+    /// empty to longer than any limit.
+    fn wild_text() -> impl Strategy<Value = String> {
+        // Long texts repeat a short random piece: generating thousands of
+        // characters one by one would make each case slow without finding
+        // anything new.
+        (
+            proptest::collection::vec(any::<u32>(), 0..40),
+            prop_oneof![3 => Just(1usize), 1 => 1..300usize],
+        )
+            .prop_map(|(piece, times)| {
+                piece
+                    .into_iter()
+                    .map(wild_char)
+                    .collect::<String>()
+                    .repeat(times)
+            })
+    }
+
+    /// A character from a random number: a quarter of them the awkward ones
+    /// real text brings (emoji, accents, joiners, newlines, markdown,
+    /// mentions), a quarter plain letters, the rest any character at all.
+    fn wild_char(n: u32) -> char {
+        const AWKWARD: &[char] = &[
+            ' ', '\n', '\r', '\t', '🦀', 'é', '@', '*', '_', '`', '\u{200D}', '\u{FE0F}', '\u{301}',
+        ];
+        let rest = n / 4;
+        match n % 4 {
+            0 => AWKWARD[rest as usize % AWKWARD.len()],
+            1 => char::from(b'a' + (rest % 26) as u8),
+            _ => char::from_u32(rest % 0x11_0000).unwrap_or('\u{FFFD}'),
+        }
+    }
+
+    fn wild_event() -> impl Strategy<Value = Event> {
+        (
+            0..EventType::all().count(),
+            any::<bool>(),
+            wild_text(),
+            wild_text(),
+            wild_text(),
+            proptest::option::of(wild_text()),
+            wild_text(),
+            any::<f64>(),
+            proptest::option::of(any::<u64>()),
+        )
+            .prop_map(
+                |(kind, test, printer, id, name, reason, message, progress, duration)| {
+                    let event_type = EventType::all().nth(kind).unwrap();
+                    let mut event = Event::sample(event_type, format!("evt_{id}"), now());
+                    event.test = test;
+                    event.printer.name = printer.clone();
+                    event.printer.model = printer;
+                    if let Some(hms) = event.hms.as_mut() {
+                        hms.code = name.clone();
+                        hms.message = message;
+                    }
+                    if let Some(job) = event.job.as_mut() {
+                        job.name = name;
+                        job.reason = reason;
+                        job.progress = progress;
+                        job.duration_s = duration;
+                    }
+                    event
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_texts_in_any_number_of_events_stay_within_every_limit(
+            events in proptest::collection::vec(wild_event(), 1..13)
+        ) {
+            let message = discord_message(&events);
+            let problems = limit_violations(&message);
+            prop_assert!(problems.is_empty(), "{}", problems.join("\n"));
+            prop_assert_eq!(
+                embeds(&message).len(),
+                events.len().min(MAX_EMBEDS_PER_MESSAGE)
+            );
+        }
+    }
 }

@@ -5,9 +5,11 @@
 pub mod api_key;
 pub mod discord_message;
 pub mod discord_url;
+pub mod duplicates;
 pub mod endpoint_url;
 pub mod events;
 pub mod input;
 pub mod payload;
 pub mod profile;
 pub mod settings;
+pub mod simulator;

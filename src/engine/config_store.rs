@@ -66,6 +66,13 @@ impl ConfigStore {
             .join(format!("{}.json", self.profile))
     }
 
+    /// `<dir>/profiles/<profile>.health.jsonl`: how deliveries went.
+    pub fn health_journal_path(&self) -> PathBuf {
+        self.dir
+            .join("profiles")
+            .join(format!("{}.health.jsonl", self.profile))
+    }
+
     /// Every profile that has a settings file, sorted.
     pub fn profiles(&self) -> Vec<ProfileName> {
         let mut found: Vec<ProfileName> = std::fs::read_dir(self.dir.join("profiles"))

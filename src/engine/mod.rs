@@ -4,5 +4,7 @@
 pub mod config_store;
 pub mod delivery;
 pub mod profile;
+pub mod receiver;
 pub mod secret_store;
 pub mod service;
+pub mod simulation;

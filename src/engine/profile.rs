@@ -8,10 +8,12 @@ use super::config_store::{ConfigError, ConfigStore, LoadedSettings};
 use super::secret_store::{SecretKind, SecretStore, SecretStoreError};
 use crate::core::api_key::{ApiKey, RandomnessError, SigningSecret};
 use crate::core::discord_url::DiscordWebhookUrl;
+use crate::core::duplicates::{ProfileDestinations, duplicate_warnings};
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
 use crate::core::settings::{Destination, Plan, Settings};
+use crate::engine::delivery::health::{DestinationHealth, HealthBook};
 
 /// Why a change could not be made. All are the user's to fix (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,13 @@ impl Profile {
 
     pub fn secrets(&self) -> &SecretStore {
         &self.secrets
+    }
+
+    /// Where this profile's delivery health is kept between runs.
+    pub fn health_journal(&self) -> crate::engine::delivery::health_journal::HealthJournal {
+        crate::engine::delivery::health_journal::HealthJournal::new(
+            self.config.health_journal_path(),
+        )
     }
 
     /// Reads the settings file (off the async threads: disk may be slow).
@@ -277,6 +286,78 @@ impl Profile {
         Ok(notes)
     }
 
+    /// Where this profile sends (reads the keyring for the Discord URL).
+    pub async fn destinations(&self) -> Result<ProfileDestinations, ProfileError> {
+        let settings = self.load().await?.settings;
+        Ok(ProfileDestinations {
+            profile: self.name().clone(),
+            discord: self.secrets.discord_url().await?,
+            endpoint: settings.webhook.url,
+        })
+    }
+
+    /// Warnings about destinations another profile (or the other half of
+    /// this one) also sends to. Profiles whose keyring entry cannot be read
+    /// are left out.
+    pub async fn duplicate_warnings(&self) -> Result<Vec<String>, ProfileError> {
+        let mine = self.destinations().await?;
+        let config = self.config.clone();
+        let names = tokio::task::spawn_blocking(move || config.profiles())
+            .await
+            .map_err(|_| ProfileError::TaskStopped)?;
+        let mut others = Vec::new();
+        for name in names.into_iter().filter(|n| n != self.name()) {
+            let other = Profile::new(ConfigStore::locate(
+                Some(self.config.dir().to_path_buf()),
+                name,
+            )?);
+            if let Ok(d) = other.destinations().await {
+                others.push(d);
+            }
+        }
+        Ok(duplicate_warnings(&mine, &others))
+    }
+
+    /// Lifts a pause recorded in the journal (the window's Resume does the
+    /// same for a running app).
+    pub async fn resume(&self, destination: Destination) -> Result<(), ProfileError> {
+        let journal = self.health_journal();
+        let entry = crate::engine::delivery::health::HealthEntry {
+            at_ms: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+            destination,
+            kind: crate::engine::delivery::health::HealthEntryKind::Resumed,
+        };
+        tokio::task::spawn_blocking(move || journal.append(&[entry]))
+            .await
+            .map_err(|_| ProfileError::TaskStopped)?
+            .map_err(|source| {
+                ProfileError::Config(ConfigError::Io {
+                    action: "write",
+                    path: self.config.health_journal_path(),
+                    source,
+                })
+            })
+    }
+
+    /// Health of both destinations from the journal (the last hour).
+    pub async fn health(&self) -> Result<HealthSummary, ProfileError> {
+        let journal = self.health_journal();
+        let entries = tokio::task::spawn_blocking(move || {
+            let now_ms =
+                (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+            (journal.load(now_ms), now_ms)
+        })
+        .await
+        .map_err(|_| ProfileError::TaskStopped)?;
+        let (entries, now_ms) = entries;
+        let mut book = HealthBook::default();
+        entries.iter().for_each(|e| book.apply(e));
+        Ok(HealthSummary {
+            discord: book.get(Destination::Discord, now_ms),
+            webhook: book.get(Destination::Webhook, now_ms),
+        })
+    }
+
     /// What is configured, with every secret redacted. Keyring trouble is
     /// reported inside the status rather than failing it.
     pub async fn status(&self) -> Result<Status, ProfileError> {
@@ -309,6 +390,12 @@ impl Profile {
                 .map(|k| k.map(|k| k.to_string())),
         );
         let ids = |d: Destination| s.events(d).iter().map(EventType::id).collect::<Vec<_>>();
+        let health = self.health().await?;
+        let warnings = if keyring_error.is_none() {
+            self.duplicate_warnings().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         Ok(Status {
             profile: self.name().to_string(),
             config_file: self.config.path().display().to_string(),
@@ -331,9 +418,18 @@ impl Profile {
                 signing_secret,
                 events: ids(Destination::Webhook),
             },
+            health,
+            warnings,
             notices: loaded.notice.into_iter().collect(),
         })
     }
+}
+
+/// Health of both destinations.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthSummary {
+    pub discord: DestinationHealth,
+    pub webhook: DestinationHealth,
 }
 
 /// `farmhook status`: what is configured, secrets redacted.
@@ -345,6 +441,10 @@ pub struct Status {
     pub keyring: KeyringStatus,
     pub discord: DiscordStatus,
     pub webhook: WebhookStatus,
+    /// The last hour of deliveries, and pauses.
+    pub health: HealthSummary,
+    /// Destinations that will get the same event twice.
+    pub warnings: Vec<String>,
     pub notices: Vec<String>,
 }
 

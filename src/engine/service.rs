@@ -12,7 +12,7 @@ use super::delivery::deliver::Target;
 use super::delivery::discord::{self, WebhookInfo};
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::health::DestinationHealth;
-use super::delivery::log::DeliveryRecord;
+use super::delivery::log::{DeliveryRecord, Outcome};
 use super::profile::{Profile, ProfileError};
 use super::secret_store::SecretStoreError;
 use crate::core::api_key::{ApiKey, SigningSecret};
@@ -20,6 +20,7 @@ use crate::core::discord_url::{DEFAULT_API_BASE, DiscordWebhookUrl};
 use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
 use crate::core::settings::{Destination, Plan, Settings};
+use crate::engine::simulation::{self, SimulationSettings, SimulationView};
 
 /// The variable that points Discord traffic at a stand-in.
 pub const DISCORD_API_BASE_ENV: &str = "FARMHOOK_DISCORD_API_BASE";
@@ -83,6 +84,9 @@ pub enum EngineCommand {
     ExportLogWithDialog,
     ExportLogTo(PathBuf),
     ClearLog,
+    /// Start the virtual farm; its events go through `Send`.
+    StartSimulation(SimulationSettings),
+    StopSimulation,
     Shutdown,
 }
 
@@ -120,6 +124,8 @@ pub enum EngineUpdate {
     Verified(Result<WebhookInfo, String>),
     /// The path and the number of records, or why not.
     Exported(Result<(PathBuf, usize), String>),
+    /// The virtual farm after a tick (about ten times a second while running).
+    Simulation(SimulationView),
     Stopped,
 }
 
@@ -152,7 +158,7 @@ pub fn start(
         updates,
         notify: notify.clone(),
     };
-    runtime.spawn(run(profile, options, command_rx, out));
+    runtime.spawn(run(profile, options, command_rx, commands.clone(), out));
     (EngineHandle { commands }, update_rx)
 }
 
@@ -186,14 +192,22 @@ struct State {
     secrets: SecretsView,
     dispatcher: Dispatcher,
     out: Outbox,
+    /// The engine's own command queue, for the simulator's events.
+    commands: mpsc::UnboundedSender<EngineCommand>,
+    /// Stops the running simulation.
+    simulation: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 async fn run(
     profile: Profile,
-    options: EngineOptions,
+    mut options: EngineOptions,
     mut commands: mpsc::UnboundedReceiver<EngineCommand>,
+    own_commands: mpsc::UnboundedSender<EngineCommand>,
     out: Outbox,
 ) {
+    if options.delivery.health_journal.is_none() {
+        options.delivery.health_journal = Some(profile.health_journal());
+    }
     let listener_out = out.clone();
     let dispatcher = match Dispatcher::new(options.delivery.clone(), move |u| match u {
         DispatchUpdate::Record(r) => listener_out.send(EngineUpdate::Delivery(r)),
@@ -213,6 +227,8 @@ async fn run(
         secrets: SecretsView::default(),
         dispatcher,
         out,
+        commands: own_commands,
+        simulation: None,
     };
     state.reload().await;
     while let Some(command) = commands.recv().await {
@@ -220,6 +236,9 @@ async fn run(
             break;
         }
         state.handle(command).await;
+    }
+    if let Some(stop) = state.simulation.take() {
+        stop.send_replace(true);
     }
     state.dispatcher.shutdown().await;
     state.out.send(EngineUpdate::Stopped);
@@ -352,8 +371,44 @@ impl State {
                 tokio::spawn(export(self.dispatcher.clone(), path, self.out.clone()));
             }
             EngineCommand::ClearLog => self.dispatcher.clear_log(),
+            EngineCommand::StartSimulation(settings) => self.start_simulation(settings),
+            EngineCommand::StopSimulation => {
+                if let Some(stop) = self.simulation.take() {
+                    stop.send_replace(true);
+                }
+            }
             EngineCommand::Shutdown => {}
         }
+    }
+
+    fn start_simulation(&mut self, settings: SimulationSettings) {
+        if let Err(e) = settings.check() {
+            self.out.error(e);
+            return;
+        }
+        if let Some(stop) = self.simulation.take() {
+            stop.send_replace(true);
+        }
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        self.simulation = Some(stop_tx);
+        let commands = self.commands.clone();
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            let mut last_view = None;
+            simulation::run(settings, None, stop, |events, view| {
+                // Through the engine's queue, so the settings of the moment apply.
+                for event in events {
+                    commands.send(EngineCommand::Send(Box::new(event))).ok();
+                }
+                last_view = Some(view.clone());
+                out.send(EngineUpdate::Simulation(view));
+            })
+            .await;
+            if let Some(mut view) = last_view {
+                view.running = false;
+                out.send(EngineUpdate::Simulation(view));
+            }
+        });
     }
 
     fn verify(&self) {
@@ -374,47 +429,65 @@ impl State {
     }
 
     fn send_event(&self, event: Event) {
-        for destination in Destination::ALL {
-            let configured = match destination {
-                Destination::Discord => self.secrets.discord_url.is_some(),
-                Destination::Webhook => self.settings.webhook.url.is_some(),
-            };
-            if !configured {
-                continue;
+        drop(route_event(
+            &self.dispatcher,
+            &self.settings,
+            &self.secrets,
+            &self.options.discord_api_base,
+            event,
+        ));
+    }
+}
+
+/// Sends a real (or simulated) event where it is enabled and ticked, and
+/// records it as filtered, with the reason, for configured destinations
+/// where it is not. Returns a receiver per delivery started.
+pub fn route_event(
+    dispatcher: &Dispatcher,
+    settings: &Settings,
+    secrets: &SecretsView,
+    discord_api_base: &str,
+    event: Event,
+) -> Vec<tokio::sync::oneshot::Receiver<DeliveryRecord>> {
+    let mut started = Vec::new();
+    for destination in Destination::ALL {
+        let configured = match destination {
+            Destination::Discord => secrets.discord_url.is_some(),
+            Destination::Webhook => settings.webhook.url.is_some(),
+        };
+        if !configured {
+            continue;
+        }
+        let reason = if !settings.enabled(destination) {
+            Some(format!("{} is turned off", destination.label()))
+        } else if !settings.events(destination).contains(event.event_type) {
+            Some(format!(
+                "“{}” is not ticked for {}",
+                event.event_type.label(),
+                destination.label()
+            ))
+        } else {
+            None
+        };
+        match (
+            reason,
+            test_target(settings, secrets, destination, discord_api_base),
+        ) {
+            (None, Ok(target)) => started.push(dispatcher.submit(target, event.clone())),
+            (Some(reason), target) => {
+                let shown = target.map(|t| t.redacted()).unwrap_or_default();
+                dispatcher.record_not_sent(destination, shown, &event, Outcome::Filtered, reason);
             }
-            let reason = if !self.settings.enabled(destination) {
-                Some(format!("{} is turned off", destination.label()))
-            } else if !self.settings.events(destination).contains(event.event_type) {
-                Some(format!(
-                    "“{}” is not ticked for {}",
-                    event.event_type.label(),
-                    destination.label()
-                ))
-            } else {
-                None
-            };
-            match (
-                reason,
-                test_target(
-                    &self.settings,
-                    &self.secrets,
-                    destination,
-                    &self.options.discord_api_base,
-                ),
-            ) {
-                (None, Ok(target)) => drop(self.dispatcher.submit(target, event.clone())),
-                (Some(reason), target) => {
-                    let shown = target.map(|t| t.redacted()).unwrap_or_default();
-                    self.dispatcher
-                        .record_filtered(destination, shown, &event, reason);
-                }
-                (None, Err(e)) => {
-                    self.dispatcher
-                        .record_filtered(destination, String::new(), &event, e)
-                }
-            }
+            (None, Err(e)) => dispatcher.record_not_sent(
+                destination,
+                String::new(),
+                &event,
+                Outcome::Failed,
+                format!("not sent: {e}"),
+            ),
         }
     }
+    started
 }
 
 async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
@@ -426,7 +499,7 @@ async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
     out.send(EngineUpdate::Exported(result.map(|n| (path, n))));
 }
 
-async fn read_secrets(profile: &Profile) -> SecretsView {
+pub async fn read_secrets(profile: &Profile) -> SecretsView {
     let secrets = profile.secrets();
     let mut view = SecretsView::default();
     let mut keep = |e: SecretStoreError| {

@@ -9,6 +9,7 @@ use crate::engine::delivery::discord::WebhookInfo;
 use crate::engine::delivery::health::DestinationHealth;
 use crate::engine::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord, Outcome};
 use crate::engine::service::{EngineUpdate, NoticeLevel, SecretsView};
+use crate::engine::simulation::SimulationView;
 
 /// How long a good-news notice stays up, in seconds.
 pub const INFO_NOTICE_SECONDS: f64 = 8.0;
@@ -67,6 +68,8 @@ pub struct EngineState {
     pub saved: bool,
     /// Saves sent to the engine and not yet answered.
     pub saves_in_flight: u32,
+    /// The virtual farm as of its last tick, once started.
+    pub simulation: Option<SimulationView>,
     /// The engine has stopped (after Shutdown, or because it could not start).
     pub stopped: bool,
 }
@@ -88,6 +91,7 @@ impl EngineState {
             test_requested: [None, None],
             saved: false,
             saves_in_flight: 0,
+            simulation: None,
             stopped: false,
         }
     }
@@ -152,6 +156,7 @@ impl EngineState {
                     self.push_notice(NoticeLevel::Error, format!("export failed: {e}"), now);
                 }
             },
+            EngineUpdate::Simulation(view) => self.simulation = Some(view),
             EngineUpdate::Stopped => self.stopped = true,
         }
         None

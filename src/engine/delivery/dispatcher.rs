@@ -14,7 +14,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::deliver::{self, DeliveryContext, Ending, Target};
 use super::discord::RateLimitState;
-use super::health::{DestinationHealth, HealthBook};
+use super::health::{DestinationHealth, HealthBook, HealthEntry};
+use super::health_journal::HealthJournal;
 use super::http::{self, HttpConfig};
 use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, Outcome};
 use super::retry::RetryPolicy;
@@ -32,6 +33,8 @@ pub struct DeliveryConfig {
     /// Custom-webhook deliveries in flight at once.
     pub webhook_concurrency: usize,
     pub log_capacity: usize,
+    /// Where health is kept between runs; `None` keeps it in memory only.
+    pub health_journal: Option<HealthJournal>,
 }
 
 impl Default for DeliveryConfig {
@@ -42,6 +45,7 @@ impl Default for DeliveryConfig {
             pause_after: 5,
             webhook_concurrency: 8,
             log_capacity: DEFAULT_LOG_CAPACITY,
+            health_journal: None,
         }
     }
 }
@@ -75,6 +79,9 @@ struct Shared {
     /// One queue per Discord webhook (by id), so batching and the rate
     /// limit are per webhook, as Discord counts them.
     discord_queues: Mutex<HashMap<u64, mpsc::UnboundedSender<Job>>>,
+    /// Entries for the health journal, written in order by one task.
+    journal: Mutex<Option<mpsc::UnboundedSender<Vec<HealthEntry>>>>,
+    journal_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
 }
 
@@ -94,6 +101,10 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 fn jitter() -> f64 {
     use rand::RngExt;
     rand::rng().random::<f64>()
@@ -107,12 +118,32 @@ impl Dispatcher {
     ) -> Result<Self, String> {
         let client = http::build_client(&config.http)?;
         let (cancel, _) = watch::channel(false);
+        let mut health = HealthBook::default();
+        let mut journal_writer = None;
+        let journal = config.health_journal.clone().map(|journal| {
+            journal.load(now_ms()).iter().for_each(|e| health.apply(e));
+            let (tx, mut rx) = mpsc::unbounded_channel::<Vec<HealthEntry>>();
+            journal_writer = Some(tokio::spawn(async move {
+                while let Some(entries) = rx.recv().await {
+                    let journal = journal.clone();
+                    let path = journal.path().display().to_string();
+                    let written =
+                        tokio::task::spawn_blocking(move || journal.append(&entries)).await;
+                    if let Ok(Err(e)) = written {
+                        eprintln!("farmhook: could not write delivery health to {path}: {e}");
+                    }
+                }
+            }));
+            tx
+        });
         Ok(Dispatcher {
             shared: Arc::new(Shared {
                 client,
                 next_id: AtomicU64::new(1),
                 log: Mutex::new(DeliveryLog::new(config.log_capacity)),
-                health: Mutex::new(HealthBook::default()),
+                health: Mutex::new(health),
+                journal: Mutex::new(journal),
+                journal_writer: Mutex::new(journal_writer),
                 listener: Arc::new(listener),
                 cancel,
                 webhook_slots: Arc::new(Semaphore::new(config.webhook_concurrency.max(1))),
@@ -176,22 +207,25 @@ impl Dispatcher {
                     let Ok(_slot) = this.shared.webhook_slots.clone().acquire_owned().await else {
                         return;
                     };
-                    this.run_delivery(vec![job]).await;
+                    this.deliver_jobs(vec![job], None).await;
                 });
             }
         }
         rx
     }
 
-    /// Records an event that was not sent because of the settings.
-    pub fn record_filtered(
+    /// Records an event that was not sent: `Filtered` when the settings
+    /// say so, `Failed` when it should have gone but could not (a missing
+    /// key, say).
+    pub fn record_not_sent(
         &self,
         destination: Destination,
         target_shown: String,
         event: &Event,
+        outcome: Outcome,
         reason: String,
     ) {
-        let mut record = DeliveryRecord {
+        let record = DeliveryRecord {
             id: self.next_id(),
             destination,
             events: vec![super::log::EventRef {
@@ -200,14 +234,13 @@ impl Dispatcher {
             }],
             test: event.test,
             started_at: now(),
-            outcome: Outcome::Filtered,
+            outcome,
             target: target_shown,
             request_body: String::new(),
             attempts: Vec::new(),
             error: Some(reason),
             total_ms: Some(0),
         };
-        record.total_ms = Some(0);
         self.publish(&record);
     }
 
@@ -262,25 +295,17 @@ impl Dispatcher {
                     Ok(job) if job.event.test == batch[0].event.test => batch.push(job),
                     Ok(job) => {
                         // Tests and real events are not mixed in one message.
-                        self.run_discord_batch(
+                        self.deliver_jobs(
                             std::mem::replace(&mut batch, vec![job]),
-                            &mut rate_limit,
+                            Some(&mut rate_limit),
                         )
                         .await;
                     }
                     Err(_) => break,
                 }
             }
-            self.run_discord_batch(batch, &mut rate_limit).await;
+            self.deliver_jobs(batch, Some(&mut rate_limit)).await;
         }
-    }
-
-    async fn run_discord_batch(&self, batch: Vec<Job>, rate_limit: &mut RateLimitState) {
-        self.deliver_jobs(batch, Some(rate_limit)).await;
-    }
-
-    async fn run_delivery(&self, jobs: Vec<Job>) {
-        self.deliver_jobs(jobs, None).await;
     }
 
     async fn deliver_jobs(&self, mut jobs: Vec<Job>, rate_limit: Option<&mut RateLimitState>) {
@@ -321,17 +346,18 @@ impl Dispatcher {
                 record.error.as_deref().unwrap_or("")
             );
         }
-        let health = {
+        let (health, entries) = {
             let mut book = lock(&self.shared.health);
-            book.record(
+            let entries = book.record(
                 destination,
                 &record,
                 &ending,
                 self.shared.config.pause_after,
-                std::time::Instant::now(),
+                now_ms(),
             );
-            book.get(destination, std::time::Instant::now())
+            (book.get(destination, now_ms()), entries)
         };
+        self.journal(entries);
         (self.shared.listener)(DispatchUpdate::Health(destination, health));
         for job in &mut jobs {
             if let Some(done) = job.done.take() {
@@ -342,16 +368,25 @@ impl Dispatcher {
 
     /// Lifts a pause; the next events are sent again.
     pub fn resume(&self, destination: Destination) {
-        let health = {
+        let (health, entry) = {
             let mut book = lock(&self.shared.health);
-            book.resume(destination);
-            book.get(destination, std::time::Instant::now())
+            let entry = book.resume(destination, now_ms());
+            (book.get(destination, now_ms()), entry)
         };
+        self.journal(vec![entry]);
         (self.shared.listener)(DispatchUpdate::Health(destination, health));
     }
 
     pub fn health(&self, destination: Destination) -> DestinationHealth {
-        lock(&self.shared.health).get(destination, std::time::Instant::now())
+        lock(&self.shared.health).get(destination, now_ms())
+    }
+
+    fn journal(&self, entries: Vec<HealthEntry>) {
+        if let Some(journal) = lock(&self.shared.journal).as_ref()
+            && !entries.is_empty()
+        {
+            journal.send(entries).ok();
+        }
     }
 
     /// A copy of the log, oldest first.
@@ -387,6 +422,12 @@ impl Dispatcher {
                 break;
             }
             while tasks.join_next().await.is_some() {}
+        }
+        // Let the journal writer finish what it was given, then stop it.
+        lock(&self.shared.journal).take();
+        let writer = lock(&self.shared.journal_writer).take();
+        if let Some(writer) = writer {
+            writer.await.ok();
         }
     }
 }

@@ -3,7 +3,6 @@
 //! with the time passed in, so they can be checked from a known sequence.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -11,8 +10,8 @@ use super::deliver::Ending;
 use super::log::{DeliveryRecord, Outcome};
 use crate::core::settings::Destination;
 
-/// The window the figures cover.
-pub const HEALTH_WINDOW: Duration = Duration::from_secs(3600);
+/// The window the figures cover, in milliseconds.
+pub const HEALTH_WINDOW_MS: i64 = 3_600_000;
 /// Outcomes kept per destination (older ones leave the window anyway).
 const MAX_SAMPLES: usize = 10_000;
 
@@ -56,9 +55,35 @@ impl DestinationHealth {
     }
 }
 
+/// One finished delivery, as the health figures need it. Also the line
+/// format of the health journal on disk (no secrets: errors are in words).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct HealthEntry {
+    /// Unix time in milliseconds.
+    pub at_ms: i64,
+    pub destination: Destination,
+    pub kind: HealthEntryKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum HealthEntryKind {
+    Delivered {
+        latency_ms: Option<u64>,
+    },
+    Failed {
+        latency_ms: Option<u64>,
+        error: String,
+    },
+    Paused {
+        reason: String,
+    },
+    Resumed,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Sample {
-    at: Instant,
+    at_ms: i64,
     delivered: bool,
     latency_ms: Option<u64>,
 }
@@ -80,46 +105,91 @@ pub struct HealthBook {
 impl HealthBook {
     /// Notes how a delivery ended; pauses after `pause_after` failures in a
     /// row, or at once when the answer means only the user can fix it.
+    /// Returns what changed, for the journal.
     pub fn record(
         &mut self,
         destination: Destination,
         record: &DeliveryRecord,
         ending: &Ending,
         pause_after: u32,
-        now: Instant,
-    ) {
-        let book = self.books.entry(destination).or_default();
+        now_ms: i64,
+    ) -> Vec<HealthEntry> {
         if *ending == Ending::CutShort {
-            return;
+            return Vec::new();
         }
-        let delivered = record.outcome == Outcome::Delivered;
-        book.samples.push_back(Sample {
-            at: now,
-            delivered,
-            latency_ms: record.latency_ms(),
-        });
-        if book.samples.len() > MAX_SAMPLES {
-            book.samples.pop_front();
+        let latency_ms = record.latency_ms();
+        let mut entries = vec![HealthEntry {
+            at_ms: now_ms,
+            destination,
+            kind: if record.outcome == Outcome::Delivered {
+                HealthEntryKind::Delivered { latency_ms }
+            } else {
+                HealthEntryKind::Failed {
+                    latency_ms,
+                    error: record
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "unknown error".into()),
+                }
+            },
+        }];
+        self.apply(&entries[0]);
+        let book = self.books.entry(destination).or_default();
+        let pause = match ending {
+            Ending::FailedAndPause(reason) if book.paused.is_none() => Some(reason.clone()),
+            Ending::Failed
+                if pause_after > 0
+                    && book.consecutive_failures >= pause_after
+                    && book.paused.is_none() =>
+            {
+                Some(format!(
+                    "{} deliveries in a row failed; last: {}",
+                    book.consecutive_failures,
+                    record.error.as_deref().unwrap_or("unknown error")
+                ))
+            }
+            _ => None,
+        };
+        if let Some(reason) = pause {
+            let entry = HealthEntry {
+                at_ms: now_ms,
+                destination,
+                kind: HealthEntryKind::Paused { reason },
+            };
+            self.apply(&entry);
+            entries.push(entry);
         }
-        if delivered {
-            book.consecutive_failures = 0;
-            // A delivery that gets through (a test after a fix) ends a pause.
-            book.paused = None;
-            return;
-        }
-        book.consecutive_failures += 1;
-        book.last_error = record.error.clone();
-        if let Ending::FailedAndPause(reason) = ending {
-            book.paused = Some(reason.clone());
-        } else if pause_after > 0
-            && book.consecutive_failures >= pause_after
-            && book.paused.is_none()
-        {
-            book.paused = Some(format!(
-                "{} deliveries in a row failed; last: {}",
-                book.consecutive_failures,
-                record.error.as_deref().unwrap_or("unknown error")
-            ));
+        entries
+    }
+
+    /// Replays one entry (from a delivery or from the journal).
+    pub fn apply(&mut self, entry: &HealthEntry) {
+        let book = self.books.entry(entry.destination).or_default();
+        match &entry.kind {
+            HealthEntryKind::Delivered { latency_ms } => {
+                book.push(Sample {
+                    at_ms: entry.at_ms,
+                    delivered: true,
+                    latency_ms: *latency_ms,
+                });
+                book.consecutive_failures = 0;
+                // A delivery that gets through (a test after a fix) ends a pause.
+                book.paused = None;
+            }
+            HealthEntryKind::Failed { latency_ms, error } => {
+                book.push(Sample {
+                    at_ms: entry.at_ms,
+                    delivered: false,
+                    latency_ms: *latency_ms,
+                });
+                book.consecutive_failures += 1;
+                book.last_error = Some(error.clone());
+            }
+            HealthEntryKind::Paused { reason } => book.paused = Some(reason.clone()),
+            HealthEntryKind::Resumed => {
+                book.paused = None;
+                book.consecutive_failures = 0;
+            }
         }
     }
 
@@ -127,21 +197,25 @@ impl HealthBook {
         self.books.get(&destination).and_then(|b| b.paused.clone())
     }
 
-    pub fn resume(&mut self, destination: Destination) {
-        if let Some(book) = self.books.get_mut(&destination) {
-            book.paused = None;
-            book.consecutive_failures = 0;
-        }
+    /// Lifts a pause; returns the journal entry.
+    pub fn resume(&mut self, destination: Destination, now_ms: i64) -> HealthEntry {
+        let entry = HealthEntry {
+            at_ms: now_ms,
+            destination,
+            kind: HealthEntryKind::Resumed,
+        };
+        self.apply(&entry);
+        entry
     }
 
-    pub fn get(&self, destination: Destination, now: Instant) -> DestinationHealth {
+    pub fn get(&self, destination: Destination, now_ms: i64) -> DestinationHealth {
         let Some(book) = self.books.get(&destination) else {
             return DestinationHealth::default();
         };
         let recent: Vec<&Sample> = book
             .samples
             .iter()
-            .filter(|s| now.saturating_duration_since(s.at) <= HEALTH_WINDOW)
+            .filter(|s| now_ms - s.at_ms <= HEALTH_WINDOW_MS)
             .collect();
         let delivered = recent.iter().filter(|s| s.delivered).count();
         let mut latencies: Vec<u64> = recent.iter().filter_map(|s| s.latency_ms).collect();
@@ -155,6 +229,15 @@ impl HealthBook {
             last_error: book.last_error.clone(),
             consecutive_failures: book.consecutive_failures,
             paused: book.paused.clone(),
+        }
+    }
+}
+
+impl Book {
+    fn push(&mut self, sample: Sample) {
+        self.samples.push_back(sample);
+        if self.samples.len() > MAX_SAMPLES {
+            self.samples.pop_front();
         }
     }
 }
@@ -199,7 +282,7 @@ mod tests {
 
     #[test]
     fn figures_from_a_known_sequence() {
-        let start = Instant::now();
+        let start = 1_000_000i64;
         let mut book = HealthBook::default();
         let d = Destination::Discord;
         // 20 deliveries with latencies 10, 20, …, 200 ms; every 4th fails.
@@ -219,9 +302,9 @@ mod tests {
             } else {
                 Ending::Failed
             };
-            book.record(d, &r, &ending, 5, start + Duration::from_secs(i));
+            book.record(d, &r, &ending, 5, start + i as i64 * 1000);
         }
-        let h = book.get(d, start + Duration::from_secs(30));
+        let h = book.get(d, start + 30_000);
         assert_eq!(h.deliveries_last_hour, 20);
         assert_eq!(h.delivered_last_hour, 15);
         assert_eq!(h.success_rate, Some(0.75));
@@ -234,38 +317,43 @@ mod tests {
         );
         assert_eq!(h.paused, None);
         // An hour later the window is empty again.
-        let later = book.get(d, start + Duration::from_secs(3600 + 21));
+        let later = book.get(d, start + 3_621_000);
         assert_eq!(later.deliveries_last_hour, 0);
         assert_eq!(later.success_rate, None);
     }
 
     #[test]
     fn pauses_after_failures_in_a_row_and_resumes() {
-        let now = Instant::now();
+        let now = 5_000i64;
         let mut book = HealthBook::default();
         let d = Destination::Webhook;
+        let mut journal = Vec::new();
         for _ in 0..3 {
-            book.record(
+            journal.extend(book.record(
                 d,
                 &finished(Outcome::Failed, 5, Some("connection refused")),
                 &Ending::Failed,
                 3,
                 now,
-            );
+            ));
         }
+        // The journal replays to the same state (a restart keeps the pause).
+        let mut replayed = HealthBook::default();
+        journal.iter().for_each(|e| replayed.apply(e));
+        assert_eq!(replayed.get(d, now), book.get(d, now));
         let reason = book.paused_reason(d).unwrap();
         assert!(
             reason.contains("3 deliveries in a row") && reason.contains("connection refused"),
             "{reason}"
         );
-        book.resume(d);
+        book.resume(d, now);
         assert_eq!(book.paused_reason(d), None);
         assert_eq!(book.get(d, now).consecutive_failures, 0);
     }
 
     #[test]
     fn a_deleted_webhook_pauses_at_once_and_a_delivery_lifts_it() {
-        let now = Instant::now();
+        let now = 0i64;
         let mut book = HealthBook::default();
         let d = Destination::Discord;
         let ending = Ending::FailedAndPause("the Discord webhook was deleted".into());

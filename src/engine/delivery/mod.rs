@@ -5,6 +5,7 @@ pub mod deliver;
 pub mod discord;
 pub mod dispatcher;
 pub mod health;
+pub mod health_journal;
 pub mod http;
 pub mod log;
 pub mod retry;

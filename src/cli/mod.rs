@@ -2,6 +2,8 @@
 //! same engine the window uses. Exit codes: 0 done, 1 a delivery failed,
 //! 2 bad input or configuration (the reason on stderr).
 
+mod delivery;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +49,48 @@ pub enum Command {
     Events(EventsCommand),
     /// Switch the account plan.
     Plan { plan: PlanArg },
+    /// Send a test event now (to configured destinations, enabled or not).
+    TestFire {
+        /// The event to send (default job.failed).
+        event: Option<String>,
+        #[arg(long, value_enum, default_value = "all")]
+        to: TestTo,
+        /// One JSON object per destination, as each delivery ends.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a virtual print farm whose events go through your settings.
+    Simulate {
+        #[arg(long, default_value_t = 10)]
+        printers: usize,
+        /// ×real time (0.1 to 100).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// normal-shift, failing-printer, network-outage or flapping-printer.
+        #[arg(long, default_value = "normal-shift")]
+        scenario: String,
+        /// Seconds of real time to run.
+        #[arg(long, default_value_t = 60.0)]
+        duration: f64,
+        /// The same seed gives the same farm.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One JSON object per finished delivery, then a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A local receiver for the custom webhook, for testing.
+    Receive {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestTo {
+    Discord,
+    Webhook,
+    All,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +103,10 @@ pub enum DiscordCommand {
     Clear,
     Enable,
     Disable,
+    /// Ask Discord which webhook the URL is (posts nothing).
+    Verify,
+    /// Send again after Discord was paused for failing.
+    Resume,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +117,8 @@ pub enum WebhookCommand {
     },
     Enable,
     Disable,
+    /// Send again after the webhook was paused for failing.
+    Resume,
     /// The X-API-Key value.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -154,7 +204,7 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn input(message: impl Into<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>) -> Self {
         CliError {
             code: 2,
             message: message.into(),
@@ -187,7 +237,7 @@ pub fn open_profile(profile: &str, config_dir: Option<PathBuf>) -> Result<Profil
     Ok(Profile::new(config))
 }
 
-fn print_notes(notes: &Notes) {
+pub(crate) fn print_notes(notes: &Notes) {
     for note in notes {
         eprintln!("farmhook: {note}");
     }
@@ -254,8 +304,52 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 print_notes(&profile.set_enabled(Destination::Discord, false).await?);
                 println!("Discord: disabled");
             }
+            DiscordCommand::Verify => delivery::verify(&profile).await?,
+            DiscordCommand::Resume => {
+                profile.resume(Destination::Discord).await?;
+                println!("Discord: resumed");
+            }
         },
         Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
+        Command::TestFire { event, to, json } => {
+            let id = event.unwrap_or_else(|| "job.failed".into());
+            let event = EventType::from_id(&id).map_err(|e| CliError::input(e.to_string()))?;
+            delivery::test_fire(&profile, event, to, json).await?
+        }
+        Command::Receive { port } => delivery::receive(&profile, port).await?,
+        Command::Simulate {
+            printers,
+            speed,
+            scenario,
+            duration,
+            seed,
+            json,
+        } => {
+            let scenario = crate::core::simulator::Scenario::from_id(&scenario).ok_or_else(|| {
+                CliError::input(format!(
+                    "'{scenario}' is not a scenario; choose normal-shift, failing-printer, network-outage or flapping-printer"
+                ))
+            })?;
+            if !(duration.is_finite() && duration > 0.0 && duration <= 86_400.0) {
+                return Err(CliError::input(
+                    "the duration must be between 0 and 86400 seconds",
+                ));
+            }
+            let settings = crate::engine::simulation::SimulationSettings {
+                printers,
+                speed,
+                scenario,
+                seed,
+            };
+            settings.check().map_err(CliError::input)?;
+            delivery::simulate(
+                &profile,
+                settings,
+                std::time::Duration::from_secs_f64(duration),
+                json,
+            )
+            .await?
+        }
         Command::Events(cmd) => match cmd {
             EventsCommand::List => {
                 let settings = profile.load().await?;
@@ -311,6 +405,10 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         WebhookCommand::Disable => {
             print_notes(&profile.set_enabled(Destination::Webhook, false).await?);
             println!("custom webhook: disabled");
+        }
+        WebhookCommand::Resume => {
+            profile.resume(Destination::Webhook).await?;
+            println!("custom webhook: resumed");
         }
         WebhookCommand::Key(KeyCommand::Generate) => {
             let key = profile.generate_api_key().await?;
@@ -411,6 +509,16 @@ pub fn status_text(s: &Status) -> String {
         count(&s.webhook.events)
     )
     .ok();
+    writeln!(out, "health:   Discord: {}", s.health.discord.summary()).ok();
+    writeln!(
+        out,
+        "          custom webhook: {}",
+        s.health.webhook.summary()
+    )
+    .ok();
+    for w in &s.warnings {
+        writeln!(out, "warning:  {w}").ok();
+    }
     for n in &s.notices {
         writeln!(out, "note:     {n}").ok();
     }

@@ -1,0 +1,179 @@
+//! Delivery benchmarks (figures go in the README; nothing is asserted):
+//!
+//! 1. Throughput of the engine to a loopback endpoint against a bare reqwest
+//!    loop with the same concurrency, in the same run (ratio).
+//! 2. A burst of 50 events to the Discord stand-in (5 requests per 2 s):
+//!    events lost, 429s received, and the time against the floor.
+//!
+//! Run: `cargo bench --bench delivery` (a release build; takes a while the
+//! first time).
+
+#[path = "../tests/support/mod.rs"]
+#[allow(unused_imports)]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use farmhook::core::api_key::ApiKey;
+use farmhook::core::discord_url::DiscordWebhookUrl;
+use farmhook::core::endpoint_url::EndpointUrl;
+use farmhook::core::events::EventType;
+use farmhook::engine::delivery::deliver::Target;
+use farmhook::engine::delivery::dispatcher::{DeliveryConfig, Dispatcher};
+use farmhook::engine::delivery::log::Outcome;
+use farmhook::engine::service::sample_event;
+use support::discord_stand_in::DiscordStandIn;
+use support::endpoint::{Behaviour, Endpoint};
+
+const DELIVERIES: usize = 2000;
+const CONCURRENCY: usize = 8;
+const ROUNDS: usize = 3;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        println!("machine: {}", machine());
+        throughput().await;
+        burst().await;
+    });
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!(
+        "{cpu}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    )
+}
+
+async fn throughput() {
+    let endpoint = Endpoint::start(Behaviour::Status(200)).await;
+    let key = ApiKey::generate().expect("key");
+    let target = Target::Webhook {
+        url: EndpointUrl::parse(&endpoint.url()).expect("url"),
+        key: key.clone(),
+        signing: None,
+    };
+    let config = DeliveryConfig {
+        webhook_concurrency: CONCURRENCY,
+        ..DeliveryConfig::default()
+    };
+    let mut engine_rates = Vec::new();
+    let mut bare_rates = Vec::new();
+    for _ in 0..ROUNDS {
+        // The engine: submit every event, wait for every record.
+        let dispatcher = Dispatcher::new(config.clone(), |_| {}).expect("dispatcher");
+        let event = sample_event(EventType::from_id("job.failed").expect("id"));
+        let start = Instant::now();
+        let waiting: Vec<_> = (0..DELIVERIES)
+            .map(|_| dispatcher.submit(target.clone(), event.clone()))
+            .collect();
+        let mut delivered = 0;
+        for w in waiting {
+            if w.await
+                .map(|r| r.outcome == Outcome::Delivered)
+                .unwrap_or(false)
+            {
+                delivered += 1;
+            }
+        }
+        let engine = start.elapsed();
+        assert_eq!(delivered, DELIVERIES, "the engine lost deliveries");
+        engine_rates.push(DELIVERIES as f64 / engine.as_secs_f64());
+        dispatcher.shutdown().await;
+
+        // Bare reqwest: the same request, the same concurrency.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let body = event.to_json();
+        let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..DELIVERIES {
+            let permit = slots.clone().acquire_owned().await.expect("semaphore");
+            let request = client
+                .post(endpoint.url())
+                .header("content-type", "application/json")
+                .header("x-api-key", key.expose())
+                .header("webhook-id", event.id.clone())
+                .header("webhook-timestamp", "1800000000")
+                .body(body.clone());
+            tasks.spawn(async move {
+                let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
+                drop(permit);
+                ok
+            });
+        }
+        let mut ok = 0;
+        while let Some(r) = tasks.join_next().await {
+            ok += usize::from(r.unwrap_or(false));
+        }
+        assert_eq!(ok, DELIVERIES);
+        bare_rates.push(DELIVERIES as f64 / start.elapsed().as_secs_f64());
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let engine = median(&mut engine_rates);
+    let bare = median(&mut bare_rates);
+    println!(
+        "throughput: engine {engine:.0}/s, bare reqwest {bare:.0}/s, ratio {:.2} ({DELIVERIES} deliveries × {ROUNDS} rounds, concurrency {CONCURRENCY}, median)",
+        engine / bare
+    );
+}
+
+async fn burst() {
+    let stand_in = DiscordStandIn::start().await;
+    let url = stand_in.webhook_url();
+    let target = Target::Discord {
+        url: DiscordWebhookUrl::parse(&url).expect("url"),
+        api_base: stand_in.api_base(),
+    };
+    let dispatcher = Dispatcher::new(DeliveryConfig::default(), |_| {}).expect("dispatcher");
+    let start = Instant::now();
+    let waiting: Vec<_> = (0..50)
+        .map(|i| {
+            let mut e = sample_event(
+                EventType::from_id(["printer.offline", "job.failed"][i % 2]).expect("id"),
+            );
+            e.test = false;
+            dispatcher.submit(target.clone(), e)
+        })
+        .collect();
+    for w in waiting {
+        w.await.ok();
+    }
+    let elapsed = start.elapsed();
+    let embeds: usize = stand_in
+        .received()
+        .iter()
+        .map(|m| m.body["embeds"].as_array().map_or(0, Vec::len))
+        .sum();
+    // One message per event at 5 per 2 s would need 9 full windows after the first.
+    let floor = Duration::from_secs(2) * 9;
+    println!(
+        "burst: 50 events → {} messages, {embeds} embeds delivered, {} lost, {} × 429, {:.2} s (one message per event would need at least {:.0} s)",
+        stand_in.received().len(),
+        50usize.saturating_sub(embeds),
+        stand_in.count_429(),
+        elapsed.as_secs_f64(),
+        floor.as_secs_f64()
+    );
+    dispatcher.shutdown().await;
+}

@@ -1,0 +1,465 @@
+//! The delivery half of the command line: `test-fire`, `discord verify` and
+//! `receive`, over the same dispatcher and receiver the window uses.
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::{CliError, TestTo, print_notes};
+use crate::core::events::EventType;
+use crate::core::settings::{Destination, Plan};
+use crate::engine::delivery::discord;
+use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
+use crate::engine::delivery::log::{DeliveryRecord, Outcome};
+use crate::engine::profile::{Profile, ProfileError};
+use crate::engine::receiver::{self, ReceiverConfig};
+use crate::engine::service::{self, EngineOptions};
+
+/// One line of `test-fire --json`.
+#[derive(Debug, Serialize)]
+struct TestFireLine<'a> {
+    destination: &'static str,
+    event: &'static str,
+    event_id: &'a str,
+    outcome: &'static str,
+    status: Option<u16>,
+    attempts: usize,
+    latency_ms: Option<u64>,
+    error: Option<&'a str>,
+}
+
+fn line(record: &DeliveryRecord) -> TestFireLine<'_> {
+    let first = record.first_event();
+    TestFireLine {
+        destination: record.destination.id(),
+        event: first.map(|e| e.event_type.id()).unwrap_or_default(),
+        event_id: first.map(|e| e.id.as_str()).unwrap_or_default(),
+        outcome: match record.outcome {
+            Outcome::Delivered => "delivered",
+            _ => "failed",
+        },
+        status: record.status(),
+        attempts: record.attempts.len(),
+        latency_ms: record.latency_ms(),
+        error: record.error.as_deref(),
+    }
+}
+
+/// `farmhook test-fire`: exit 0 when every delivery got a 2xx, 1 when one
+/// failed, 2 when nothing could be sent as asked.
+pub async fn test_fire(
+    profile: &Profile,
+    event: EventType,
+    to: TestTo,
+    json: bool,
+) -> Result<(), CliError> {
+    let options = EngineOptions::from_env();
+    let settings = profile.load().await?;
+    print_notes(&settings.notice.into_iter().collect());
+    let settings = settings.settings;
+    let secrets = service::read_secrets(profile).await;
+
+    let wanted: Vec<Destination> = match to {
+        TestTo::Discord => vec![Destination::Discord],
+        TestTo::Webhook => vec![Destination::Webhook],
+        TestTo::All => Destination::ALL.to_vec(),
+    };
+    let mut targets = Vec::new();
+    for destination in wanted {
+        if to == TestTo::All {
+            // "All" means every destination that is set up.
+            let configured = match destination {
+                Destination::Discord => {
+                    secrets.discord_url.is_some() || secrets.keyring_error.is_some()
+                }
+                Destination::Webhook => settings.webhook.url.is_some(),
+            };
+            if !configured {
+                continue;
+            }
+            if destination == Destination::Webhook && settings.plan == Plan::Free {
+                eprintln!(
+                    "farmhook: skipping the custom webhook: custom webhooks need the Commercial plan"
+                );
+                continue;
+            }
+        }
+        let target =
+            service::test_target(&settings, &secrets, destination, &options.discord_api_base)
+                .map_err(|why| {
+                    CliError::input(format!("cannot test {}: {why}", destination.label()))
+                })?;
+        targets.push(target);
+    }
+    if targets.is_empty() {
+        return Err(CliError::input(
+            "nothing to test: set a Discord webhook URL (farmhook discord set-url) or a custom webhook (Commercial plan)",
+        ));
+    }
+
+    let (progress_tx, mut progress) = mpsc::unbounded_channel();
+    let mut config = options.delivery.clone();
+    config.health_journal = Some(profile.health_journal());
+    let dispatcher = Dispatcher::new(config, move |update| {
+        if let DispatchUpdate::Record(r) = update {
+            progress_tx.send(r).ok();
+        }
+    })
+    .map_err(CliError::input)?;
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let sample = service::sample_event(event);
+    for target in targets {
+        let receiver = dispatcher.submit(target, sample.clone());
+        let done_tx = done_tx.clone();
+        tokio::spawn(async move {
+            if let Ok(record) = receiver.await {
+                done_tx.send(record).ok();
+            }
+        });
+    }
+    drop(done_tx);
+
+    let mut failed = false;
+    let mut attempts_shown = std::collections::HashMap::new();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            record = done.recv() => {
+                let Some(record) = record else { break };
+                failed |= record.outcome != Outcome::Delivered;
+                if json {
+                    println!("{}", serde_json::to_string(&line(&record)).expect("lines serialize"));
+                } else {
+                    print_result(&record);
+                }
+            }
+            Some(record) = progress.recv(), if !json => {
+                // Say when an attempt failed and a retry is coming.
+                let shown = attempts_shown.entry(record.id).or_insert(0usize);
+                if record.outcome == Outcome::InProgress && record.attempts.len() > *shown {
+                    *shown = record.attempts.len();
+                    if let Some(a) = record.attempts.last() {
+                        eprintln!(
+                            "farmhook: {} attempt {}: {}; retrying",
+                            record.destination.label(),
+                            a.number,
+                            a.error.as_deref().unwrap_or("failed")
+                        );
+                    }
+                }
+            }
+            _ = &mut ctrl_c, if !stopping => {
+                stopping = true;
+                eprintln!("farmhook: interrupted: stopping deliveries");
+                let d = dispatcher.clone();
+                tokio::spawn(async move { d.shutdown().await });
+            }
+        }
+    }
+    dispatcher.shutdown().await;
+    if failed {
+        Err(CliError {
+            code: 1,
+            message: "a test delivery failed".into(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn print_result(record: &DeliveryRecord) {
+    let status = record
+        .status()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "no answer".into());
+    let event = record
+        .first_event()
+        .map(|e| e.event_type.id())
+        .unwrap_or("");
+    match record.outcome {
+        Outcome::Delivered => println!(
+            "{}: delivered {event} (HTTP {status}, {} ms, {} attempt{})",
+            record.destination.label(),
+            record.latency_ms().unwrap_or(0),
+            record.attempts.len(),
+            if record.attempts.len() == 1 { "" } else { "s" }
+        ),
+        _ => println!(
+            "{}: FAILED {event} ({status}, {} attempt{}): {}",
+            record.destination.label(),
+            record.attempts.len(),
+            if record.attempts.len() == 1 { "" } else { "s" },
+            record.error.as_deref().unwrap_or("unknown error")
+        ),
+    }
+}
+
+/// `farmhook discord verify`.
+pub async fn verify(profile: &Profile) -> Result<(), CliError> {
+    let options = EngineOptions::from_env();
+    let url = profile
+        .secrets()
+        .discord_url()
+        .await
+        .map_err(ProfileError::from)?
+        .ok_or_else(|| {
+            CliError::input(
+                "no Discord webhook URL is set: run `farmhook discord set-url <URL>` first",
+            )
+        })?;
+    let client = crate::engine::delivery::http::build_client(&options.delivery.http)
+        .map_err(CliError::input)?;
+    match discord::verify(
+        &client,
+        &url,
+        &options.discord_api_base,
+        &options.delivery.http,
+    )
+    .await
+    {
+        Ok(info) => {
+            println!("name:    {}", info.name);
+            println!("channel: {}", info.channel_id);
+            println!("server:  {}", info.guild_id.as_deref().unwrap_or("(none)"));
+            Ok(())
+        }
+        Err(e) => Err(CliError {
+            code: 1,
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// `farmhook receive`: a loopback receiver checking this profile's key.
+pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
+    let settings = profile.load().await?.settings;
+    let key = profile
+        .secrets()
+        .api_key()
+        .await
+        .map_err(ProfileError::from)?
+        .ok_or_else(|| {
+            CliError::input("no API key is set: run `farmhook webhook key generate` first")
+        })?;
+    let signing = if settings.webhook.signing {
+        profile
+            .secrets()
+            .signing_secret()
+            .await
+            .map_err(ProfileError::from)?
+    } else {
+        None
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| CliError::input(format!("could not listen on 127.0.0.1:{port}: {e}")))?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    eprintln!(
+        "farmhook: receiving on http://127.0.0.1:{port}/hook (key {key}{}); point the custom webhook here with:\n  farmhook webhook set-url http://127.0.0.1:{port}/hook",
+        if signing.is_some() {
+            ", signature checked"
+        } else {
+            ""
+        }
+    );
+    let config = ReceiverConfig { key, signing };
+    let serve = receiver::serve(listener, config, |d| {
+        let verdict = match &d.problem {
+            None => "accepted".to_string(),
+            Some(p) => format!("REFUSED: {p}"),
+        };
+        let signature = match d.signature_ok {
+            None => "",
+            Some(true) => ", signature ok",
+            Some(false) => ", signature BAD",
+        };
+        // A reader that went away (`| head`) must not stop the receiver.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{} {} {} {} → {} {verdict} (key {}{signature})\n{}",
+            d.method,
+            d.path,
+            d.event_type.as_deref().unwrap_or("?"),
+            d.webhook_id.as_deref().unwrap_or("-"),
+            d.status,
+            if d.key_ok { "ok" } else { "wrong" },
+            d.body
+        )
+        .ok();
+        out.flush().ok();
+    });
+    tokio::select! {
+        r = serve => r.map_err(|e| CliError::input(format!("the receiver stopped: {e}"))),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+/// `farmhook simulate`: a virtual farm whose events go through the settings
+/// (Enable toggles and checkboxes) to the real destinations.
+pub async fn simulate(
+    profile: &Profile,
+    settings: crate::engine::simulation::SimulationSettings,
+    duration: std::time::Duration,
+    json: bool,
+) -> Result<(), CliError> {
+    use crate::engine::simulation;
+
+    let options = EngineOptions::from_env();
+    let loaded = profile.load().await?;
+    print_notes(&loaded.notice.into_iter().collect());
+    let config_settings = loaded.settings;
+    let secrets = service::read_secrets(profile).await;
+    if let Some(e) = &secrets.keyring_error {
+        return Err(CliError::input(e.clone()));
+    }
+    if !Destination::ALL.iter().any(|d| config_settings.enabled(*d)) {
+        eprintln!("farmhook: no destination is enabled: every event will be recorded as filtered");
+    }
+    let mut delivery_config = options.delivery.clone();
+    delivery_config.health_journal = Some(profile.health_journal());
+    let (finished_tx, mut finished) = mpsc::unbounded_channel::<DeliveryRecord>();
+    let dispatcher = Dispatcher::new(delivery_config, move |update| {
+        if let DispatchUpdate::Record(r) = update
+            && r.outcome != Outcome::InProgress
+        {
+            finished_tx.send(*r).ok();
+        }
+    })
+    .map_err(CliError::input)?;
+
+    eprintln!(
+        "farmhook: simulating {} printers, scenario {}, ×{} for {:.0} s",
+        settings.printers,
+        settings.scenario,
+        settings.speed,
+        duration.as_secs_f64()
+    );
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut pending = Vec::new();
+    let sim_dispatcher = dispatcher.clone();
+    let api_base = options.discord_api_base.clone();
+    let mut generated = 0u64;
+    let mut tally = Tally::default();
+    {
+        let farm = simulation::run(settings, Some(duration), stop, |events, _view| {
+            for event in events {
+                generated += 1;
+                pending.extend(service::route_event(
+                    &sim_dispatcher,
+                    &config_settings,
+                    &secrets,
+                    &api_base,
+                    event,
+                ));
+            }
+        });
+        tokio::pin!(farm);
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let mut farm_done = false;
+        while !farm_done {
+            tokio::select! {
+                _ = &mut farm => farm_done = true,
+                Some(record) = finished.recv() => tally.add(&record, json),
+                _ = &mut ctrl_c => {
+                    eprintln!("farmhook: interrupted: stopping the farm");
+                    stop_tx.send_replace(true);
+                }
+            }
+        }
+    }
+    // Let the deliveries already started end (they have their own timeouts).
+    for receiver in pending {
+        receiver.await.ok();
+    }
+    dispatcher.shutdown().await;
+    while let Ok(record) = finished.try_recv() {
+        tally.add(&record, json);
+    }
+    let health = [Destination::Discord, Destination::Webhook].map(|d| (d, dispatcher.health(d)));
+    if json {
+        let summary = serde_json::json!({
+            "summary": {
+                "events": generated,
+                "delivered": tally.delivered,
+                "failed": tally.failed,
+                "filtered": tally.filtered,
+                "responses_429": tally.rate_limited,
+                "health": {
+                    "discord": health[0].1,
+                    "webhook": health[1].1,
+                }
+            }
+        });
+        println!("{summary}");
+    } else {
+        println!(
+            "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings; {} answers were 429",
+            tally.delivered, tally.failed, tally.filtered, tally.rate_limited
+        );
+        for (d, h) in &health {
+            println!("{}: {}", d.label(), h.summary());
+        }
+    }
+    if tally.failed > 0 {
+        return Err(CliError {
+            code: 1,
+            message: format!("{} deliveries failed", tally.failed),
+        });
+    }
+    Ok(())
+}
+
+/// Counts for the simulate summary. A Discord delivery may carry several
+/// events; counts are per event.
+#[derive(Default)]
+struct Tally {
+    delivered: usize,
+    failed: usize,
+    filtered: usize,
+    rate_limited: usize,
+}
+
+impl Tally {
+    fn add(&mut self, record: &DeliveryRecord, json: bool) {
+        let n = record.events.len();
+        match record.outcome {
+            Outcome::Delivered => self.delivered += n,
+            Outcome::Failed => self.failed += n,
+            Outcome::Filtered => self.filtered += n,
+            Outcome::InProgress => return,
+        }
+        self.rate_limited += record
+            .attempts
+            .iter()
+            .filter(|a| a.status == Some(429))
+            .count();
+        if json {
+            let events: Vec<_> = record
+                .events
+                .iter()
+                .map(|e| serde_json::json!({"type": e.event_type.id(), "id": e.id}))
+                .collect();
+            let line = serde_json::json!({
+                "destination": record.destination.id(),
+                "events": events,
+                "outcome": record.outcome.words(),
+                "status": record.status(),
+                "attempts": record.attempts.len(),
+                "latency_ms": record.latency_ms(),
+                "error": record.error,
+            });
+            println!("{line}");
+        } else if record.outcome == Outcome::Failed {
+            println!(
+                "{} FAILED ({} events): {}",
+                record.destination.label(),
+                n,
+                record.error.as_deref().unwrap_or("unknown error")
+            );
+        }
+    }
+}

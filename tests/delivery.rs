@@ -1,0 +1,548 @@
+//! The delivery engine against real HTTP servers on loopback: a Discord
+//! stand-in and friendly and hostile custom-webhook endpoints.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use farmhook::core::api_key::{ApiKey, SigningSecret};
+use farmhook::core::discord_url::DiscordWebhookUrl;
+use farmhook::core::endpoint_url::EndpointUrl;
+use farmhook::core::events::EventType;
+use farmhook::core::settings::Destination;
+use farmhook::engine::delivery::deliver::Target;
+use farmhook::engine::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
+use farmhook::engine::delivery::http::HttpConfig;
+use farmhook::engine::delivery::log::{DeliveryRecord, Outcome};
+use farmhook::engine::delivery::retry::RetryPolicy;
+use farmhook::engine::service::sample_event;
+use support::discord_stand_in::DiscordStandIn;
+use support::endpoint::{Behaviour, Endpoint, refused_url};
+
+/// Short waits so the suite stays fast; the rules are the same.
+fn fast_config() -> DeliveryConfig {
+    DeliveryConfig {
+        http: HttpConfig {
+            connect_timeout: Duration::from_secs(2),
+            total_timeout: Duration::from_secs(2),
+            ..HttpConfig::default()
+        },
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(200),
+            max_server_wait: Duration::from_secs(3),
+        },
+        pause_after: 3,
+        ..DeliveryConfig::default()
+    }
+}
+
+/// A dispatcher that keeps every update it reports, for the secrets check.
+fn dispatcher(config: DeliveryConfig) -> (Dispatcher, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let d = Dispatcher::new(config, move |u| {
+        let text = match u {
+            DispatchUpdate::Record(r) => serde_json::to_string(&*r).unwrap(),
+            DispatchUpdate::Health(d, h) => format!("{d:?} {}", serde_json::to_string(&h).unwrap()),
+        };
+        sink.lock().unwrap().push(text);
+    })
+    .unwrap();
+    (d, seen)
+}
+
+fn key() -> ApiKey {
+    ApiKey::parse("TestKey0123456789abcdefghijklmnopqrstuvwxyzAB").unwrap()
+}
+
+fn webhook(url: &str, signing: Option<SigningSecret>) -> Target {
+    Target::Webhook {
+        url: EndpointUrl::parse(url).unwrap(),
+        key: key(),
+        signing,
+    }
+}
+
+fn discord(stand_in: &DiscordStandIn, url: &str) -> Target {
+    Target::Discord {
+        url: DiscordWebhookUrl::parse(url).unwrap(),
+        api_base: stand_in.api_base(),
+    }
+}
+
+fn event(id: &str) -> farmhook::core::payload::Event {
+    sample_event(EventType::from_id(id).unwrap())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_webhook_gets_the_payload_and_headers_of_the_contract() {
+    let endpoint = Endpoint::start(Behaviour::Status(200)).await;
+    let secret = SigningSecret::generate().unwrap();
+    let (d, _) = dispatcher(fast_config());
+    let ev = event("job.failed");
+    let record = d
+        .submit(webhook(&endpoint.url(), Some(secret.clone())), ev.clone())
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Delivered, "{record:?}");
+    assert_eq!(record.status(), Some(200));
+    assert_eq!(record.attempts.len(), 1);
+
+    let requests = endpoint.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(header(&r.headers, "x-api-key"), Some(key().expose()));
+    assert_eq!(header(&r.headers, "webhook-id"), Some(ev.id.as_str()));
+    assert_eq!(header(&r.headers, "content-type"), Some("application/json"));
+    assert!(
+        header(&r.headers, "user-agent")
+            .unwrap()
+            .starts_with("farmhook/")
+    );
+    let ts: i64 = header(&r.headers, "webhook-timestamp")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sig = header(&r.headers, "webhook-signature").unwrap();
+    assert!(
+        secret.verify(&ev.id, ts, &r.body, sig),
+        "signature does not verify"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["type"], "job.failed");
+    assert_eq!(body["id"], ev.id);
+    assert_eq!(body["schema_version"], 1);
+    // The log shows the key masked, never whole.
+    let shown = header(&record.attempts[0].request_headers, "x-api-key").unwrap();
+    assert!(
+        shown.starts_with("••••…") && !shown.contains(&key().expose()[..10]),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_503_is_retried_with_the_same_webhook_id_and_a_400_is_not() {
+    let flaky = Endpoint::start(Behaviour::Sequence(vec![503, 200])).await;
+    let (d, _) = dispatcher(fast_config());
+    let record = d
+        .submit(webhook(&flaky.url(), None), event("job.succeeded"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Delivered);
+    assert_eq!(record.attempts.len(), 2);
+    assert_eq!(record.attempts[0].status, Some(503));
+    assert!(
+        record.attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("server had an error")
+    );
+    assert!(record.attempts[1].waited_ms > 0);
+    let ids: Vec<_> = flaky
+        .requests()
+        .iter()
+        .map(|r| header(&r.headers, "webhook-id").unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], ids[1]);
+
+    let strict = Endpoint::start(Behaviour::Status(400)).await;
+    let record = d
+        .submit(webhook(&strict.url(), None), event("job.succeeded"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(strict.hits(), 1);
+    assert!(
+        record.error.as_deref().unwrap().contains("400"),
+        "{:?}",
+        record.error
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_is_honoured() {
+    let busy = Endpoint::start(Behaviour::RetryAfter {
+        status: 429,
+        seconds: 1,
+    })
+    .await;
+    let mut config = fast_config();
+    config.retry.max_attempts = 2;
+    let (d, _) = dispatcher(config);
+    let record = d
+        .submit(webhook(&busy.url(), None), event("job.started"))
+        .await
+        .unwrap();
+    assert_eq!(record.attempts.len(), 2);
+    assert!(
+        record.attempts[1].waited_ms >= 1000,
+        "{}",
+        record.attempts[1].waited_ms
+    );
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 2 attempts")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_are_never_followed_so_the_key_stays_home() {
+    for status in [307, 308] {
+        let elsewhere = Endpoint::start(Behaviour::Status(200)).await;
+        let redirecting = Endpoint::start(Behaviour::Redirect {
+            status,
+            location: elsewhere.url(),
+        })
+        .await;
+        let (d, _) = dispatcher(fast_config());
+        let record = d
+            .submit(webhook(&redirecting.url(), None), event("job.failed"))
+            .await
+            .unwrap();
+        assert_eq!(record.outcome, Outcome::Failed);
+        assert_eq!(record.status(), Some(status));
+        assert_eq!(record.attempts.len(), 1);
+        assert!(
+            record
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("never follows redirects")
+        );
+        assert_eq!(elsewhere.hits(), 0, "the second server received a request");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_answer_is_read_only_up_to_the_cap() {
+    let huge = Endpoint::start(Behaviour::HugeBody {
+        bytes: 64 * 1024 * 1024,
+    })
+    .await;
+    let (d, _) = dispatcher(fast_config());
+    let record = d
+        .submit(webhook(&huge.url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Delivered);
+    let attempt = &record.attempts[0];
+    assert!(attempt.response_truncated);
+    assert!(attempt.response_excerpt.len() <= 4 * 1024);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_endpoint_ends_within_the_timeout_and_a_closed_port_is_named() {
+    let silent = Endpoint::start(Behaviour::NeverAnswer).await;
+    let mut config = fast_config();
+    config.retry.max_attempts = 2;
+    config.http.total_timeout = Duration::from_millis(500);
+    let (d, _) = dispatcher(config);
+    let started = std::time::Instant::now();
+    let record = d
+        .submit(webhook(&silent.url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert_eq!(record.attempts.len(), 2);
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("no answer within"),
+        "{:?}",
+        record.error
+    );
+    // Two 0.5 s attempts and a short backoff: far from hanging.
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let record = d
+        .submit(webhook(&refused_url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("connection refused"),
+        "{:?}",
+        record.error
+    );
+    assert_eq!(record.attempts[0].status, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_certificate_fails_and_a_trusted_one_works() {
+    let tls = support::tls::TlsEndpoint::start().await;
+    let (d, _) = dispatcher(fast_config());
+    let record = d
+        .submit(webhook(&tls.url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("certificate is not trusted"),
+        "{:?}",
+        record.error
+    );
+    assert_eq!(tls.hits(), 0);
+
+    let mut config = fast_config();
+    config.http.only_trust_pem = Some(tls.ca_pem());
+    let (trusting, _) = dispatcher(config);
+    let record = trusting
+        .submit(webhook(&tls.url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Delivered, "{:?}", record.error);
+    assert_eq!(tls.hits(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discord_gets_an_embed_on_the_v10_url_and_verify_names_the_webhook() {
+    let stand_in = DiscordStandIn::start().await;
+    let url = stand_in.webhook_url();
+    let (d, _) = dispatcher(fast_config());
+    let record = d
+        .submit(discord(&stand_in, &url), event("printer.hms_error"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Delivered, "{:?}", record.error);
+    assert_eq!(record.status(), Some(204));
+    let received = stand_in.received();
+    assert_eq!(received.len(), 1);
+    let body = &received[0].body;
+    assert_eq!(body["allowed_mentions"], serde_json::json!({"parse": []}));
+    assert_eq!(body["embeds"].as_array().unwrap().len(), 1);
+    assert!(
+        header(&received[0].headers, "user-agent")
+            .unwrap()
+            .starts_with("farmhook/")
+    );
+    // The log never shows the token.
+    let token = url.rsplit('/').next().unwrap();
+    assert!(!record.target.contains(token));
+
+    let parsed = DiscordWebhookUrl::parse(&url).unwrap();
+    let config = fast_config();
+    let info = farmhook::engine::delivery::discord::verify(
+        d.client(),
+        &parsed,
+        &stand_in.api_base(),
+        &config.http,
+    )
+    .await
+    .unwrap();
+    assert!(!info.name.is_empty());
+    stand_in.delete_webhook(&url);
+    let gone = farmhook::engine::delivery::discord::verify(
+        d.client(),
+        &parsed,
+        &stand_in.api_base(),
+        &config.http,
+    )
+    .await;
+    assert_eq!(
+        gone,
+        Err(farmhook::engine::delivery::discord::VerifyError::Deleted)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_discord_webhook_stops_at_once_and_pauses_discord() {
+    let stand_in = DiscordStandIn::start().await;
+    let url = stand_in.webhook_url();
+    stand_in.delete_webhook(&url);
+    let (d, _) = dispatcher(fast_config());
+    let record = d
+        .submit(discord(&stand_in, &url), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert_eq!(record.attempts.len(), 1, "a 404 must not be retried");
+    assert!(record.error.as_deref().unwrap().contains("deleted"));
+    let health = d.health(Destination::Discord);
+    assert!(
+        health.paused.as_deref().unwrap().contains("deleted"),
+        "{health:?}"
+    );
+
+    // A real event is not sent while paused, and says why.
+    let mut real = event("job.failed");
+    real.test = false;
+    let record = d.submit(discord(&stand_in, &url), real).await.unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert!(record.error.as_deref().unwrap().contains("paused"));
+    assert!(record.attempts.is_empty());
+    d.resume(Destination::Discord);
+    assert_eq!(d.health(Destination::Discord).paused, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_fifty_events_is_batched_and_paced_with_no_loss() {
+    let stand_in = DiscordStandIn::start().await;
+    let url = stand_in.webhook_url();
+    let (d, _) = dispatcher(DeliveryConfig::default());
+    let mut waiting = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let mut e = event(["printer.offline", "job.failed"][i % 2]);
+        e.test = false;
+        ids.push(e.id.clone());
+        waiting.push(d.submit(discord(&stand_in, &url), e));
+    }
+    let mut records: Vec<DeliveryRecord> = Vec::new();
+    for w in waiting {
+        records.push(w.await.unwrap());
+    }
+    assert!(records.iter().all(|r| r.outcome == Outcome::Delivered));
+    // Every event arrived, each exactly once, as an embed.
+    let delivered: Vec<String> = stand_in
+        .received()
+        .iter()
+        .flat_map(|m| m.body["embeds"].as_array().unwrap().clone())
+        .map(|e| e["footer"]["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(delivered.len(), 50);
+    for id in &ids {
+        assert_eq!(
+            delivered.iter().filter(|f| f.contains(id.as_str())).count(),
+            1,
+            "{id}"
+        );
+    }
+    assert!(
+        stand_in.received().len() <= 10,
+        "{} messages",
+        stand_in.received().len()
+    );
+    assert!(stand_in.count_429() <= 1, "{} 429s", stand_in.count_429());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_is_waited_out_and_retried() {
+    let stand_in = DiscordStandIn::start_with(support::discord_stand_in::StandInConfig {
+        bucket_size: 1,
+        bucket_window: Duration::from_millis(800),
+        ..Default::default()
+    })
+    .await;
+    let url = stand_in.webhook_url();
+    // Two dispatchers share nothing, so the second one runs into the limit.
+    let (a, _) = dispatcher(fast_config());
+    let (b, _) = dispatcher(fast_config());
+    let first = a
+        .submit(discord(&stand_in, &url), event("job.failed"))
+        .await
+        .unwrap();
+    let second = b
+        .submit(discord(&stand_in, &url), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, Outcome::Delivered);
+    assert_eq!(second.outcome, Outcome::Delivered, "{:?}", second.error);
+    assert_eq!(second.attempts[0].status, Some(429));
+    assert!(
+        second.attempts[1].waited_ms >= 300,
+        "{:?}",
+        second.attempts[1]
+    );
+    assert_eq!(stand_in.count_429(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_mid_retry_records_what_was_cut_short() {
+    let down = Endpoint::start(Behaviour::Status(503)).await;
+    let mut config = fast_config();
+    config.retry.base_delay = Duration::from_secs(30);
+    config.retry.max_delay = Duration::from_secs(30);
+    let (d, seen) = dispatcher(config);
+    let waiting = d.submit(webhook(&down.url(), None), event("job.failed"));
+    // Wait for the first attempt to be recorded, then close.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while down.hits() == 0 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closing = std::time::Instant::now();
+    d.shutdown().await;
+    assert!(closing.elapsed() < Duration::from_secs(5));
+    let record = waiting.await.unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert!(
+        record.error.as_deref().unwrap().contains("cut short"),
+        "{:?}",
+        record.error
+    );
+    assert!(seen.lock().unwrap().iter().any(|s| s.contains("cut short")));
+    // Nothing submitted after closing is lost either.
+    let late = d
+        .submit(webhook(&down.url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    assert!(late.error.as_deref().unwrap().contains("closing"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_in_anything_the_engine_reported() {
+    let stand_in = DiscordStandIn::start().await;
+    let discord_url = stand_in.webhook_url();
+    let token = discord_url.rsplit('/').next().unwrap().to_string();
+    let endpoint = Endpoint::start(Behaviour::Sequence(vec![500, 401, 200])).await;
+    let secret = SigningSecret::generate().unwrap();
+    let (d, seen) = dispatcher(fast_config());
+    d.submit(discord(&stand_in, &discord_url), event("job.failed"))
+        .await
+        .unwrap();
+    d.submit(
+        webhook(
+            &format!("{}?token=querysecret", endpoint.url()),
+            Some(secret.clone()),
+        ),
+        event("job.failed"),
+    )
+    .await
+    .unwrap();
+    d.submit(webhook(&refused_url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("log.jsonl");
+    assert!(d.export_json_lines(&export).unwrap() >= 3);
+    let mut everything = seen.lock().unwrap().join("\n");
+    everything.push_str(&std::fs::read_to_string(&export).unwrap());
+    for secret_text in [key().expose(), &token, secret.expose(), "querysecret"] {
+        assert!(
+            !everything.contains(secret_text),
+            "a secret leaked: {}…",
+            &secret_text[..4]
+        );
+    }
+    assert!(
+        everything.contains("••••…"),
+        "the masked key should be shown"
+    );
+}
