@@ -1,11 +1,13 @@
 //! Settings › Account › Notifications: Discord, the custom webhook, the
-//! events, test deliveries and troubleshooting, top to bottom.
+//! events, test deliveries, the virtual farm and troubleshooting, top to
+//! bottom.
 
 use eframe::egui;
 
 use super::app::{Page, UiCommand};
 use super::discord_panel::DiscordPanel;
 use super::engine_state::EngineState;
+use super::simulation_panel::SimulationPanel;
 use super::test_panel::TestPanel;
 use super::webhook_panel::WebhookPanel;
 use super::{events_panel, troubleshooting_panel};
@@ -17,6 +19,7 @@ pub struct NotificationSettingsPage {
     discord: DiscordPanel,
     webhook: WebhookPanel,
     test: TestPanel,
+    simulation: SimulationPanel,
 }
 
 impl NotificationSettingsPage {
@@ -41,6 +44,8 @@ impl NotificationSettingsPage {
         events_panel::ui(ui, settings, commands);
         ui.add_space(8.0);
         self.test.ui(ui, settings, state, commands);
+        ui.add_space(8.0);
+        self.simulation.ui(ui, state, commands);
         ui.add_space(8.0);
         troubleshooting_panel::ui(ui, settings, state);
         ui.add_space(8.0);
