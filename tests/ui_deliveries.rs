@@ -141,3 +141,31 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     assert!(w.shows("Key matching?"));
     assert!(w.shows("A 401 or 403 usually means the receiver has a different X-API-Key"));
 }
+
+#[test]
+fn a_deleted_discord_webhook_pauses_discord_with_the_reason_and_resume_lifts_it() {
+    require_secret_service();
+    let rt = runtime();
+    let stand_in = rt.block_on(DiscordStandIn::start());
+    let url = stand_in.webhook_url();
+    let options = EngineOptions {
+        discord_api_base: stand_in.api_base(),
+        ..EngineOptions::from_env()
+    };
+    let mut w = Window::open_with("discord-deleted", rt, options);
+    w.click("Configure");
+    w.type_into("Discord webhook URL", &url);
+    w.press_enter();
+    w.step_until("the URL to be stored", |w| {
+        w.app().state().secrets.discord_url.is_some()
+    });
+    stand_in.delete_webhook(&url);
+
+    w.click("Verify");
+    w.wait_for_text("this webhook was deleted in Discord");
+    w.click("Test Discord");
+    w.wait_for_text("Discord, Job failed (test), failed, HTTP 404");
+    w.wait_for_text("⏸ Paused:");
+    w.click("Resume Discord");
+    w.step_until("the pause to be lifted", |w| !w.shows("⏸ Paused:"));
+}

@@ -168,3 +168,19 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     assert!(!contains(&disk, custom));
     w.harness.check_accessibility();
 }
+
+/// No continuous repaint: once settled, an idle window asks for no frame
+/// until something happens (CPU near 0 % with the window open).
+#[test]
+fn an_idle_window_asks_for_no_more_frames() {
+    require_secret_service();
+    let mut w = Window::open("idle");
+    let idle = |w: &mut Window| {
+        w.settle();
+        w.harness.step();
+        w.harness.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay
+    };
+    assert_eq!(idle(&mut w), std::time::Duration::MAX, "Account page");
+    w.click("Configure");
+    assert_eq!(idle(&mut w), std::time::Duration::MAX, "Notifications page");
+}
