@@ -33,15 +33,15 @@ impl ApiKeyPanel {
         let stored = state.secrets.api_key.as_ref();
         match stored {
             Some(key) => {
-                ui.horizontal(|ui| {
-                    let mut shown = key.expose();
-                    ui.add(
-                        egui::TextEdit::singleline(&mut shown)
-                            .password(!self.reveal)
-                            .font(egui::TextStyle::Monospace)
-                            .desired_width(ui.available_width().min(400.0)),
-                    )
-                    .labelled_by(label.id);
+                let mut shown = key.expose();
+                ui.add(
+                    egui::TextEdit::singleline(&mut shown)
+                        .password(!self.reveal)
+                        .font(egui::TextStyle::Monospace)
+                        .desired_width(widgets::field_width(ui, 0.0)),
+                )
+                .labelled_by(label.id);
+                ui.horizontal_wrapped(|ui| {
                     ui.toggle_value(&mut self.reveal, "Show key");
                     if ui
                         .button("Copy key")
@@ -115,14 +115,14 @@ impl ApiKeyPanel {
             // Checked after the field has taken this frame's typing.
             let mut parsed = ApiKey::parse("");
             let mut submit = false;
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 let field = ui
                     .add(
                         egui::TextEdit::singleline(&mut custom.text)
                             .password(!custom.reveal)
                             .font(egui::TextStyle::Monospace)
                             .hint_text("paste or type the key your receiver expects")
-                            .desired_width(ui.available_width().min(400.0)),
+                            .desired_width(widgets::field_width(ui, 270.0)),
                     )
                     .labelled_by(label.id);
                 parsed = ApiKey::parse(&custom.text);

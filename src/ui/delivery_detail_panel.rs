@@ -147,16 +147,12 @@ fn headers_ui(ui: &mut egui::Ui, id: impl egui::AsIdSalt, headers: &[(String, St
         widgets::hint(ui, "(none)");
         return;
     }
-    egui::Grid::new(id)
-        .num_columns(2)
-        .spacing([8.0, 0.0])
-        .show(ui, |ui| {
-            for (name, value) in headers {
-                ui.monospace(name);
-                ui.add(egui::Label::new(RichText::new(value).monospace()).wrap());
-                ui.end_row();
-            }
-        });
+    // One wrapped line per header: long values (a User-Agent) stay readable.
+    ui.push_id(id, |ui| {
+        for (name, value) in headers {
+            ui.add(egui::Label::new(RichText::new(format!("{name}: {value}")).monospace()).wrap());
+        }
+    });
 }
 
 fn code_ui(ui: &mut egui::Ui, text: &str) {

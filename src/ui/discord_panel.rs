@@ -79,7 +79,7 @@ impl DiscordPanel {
         // Checked after the field has taken this frame's typing.
         let mut parsed = None;
         let mut submit = false;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let hint = if stored.is_some() {
                 "paste a new URL to replace the saved one"
             } else {
@@ -90,7 +90,7 @@ impl DiscordPanel {
                     egui::TextEdit::singleline(&mut self.url_text)
                         .password(!self.reveal)
                         .hint_text(hint)
-                        .desired_width(ui.available_width().min(460.0)),
+                        .desired_width(widgets::field_width(ui, 180.0)),
                 )
                 .labelled_by(label.id);
             parsed = (!self.url_text.trim().is_empty())

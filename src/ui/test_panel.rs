@@ -93,7 +93,7 @@ impl TestPanel {
             }
             Destination::Webhook => None,
         };
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let text = match destination {
                 Destination::Discord => "Test Discord",
                 Destination::Webhook => "Test custom webhook",

@@ -91,12 +91,12 @@ impl WebhookPanel {
         let stored = settings.webhook.url.clone();
         let is_new = |url: &EndpointUrl| stored.as_ref() != Some(url);
         let mut submit = false;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let field = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.endpoint_text)
                         .hint_text("https://example.com/farmhook")
-                        .desired_width(ui.available_width().min(460.0)),
+                        .desired_width(widgets::field_width(ui, 250.0)),
                 )
                 .labelled_by(label.id);
             parsed = (!self.endpoint_text.trim().is_empty())
@@ -168,12 +168,12 @@ impl WebhookPanel {
         );
         match &state.secrets.signing_secret {
             Some(secret) => {
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     let mut shown = secret.expose();
                     ui.add(
                         egui::TextEdit::singleline(&mut shown)
                             .password(!self.reveal_signing)
-                            .desired_width(ui.available_width().min(360.0)),
+                            .desired_width(widgets::field_width(ui, 320.0)),
                     )
                     .labelled_by(label.id);
                     ui.toggle_value(&mut self.reveal_signing, "Show secret");

@@ -69,6 +69,12 @@ pub fn field_label(ui: &mut egui::Ui, text: &str) -> egui::Response {
     ui.label(RichText::new(text).strong())
 }
 
+/// Width for a text field that shares its row with buttons taking about
+/// `buttons` points; the row wraps when the window is narrow.
+pub fn field_width(ui: &egui::Ui, buttons: f32) -> f32 {
+    (ui.available_width() - buttons).clamp(200.0, 460.0)
+}
+
 /// `HH:MM:SS UTC` of a moment.
 pub fn clock(t: time::OffsetDateTime) -> String {
     format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
