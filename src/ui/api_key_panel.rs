@@ -28,6 +28,14 @@ struct CustomKey {
 }
 
 impl ApiKeyPanel {
+    /// Masks the key (and a custom key being typed) again.
+    pub fn hide(&mut self) {
+        self.reveal = false;
+        if let Some(custom) = &mut self.custom {
+            custom.reveal = false;
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
         let label = widgets::field_label(ui, "API key");
         let stored = state.secrets.api_key.as_ref();

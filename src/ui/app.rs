@@ -143,10 +143,12 @@ impl FarmhookApp {
             .show(ui, |ui| self.log.ui(ui, &self.state, &mut commands));
         egui::CentralPanel::default().show(ui, |ui| {
             let Some(settings) = self.settings.as_mut() else {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Reading the settings and the keyring…");
-                });
+                if !self.state.stopped {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Reading the settings and the keyring…");
+                    });
+                }
                 return;
             };
             egui::ScrollArea::vertical()
@@ -213,7 +215,12 @@ impl FarmhookApp {
             match command {
                 UiCommand::Engine(command) => self.send(command, now),
                 UiCommand::SettingsEdited => self.unsaved_since = Some(now),
-                UiCommand::Open(page) => self.page = page,
+                UiCommand::Open(page) => {
+                    if page != self.page {
+                        self.notifications.hide_secrets();
+                    }
+                    self.page = page;
+                }
                 UiCommand::DismissNotice(id) => self.state.dismiss_notice(id),
                 UiCommand::ClearLog => {
                     self.state.deliveries.clear();

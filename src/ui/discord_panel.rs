@@ -25,6 +25,11 @@ struct Submitted {
 }
 
 impl DiscordPanel {
+    /// Masks what was typed again.
+    pub fn hide(&mut self) {
+        self.reveal = false;
+    }
+
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -98,8 +103,10 @@ impl DiscordPanel {
             if field.changed() {
                 self.submitted = None;
             }
-            // Enter, Tab or a click elsewhere keeps a valid URL.
-            if field.lost_focus() && matches!(parsed, Some(Ok(_))) {
+            // Enter keeps a valid URL; leaving the field (to press Show URL,
+            // say) does not, so nothing is stored by surprise.
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if enter && matches!(parsed, Some(Ok(_))) {
                 submit = true;
             }
             ui.toggle_value(&mut self.reveal, "Show URL")
@@ -199,7 +206,11 @@ fn enable_ui(
                 "Enable Discord notifications",
             ),
         )
-        .on_disabled_hover_text("Save a webhook URL first");
+        .on_disabled_hover_text(if state.keyring_ok() {
+            "Save a webhook URL first"
+        } else {
+            "The keyring is unreachable: the webhook URL cannot be read"
+        });
     if enable.changed() {
         commands.push(UiCommand::SettingsEdited);
     }

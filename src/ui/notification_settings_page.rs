@@ -23,6 +23,13 @@ pub struct NotificationSettingsPage {
 }
 
 impl NotificationSettingsPage {
+    /// Masks every revealed secret: called when the page is left, so a
+    /// secret shown once is not still on screen when the user comes back.
+    pub fn hide_secrets(&mut self) {
+        self.discord.hide();
+        self.webhook.hide();
+    }
+
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,

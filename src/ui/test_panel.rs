@@ -78,6 +78,7 @@ impl TestPanel {
         commands: &mut Vec<UiCommand>,
     ) {
         let blocked = match destination {
+            _ if !state.keyring_ok() => Some("the keyring is unreachable (see the banner above)"),
             Destination::Discord if state.secrets.discord_url.is_none() => {
                 Some("save a Discord webhook URL first")
             }

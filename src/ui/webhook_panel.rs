@@ -22,6 +22,12 @@ pub struct WebhookPanel {
 }
 
 impl WebhookPanel {
+    /// Masks the key and the signing secret again.
+    pub fn hide(&mut self) {
+        self.reveal_signing = false;
+        self.api_key.hide();
+    }
+
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -102,7 +108,8 @@ impl WebhookPanel {
             parsed = (!self.endpoint_text.trim().is_empty())
                 .then(|| EndpointUrl::parse(&self.endpoint_text));
             let valid_new = matches!(&parsed, Some(Ok(url)) if is_new(url));
-            if field.lost_focus() && valid_new {
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if enter && valid_new {
                 submit = true;
             }
             if ui
