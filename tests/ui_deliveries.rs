@@ -136,10 +136,24 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     assert!(w.shows("last test: failed for Custom webhook"));
     assert_eq!(endpoint.hits(), 1, "a 401 is final: no retry");
 
+    // The log's filters: only delivered → nothing; only failed → the 401.
+    w.click("Outcome");
+    w.click("delivered");
+    w.wait_for_text("0 of 1 deliveries");
+    assert!(!w.shows("failed, HTTP 401"));
+    w.click("Outcome");
+    w.click("failed");
+    w.wait_for_text("1 of 1 deliveries");
+    assert!(w.shows("Custom webhook, Job failed (test), failed, HTTP 401"));
+
     // Troubleshooting points at the key.
     w.click("Nothing arrives? Check these");
     assert!(w.shows("Key matching?"));
     assert!(w.shows("A 401 or 403 usually means the receiver has a different X-API-Key"));
+
+    // Clear empties the log (the window's copy and the engine's).
+    w.click("Clear");
+    w.wait_for_text("No deliveries yet");
 }
 
 #[test]

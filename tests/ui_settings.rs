@@ -38,9 +38,15 @@ fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
     w.retype(&format!("https://discord.gg/api/webhooks/1/{TOKEN}"));
     assert!(w.shows("the host is 'discord.gg', not discord.com"));
 
-    // The whole URL: accepted, and Enter keeps it in the keyring.
-    w.retype(&format!("  {}  ", discord_url()));
+    // The whole URL, pasted: accepted, masked until Show URL, and Enter
+    // keeps it in the keyring.
+    w.paste(&format!("  {}  ", discord_url()));
     assert!(w.shows("a Discord webhook URL (webhook 112233445566778899)"));
+    assert!(!w.value_of("Discord webhook URL").contains(TOKEN));
+    w.click("Show URL");
+    assert!(w.value_of("Discord webhook URL").contains(TOKEN));
+    w.click("Show URL");
+    w.click("Discord webhook URL");
     assert!(!w.is_disabled("Save URL"));
     w.press_enter();
     w.step_until("the URL to be stored", |w| {
@@ -118,9 +124,13 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     let key = w.app().state().secrets.api_key.clone().unwrap();
     assert_eq!(key.expose().len(), 48);
     w.wait_for_text("48 characters, strong");
-    // Masked until Show.
-    let field = w.harness.get_by_label("API key");
-    assert!(!field.value().unwrap_or_default().contains(key.expose()));
+    // Masked until Show, and masked again after leaving the page.
+    assert!(!w.value_of("API key").contains(key.expose()));
+    w.click("Show key");
+    assert!(w.value_of("API key").contains(key.expose()));
+    w.click("‹ Back to Account");
+    w.click("Configure");
+    assert!(!w.value_of("API key").contains(key.expose()));
 
     assert_eq!(w.click_and_copy("Copy key"), key.expose());
     w.harness.step();

@@ -156,6 +156,23 @@ impl Window {
         self.harness.step();
     }
 
+    /// Replaces everything in the focused field with a paste of `text`
+    /// (what Ctrl+V delivers).
+    pub fn paste(&mut self, text: &str) {
+        self.harness
+            .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        self.harness.step();
+        self.harness.event(egui::Event::Paste(text.to_string()));
+        self.harness.step();
+    }
+
+    /// The accessible value of the field labelled `label` (masked fields
+    /// give no secret away).
+    #[track_caller]
+    pub fn value_of(&self, label: &str) -> String {
+        self.harness.get_by_label(label).value().unwrap_or_default()
+    }
+
     pub fn press_enter(&mut self) {
         self.harness.key_press(egui::Key::Enter);
         self.harness.step();
