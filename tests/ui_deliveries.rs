@@ -183,3 +183,32 @@ fn a_deleted_discord_webhook_pauses_discord_with_the_reason_and_resume_lifts_it(
     w.click("Resume Discord");
     w.step_until("the pause to be lifted", |w| !w.shows("⏸ Paused:"));
 }
+
+#[test]
+fn closing_the_window_mid_delivery_records_it_as_cut_short() {
+    require_secret_service();
+    let rt = runtime();
+    let endpoint = rt.block_on(Endpoint::start(Behaviour::NeverAnswer));
+    let mut w = Window::open_with("webhook-close", rt, EngineOptions::from_env());
+    w.click("Commercial 💎");
+    w.click("Configure");
+    w.type_into("Endpoint URL", &endpoint.url());
+    w.press_enter();
+    w.wait_for_text("saved: http://127.0.0.1:");
+    w.click("Generate key");
+    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.click("Test custom webhook");
+    w.wait_for_text("Custom webhook, Job failed (test), sending");
+    assert!(w.shows("sending…"), "the Test button shows its spinner");
+
+    // What eframe's on_exit does when the window closes.
+    w.harness
+        .state_mut()
+        .shut_down(std::time::Duration::from_secs(5));
+    let state = w.app().state();
+    assert!(state.stopped);
+    let record = state.deliveries.newest(0).expect("the delivery is logged");
+    assert_eq!(record.outcome.words(), "failed");
+    let error = record.error.clone().unwrap_or_default();
+    assert!(error.contains("cut short"), "{error}");
+}

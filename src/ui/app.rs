@@ -265,13 +265,16 @@ impl FarmhookApp {
         }
         self.save_now();
         self.engine.send(EngineCommand::Shutdown);
-        let updates = &mut self.updates;
+        let (updates, state) = (&mut self.updates, &mut self.state);
         // The window is closing: a bounded wait here delays nothing the user
-        // can still see.
+        // can still see. What arrives meanwhile (deliveries recorded as cut
+        // short) still goes into the window's copy of the log.
         self.runtime.block_on(async {
             tokio::time::timeout(grace, async {
                 while let Some(update) = updates.recv().await {
-                    if matches!(update, EngineUpdate::Stopped) {
+                    let stopped = matches!(update, EngineUpdate::Stopped);
+                    state.apply(update, 0.0);
+                    if stopped {
                         break;
                     }
                 }
