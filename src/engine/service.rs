@@ -257,6 +257,11 @@ impl State {
             secrets: self.secrets.clone(),
             notice,
         });
+        // Health restored from the journal (a pause, say) is shown at once.
+        for destination in Destination::ALL {
+            let health = self.dispatcher.health(destination);
+            self.out.send(EngineUpdate::Health(destination, health));
+        }
     }
 
     async fn refresh_secrets(&mut self) {

@@ -1,13 +1,67 @@
 //! The window. It sends commands to the engine and draws what comes back;
 //! it never waits on the network, the keyring or the disk.
+//!
+//! [`app::FarmhookApp`] owns the engine handle and runs the frame; each file
+//! beside it draws one part of the window and is named for what it shows.
+
+pub mod account_page;
+pub mod api_key_panel;
+pub mod app;
+pub mod banners;
+pub mod delivery_detail_panel;
+pub mod delivery_log_panel;
+pub mod discord_panel;
+pub mod engine_state;
+pub mod events_panel;
+pub mod notification_settings_page;
+pub mod notifications_tile;
+pub mod payload_preview;
+pub mod simulation_panel;
+pub mod test_panel;
+pub mod troubleshooting_panel;
+pub mod webhook_panel;
+mod widgets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+pub use app::FarmhookApp;
 
 use crate::build_info;
+use crate::core::profile::ProfileName;
+use crate::engine::config_store::ConfigStore;
+use crate::engine::profile::Profile;
+use crate::engine::service::EngineOptions;
+
+/// How long closing the window waits for the engine to record deliveries it
+/// had to cut short.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Opens the window and runs until it is closed.
 pub fn run(profile: String, config_dir: Option<PathBuf>) -> ExitCode {
+    let profile = match ProfileName::parse(&profile)
+        .map_err(|e| e.to_string())
+        .and_then(|name| ConfigStore::locate(config_dir, name).map_err(|e| e.to_string()))
+    {
+        Ok(config) => Profile::new(config),
+        Err(e) => {
+            eprintln!("farmhook: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("farmhook-engine")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("farmhook: could not start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let icon = eframe::egui::IconData {
         rgba: build_info::ICON_RGBA.to_vec(),
         width: build_info::ICON_SIZE,
@@ -22,16 +76,21 @@ pub fn run(profile: String, config_dir: Option<PathBuf>) -> ExitCode {
             .with_min_inner_size([520.0, 400.0]),
         ..Default::default()
     };
+    let handle = runtime.handle().clone();
     let result = eframe::run_native(
         "farmhook",
         options,
-        Box::new(move |_cc| {
-            Ok(Box::new(PlaceholderApp {
-                profile,
-                _config_dir: config_dir,
-            }))
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            let app = FarmhookApp::new(handle, profile, EngineOptions::from_env(), move || {
+                ctx.request_repaint()
+            });
+            Ok(Box::new(WindowApp(app)))
         }),
     );
+    // The engine has recorded what it cut short (see `on_exit`); what is
+    // left are keyring calls on the blocking pool, which may not return.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -41,16 +100,15 @@ pub fn run(profile: String, config_dir: Option<PathBuf>) -> ExitCode {
     }
 }
 
-struct PlaceholderApp {
-    profile: String,
-    _config_dir: Option<PathBuf>,
-}
+/// The app as eframe runs it.
+struct WindowApp(FarmhookApp);
 
-impl eframe::App for PlaceholderApp {
+impl eframe::App for WindowApp {
     fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
-        eframe::egui::CentralPanel::default().show(ui, |ui| {
-            ui.heading("Settings › Account › Notifications");
-            ui.label(format!("Profile: {}", self.profile));
-        });
+        self.0.ui(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.0.shut_down(SHUTDOWN_GRACE);
     }
 }

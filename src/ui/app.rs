@@ -1,0 +1,298 @@
+//! The app: owns the engine handle, takes in the engine's updates at the
+//! start of each frame, draws the pages, and runs the commands the panels
+//! asked for at the end of the frame.
+
+use std::time::Duration;
+
+use eframe::egui;
+use tokio::sync::mpsc;
+
+use super::delivery_log_panel::DeliveryLogPanel;
+use super::engine_state::{EngineState, Verify, slot};
+use super::notification_settings_page::NotificationSettingsPage;
+use super::{account_page, banners};
+use crate::core::settings::Settings;
+use crate::engine::profile::Profile;
+use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, EngineUpdate};
+
+/// How long after the last edit settings are written.
+pub const SAVE_DEBOUNCE_SECONDS: f64 = 0.5;
+
+/// The pages of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// Settings › Account: the plan and the Notifications tile.
+    Account,
+    /// Settings › Account › Notifications: everything the tile configures.
+    Notifications,
+}
+
+/// What a panel asks for; the app runs these after drawing.
+#[must_use]
+#[derive(Debug)]
+pub enum UiCommand {
+    /// Send to the engine (pending settings are saved first, so the engine
+    /// acts on what the user sees).
+    Engine(EngineCommand),
+    /// The working copy of the settings was edited: save it soon.
+    SettingsEdited,
+    Open(Page),
+    DismissNotice(u64),
+    /// Forget the window's copy of the log too.
+    ClearLog,
+}
+
+/// The running window: engine handle, engine state, working settings and
+/// the panels' own state.
+pub struct FarmhookApp {
+    engine: EngineHandle,
+    updates: mpsc::UnboundedReceiver<EngineUpdate>,
+    runtime: tokio::runtime::Handle,
+    state: EngineState,
+    /// The settings as the user edits them; `None` until loaded.
+    settings: Option<Settings>,
+    /// `egui` time of the last unsaved edit.
+    unsaved_since: Option<f64>,
+    page: Page,
+    notifications: NotificationSettingsPage,
+    log: DeliveryLogPanel,
+    commands: Vec<UiCommand>,
+    shut_down: bool,
+}
+
+impl FarmhookApp {
+    /// Starts the engine for `profile` on `runtime`. `notify` runs whenever
+    /// the engine has news (the window passes a repaint request).
+    pub fn new(
+        runtime: tokio::runtime::Handle,
+        profile: Profile,
+        options: EngineOptions,
+        notify: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
+        let state = EngineState::new(
+            profile.name().to_string(),
+            options.discord_stand_in().map(str::to_string),
+        );
+        let (engine, updates) = service::start(&runtime, profile, options, notify);
+        FarmhookApp {
+            engine,
+            updates,
+            runtime,
+            state,
+            settings: None,
+            unsaved_since: None,
+            page: Page::Account,
+            notifications: NotificationSettingsPage::default(),
+            log: DeliveryLogPanel::default(),
+            commands: Vec::new(),
+            shut_down: false,
+        }
+    }
+
+    /// The engine state as the window sees it (for tests and benchmarks).
+    pub fn state(&self) -> &EngineState {
+        &self.state
+    }
+
+    /// The settings being edited, once loaded.
+    pub fn settings(&self) -> Option<&Settings> {
+        self.settings.as_ref()
+    }
+
+    /// True while an edit waits for its debounced save or the engine has
+    /// not confirmed it yet.
+    pub fn is_saving(&self) -> bool {
+        self.unsaved_since.is_some() || self.state.saves_in_flight > 0
+    }
+
+    /// Shows `page` (as the Configure and Back buttons do).
+    pub fn open(&mut self, page: Page) {
+        self.page = page;
+    }
+
+    /// Feeds an update as if the engine had sent it (benchmarks fill the
+    /// log this way without a network).
+    pub fn apply_update(&mut self, update: EngineUpdate, now: f64) {
+        if let Some(settings) = self.state.apply(update, now)
+            && self.unsaved_since.is_none()
+        {
+            self.settings = Some(settings);
+        }
+    }
+
+    /// Draws one frame.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let now = ui.input(|i| i.time);
+        while let Ok(update) = self.updates.try_recv() {
+            self.apply_update(update, now);
+        }
+        if let Some(wait) = self.state.expire(now) {
+            ui.ctx()
+                .request_repaint_after(Duration::from_secs_f64(wait + 0.05));
+        }
+
+        let mut commands = std::mem::take(&mut self.commands);
+        egui::Panel::top("farmhook_top").show(ui, |ui| {
+            self.top_bar_ui(ui, &mut commands);
+            banners::ui(ui, &self.state, &mut commands);
+        });
+        egui::Panel::bottom("farmhook_delivery_log")
+            .resizable(true)
+            .default_size(260.0)
+            .size_range(140.0..=f32::INFINITY)
+            .show(ui, |ui| self.log.ui(ui, &self.state, &mut commands));
+        egui::CentralPanel::default().show(ui, |ui| {
+            let Some(settings) = self.settings.as_mut() else {
+                if !self.state.stopped {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Reading the settings and the keyring…");
+                    });
+                }
+                return;
+            };
+            egui::ScrollArea::vertical()
+                .id_salt(("page", self.page == Page::Account))
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    ui.set_max_width(760.0_f32.min(ui.available_width()));
+                    match self.page {
+                        Page::Account => account_page::ui(ui, settings, &self.state, &mut commands),
+                        Page::Notifications => {
+                            self.notifications
+                                .ui(ui, settings, &self.state, &mut commands)
+                        }
+                    }
+                });
+        });
+        self.run_commands(commands, now);
+        if let Some(since) = self.unsaved_since {
+            let due = since + SAVE_DEBOUNCE_SECONDS;
+            if now >= due {
+                self.save_now();
+            } else {
+                ui.ctx()
+                    .request_repaint_after(Duration::from_secs_f64(due - now));
+            }
+        }
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("farmhook").strong().size(16.0));
+            ui.separator();
+            ui.label("Settings ›");
+            let account = ui.add_enabled(
+                self.page != Page::Account,
+                egui::Button::new("Account").frame(false),
+            );
+            if account.clicked() {
+                commands.push(UiCommand::Open(Page::Account));
+            }
+            if self.page == Page::Notifications {
+                ui.label("›");
+                ui.label(egui::RichText::new("Notifications").strong());
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(format!("Profile: {}", self.state.profile));
+                ui.separator();
+                let saving = if self.is_saving() {
+                    "Saving…"
+                } else if self.state.saved {
+                    "All changes saved"
+                } else {
+                    ""
+                };
+                ui.weak(saving);
+            });
+        });
+        ui.add_space(2.0);
+    }
+
+    fn run_commands(&mut self, commands: Vec<UiCommand>, now: f64) {
+        for command in commands {
+            match command {
+                UiCommand::Engine(command) => self.send(command, now),
+                UiCommand::SettingsEdited => self.unsaved_since = Some(now),
+                UiCommand::Open(page) => {
+                    if page != self.page {
+                        self.notifications.hide_secrets();
+                    }
+                    self.page = page;
+                }
+                UiCommand::DismissNotice(id) => self.state.dismiss_notice(id),
+                UiCommand::ClearLog => {
+                    self.state.deliveries.clear();
+                    self.send(EngineCommand::ClearLog, now);
+                }
+            }
+        }
+    }
+
+    /// Sends a command, saving pending edits first so that, say, a Test
+    /// right after switching the plan sees the new plan.
+    fn send(&mut self, command: EngineCommand, now: f64) {
+        self.save_now();
+        match &command {
+            EngineCommand::TestFire { to, .. } => {
+                self.state.test_requested[slot(*to)] = Some(now);
+            }
+            EngineCommand::VerifyDiscord => self.state.verify = Verify::Asking,
+            EngineCommand::SetDiscordUrl(_) | EngineCommand::ClearDiscordUrl => {
+                self.state.verify = Verify::NotAsked;
+            }
+            _ => {}
+        }
+        self.engine.send(command);
+    }
+
+    fn save_now(&mut self) {
+        if self.unsaved_since.take().is_some()
+            && let Some(settings) = &self.settings
+        {
+            self.state.saves_in_flight += 1;
+            self.engine
+                .send(EngineCommand::SaveSettings(settings.clone()));
+        }
+    }
+
+    /// Saves pending edits, stops the engine and waits up to `grace` for it
+    /// to record what it had to cut short. Called once, as the window closes.
+    pub fn shut_down(&mut self, grace: Duration) {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return;
+        }
+        self.save_now();
+        self.engine.send(EngineCommand::Shutdown);
+        let (updates, state) = (&mut self.updates, &mut self.state);
+        // The window is closing: a bounded wait here delays nothing the user
+        // can still see. What arrives meanwhile (deliveries recorded as cut
+        // short) still goes into the window's copy of the log.
+        self.runtime.block_on(async {
+            tokio::time::timeout(grace, async {
+                while let Some(update) = updates.recv().await {
+                    let stopped = matches!(update, EngineUpdate::Stopped);
+                    state.apply(update, 0.0);
+                    if stopped {
+                        break;
+                    }
+                }
+            })
+            .await
+            .ok();
+        });
+        self.state.stopped = true;
+    }
+}
+
+impl Drop for FarmhookApp {
+    fn drop(&mut self) {
+        // Tests drop the app without closing a window; the engine still
+        // stops in order (without waiting for it here).
+        if !self.shut_down {
+            self.save_now();
+            self.engine.send(EngineCommand::Shutdown);
+        }
+    }
+}

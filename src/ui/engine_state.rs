@@ -1,0 +1,424 @@
+//! What the engine has told the window: secrets (as redacting types),
+//! destination health, the Verify answer, notices and the deliveries. The
+//! panels read it; only [`EngineState::apply`] changes it.
+
+use std::collections::VecDeque;
+
+use crate::core::settings::{Destination, Settings};
+use crate::engine::delivery::discord::WebhookInfo;
+use crate::engine::delivery::health::DestinationHealth;
+use crate::engine::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord, Outcome};
+use crate::engine::service::{EngineUpdate, NoticeLevel, SecretsView};
+use crate::engine::simulation::SimulationView;
+
+/// How long a good-news notice stays up, in seconds.
+pub const INFO_NOTICE_SECONDS: f64 = 8.0;
+/// How long a Test button shows its spinner without hearing back, in seconds.
+const TEST_REQUEST_TIMEOUT_SECONDS: f64 = 10.0;
+
+/// Index of a destination in per-destination arrays.
+pub fn slot(destination: Destination) -> usize {
+    match destination {
+        Destination::Discord => 0,
+        Destination::Webhook => 1,
+    }
+}
+
+/// Where the Discord Verify button stands.
+#[derive(Debug, Clone, Default)]
+pub enum Verify {
+    #[default]
+    NotAsked,
+    Asking,
+    Answered(Result<WebhookInfo, String>),
+}
+
+/// A message from the engine, shown in the banner area.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub id: u64,
+    pub level: NoticeLevel,
+    pub text: String,
+    /// `egui` time when it arrived.
+    pub at: f64,
+}
+
+/// The window's copy of the engine state.
+#[derive(Debug)]
+pub struct EngineState {
+    pub profile: String,
+    /// The stand-in's API base while `FARMHOOK_DISCORD_API_BASE` is set.
+    pub stand_in: Option<String>,
+    /// False until the settings and secrets were read the first time.
+    pub loaded: bool,
+    pub secrets: SecretsView,
+    /// A problem with the settings file (moved aside, newer version).
+    pub settings_notice: Option<String>,
+    pub health: [DestinationHealth; 2],
+    pub verify: Verify,
+    pub deliveries: Deliveries,
+    pub notices: Vec<Notice>,
+    next_notice: u64,
+    /// How many error notices have arrived: a panel that sent a command can
+    /// tell whether it failed.
+    pub errors_seen: u64,
+    /// When a Test button was pressed and no delivery has appeared yet.
+    pub test_requested: [Option<f64>; 2],
+    /// Settings have been written at least once since the window opened.
+    pub saved: bool,
+    /// Saves sent to the engine and not yet answered.
+    pub saves_in_flight: u32,
+    /// The virtual farm as of its last tick, once started.
+    pub simulation: Option<SimulationView>,
+    /// The engine has stopped (after Shutdown, or because it could not start).
+    pub stopped: bool,
+}
+
+impl EngineState {
+    pub fn new(profile: String, stand_in: Option<String>) -> Self {
+        EngineState {
+            profile,
+            stand_in,
+            loaded: false,
+            secrets: SecretsView::default(),
+            settings_notice: None,
+            health: Default::default(),
+            verify: Verify::NotAsked,
+            deliveries: Deliveries::new(DEFAULT_LOG_CAPACITY),
+            notices: Vec::new(),
+            next_notice: 0,
+            errors_seen: 0,
+            test_requested: [None, None],
+            saved: false,
+            saves_in_flight: 0,
+            simulation: None,
+            stopped: false,
+        }
+    }
+
+    /// True when secrets can be read and written.
+    pub fn keyring_ok(&self) -> bool {
+        self.loaded && self.secrets.keyring_error.is_none()
+    }
+
+    /// Takes in one update. Returns the settings when they were (re)loaded,
+    /// for the app to take as its working copy.
+    pub fn apply(&mut self, update: EngineUpdate, now: f64) -> Option<Settings> {
+        match update {
+            EngineUpdate::Loaded {
+                settings,
+                secrets,
+                notice,
+            } => {
+                self.loaded = true;
+                self.secrets = secrets;
+                self.settings_notice = notice;
+                return Some(settings);
+            }
+            EngineUpdate::Secrets(secrets) => self.secrets = secrets,
+            EngineUpdate::Saved => {
+                self.saved = true;
+                self.saves_in_flight = self.saves_in_flight.saturating_sub(1);
+            }
+            EngineUpdate::Notice(level, text) => {
+                if level == NoticeLevel::Error {
+                    self.errors_seen += 1;
+                    // A failed save answers with an error instead of Saved;
+                    // the error is on screen, so stop saying "Saving…".
+                    self.saves_in_flight = 0;
+                    // A Test that could not start says why here.
+                    self.test_requested = [None, None];
+                }
+                self.push_notice(level, text, now);
+            }
+            EngineUpdate::Delivery(record) => {
+                if record.test {
+                    self.test_requested[slot(record.destination)] = None;
+                }
+                self.deliveries.upsert(*record);
+            }
+            EngineUpdate::Health(destination, health) => {
+                self.health[slot(destination)] = health;
+            }
+            EngineUpdate::Verified(result) => self.verify = Verify::Answered(result),
+            EngineUpdate::Exported(result) => match result {
+                Ok((path, n)) => self.push_notice(
+                    NoticeLevel::Info,
+                    format!(
+                        "exported {n} deliver{} to {}",
+                        if n == 1 { "y" } else { "ies" },
+                        path.display()
+                    ),
+                    now,
+                ),
+                Err(e) => {
+                    self.errors_seen += 1;
+                    self.push_notice(NoticeLevel::Error, format!("export failed: {e}"), now);
+                }
+            },
+            EngineUpdate::Simulation(view) => self.simulation = Some(view),
+            EngineUpdate::Stopped => self.stopped = true,
+        }
+        None
+    }
+
+    pub fn push_notice(&mut self, level: NoticeLevel, text: String, now: f64) {
+        // The same sentence twice in a row is one notice, refreshed.
+        if let Some(last) = self.notices.last_mut()
+            && last.level == level
+            && last.text == text
+        {
+            last.at = now;
+            return;
+        }
+        self.next_notice += 1;
+        self.notices.push(Notice {
+            id: self.next_notice,
+            level,
+            text,
+            at: now,
+        });
+        const MAX_NOTICES: usize = 4;
+        if self.notices.len() > MAX_NOTICES {
+            self.notices.remove(0);
+        }
+    }
+
+    pub fn dismiss_notice(&mut self, id: u64) {
+        self.notices.retain(|n| n.id != id);
+    }
+
+    /// Drops good news that has been up long enough; returns how long until
+    /// the next one expires, so the app can ask for a frame then.
+    pub fn expire(&mut self, now: f64) -> Option<f64> {
+        self.notices
+            .retain(|n| n.level == NoticeLevel::Error || now - n.at < INFO_NOTICE_SECONDS);
+        for requested in &mut self.test_requested {
+            if requested.is_some_and(|at| now - at > TEST_REQUEST_TIMEOUT_SECONDS) {
+                *requested = None;
+            }
+        }
+        let notices = self
+            .notices
+            .iter()
+            .filter(|n| n.level == NoticeLevel::Info)
+            .map(|n| n.at + INFO_NOTICE_SECONDS - now);
+        let tests = self
+            .test_requested
+            .iter()
+            .flatten()
+            .map(|at| at + TEST_REQUEST_TIMEOUT_SECONDS - now);
+        notices.chain(tests).map(|s| s.max(0.0)).reduce(f64::min)
+    }
+
+    /// A test delivery to `destination` is on its way (spinner).
+    pub fn testing(&self, destination: Destination) -> bool {
+        self.test_requested[slot(destination)].is_some()
+            || self.deliveries.in_progress(destination) > 0
+    }
+}
+
+/// The window's copy of the delivery log, oldest first, upserted by id.
+#[derive(Debug)]
+pub struct Deliveries {
+    records: VecDeque<DeliveryRecord>,
+    capacity: usize,
+    in_progress: [usize; 2],
+    /// The newest delivery per destination that ended (delivered or failed).
+    last_ended: [Option<DeliveryId>; 2],
+    /// The newest test delivery per destination.
+    last_test: [Option<DeliveryId>; 2],
+    /// Changes whenever a record is added, changed or removed.
+    generation: u64,
+}
+
+impl Deliveries {
+    pub fn new(capacity: usize) -> Self {
+        Deliveries {
+            records: VecDeque::new(),
+            capacity: capacity.max(1),
+            in_progress: [0, 0],
+            last_ended: [None, None],
+            last_test: [None, None],
+            generation: 0,
+        }
+    }
+
+    /// Adds a record or replaces the one with its id.
+    pub fn upsert(&mut self, record: DeliveryRecord) {
+        let (s, id, outcome, test) = (
+            slot(record.destination),
+            record.id,
+            record.outcome,
+            record.test,
+        );
+        let full = self.records.len() == self.capacity;
+        // Ids only grow, so a new record nearly always goes at the back.
+        if self.records.back().is_none_or(|r| r.id < id) {
+            if full && let Some(old) = self.records.pop_front() {
+                self.forget(&old);
+            }
+            self.records.push_back(record);
+        } else {
+            match self.records.binary_search_by_key(&id, |r| r.id) {
+                Ok(i) => {
+                    let old = std::mem::replace(&mut self.records[i], record);
+                    self.forget(&old);
+                }
+                // Older than everything kept in a full log: it was dropped.
+                Err(0) if full => return,
+                Err(i) => {
+                    self.records.insert(i, record);
+                    if full && let Some(old) = self.records.pop_front() {
+                        self.forget(&old);
+                    }
+                }
+            }
+        }
+        self.generation += 1;
+        if outcome == Outcome::InProgress {
+            self.in_progress[s] += 1;
+        }
+        if matches!(outcome, Outcome::Delivered | Outcome::Failed)
+            && self.last_ended[s].is_none_or(|last| last <= id)
+        {
+            self.last_ended[s] = Some(id);
+        }
+        if test && self.last_test[s].is_none_or(|last| last <= id) {
+            self.last_test[s] = Some(id);
+        }
+    }
+
+    /// Undoes the in-progress count of a record that left.
+    fn forget(&mut self, old: &DeliveryRecord) {
+        if old.outcome == Outcome::InProgress {
+            let s = slot(old.destination);
+            self.in_progress[s] = self.in_progress[s].saturating_sub(1);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.in_progress = [0, 0];
+        self.last_ended = [None, None];
+        self.last_test = [None, None];
+        self.generation += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The `n`-th newest record (0 is the newest).
+    pub fn newest(&self, n: usize) -> Option<&DeliveryRecord> {
+        self.records
+            .len()
+            .checked_sub(n + 1)
+            .map(|i| &self.records[i])
+    }
+
+    pub fn get(&self, id: DeliveryId) -> Option<&DeliveryRecord> {
+        self.records
+            .binary_search_by_key(&id, |r| r.id)
+            .ok()
+            .map(|i| &self.records[i])
+    }
+
+    /// Newest first.
+    pub fn iter_newest_first(&self) -> impl Iterator<Item = &DeliveryRecord> {
+        self.records.iter().rev()
+    }
+
+    pub fn in_progress(&self, destination: Destination) -> usize {
+        self.in_progress[slot(destination)]
+    }
+
+    /// The newest delivery to `destination` that was delivered or failed.
+    pub fn last_ended(&self, destination: Destination) -> Option<&DeliveryRecord> {
+        self.last_ended[slot(destination)].and_then(|id| self.get(id))
+    }
+
+    /// The newest test delivery to `destination`.
+    pub fn last_test(&self, destination: Destination) -> Option<&DeliveryRecord> {
+        self.last_test[slot(destination)].and_then(|id| self.get(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::events::EventType;
+    use crate::engine::delivery::log::EventRef;
+    use time::OffsetDateTime;
+
+    fn record(id: u64, destination: Destination, outcome: Outcome) -> DeliveryRecord {
+        DeliveryRecord {
+            id: DeliveryId(id),
+            destination,
+            events: vec![EventRef {
+                event_type: EventType::from_id("job.failed").unwrap(),
+                id: format!("evt_{id}"),
+            }],
+            test: true,
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            outcome,
+            target: String::new(),
+            request_body: String::new(),
+            attempts: vec![],
+            error: None,
+            total_ms: None,
+        }
+    }
+
+    #[test]
+    fn upserts_in_place_and_counts_what_is_in_flight() {
+        let mut log = Deliveries::new(10);
+        log.upsert(record(1, Destination::Discord, Outcome::InProgress));
+        log.upsert(record(2, Destination::Webhook, Outcome::InProgress));
+        assert_eq!(log.in_progress(Destination::Discord), 1);
+        log.upsert(record(1, Destination::Discord, Outcome::Delivered));
+        assert_eq!(log.len(), 2);
+        assert_eq!(log.in_progress(Destination::Discord), 0);
+        assert_eq!(log.in_progress(Destination::Webhook), 1);
+        assert_eq!(log.newest(0).unwrap().id, DeliveryId(2));
+        assert_eq!(
+            log.last_ended(Destination::Discord).unwrap().outcome,
+            Outcome::Delivered
+        );
+        assert!(log.last_ended(Destination::Webhook).is_none());
+    }
+
+    #[test]
+    fn keeps_the_newest_when_full() {
+        let mut log = Deliveries::new(3);
+        for id in 1..=5 {
+            log.upsert(record(id, Destination::Discord, Outcome::InProgress));
+        }
+        let ids: Vec<u64> = log.iter_newest_first().map(|r| r.id.0).collect();
+        assert_eq!(ids, [5, 4, 3]);
+        assert_eq!(log.in_progress(Destination::Discord), 3);
+        // An update for a record already dropped is not brought back.
+        log.upsert(record(2, Destination::Discord, Outcome::Failed));
+        assert_eq!(log.len(), 3);
+        assert!(log.get(DeliveryId(2)).is_none());
+    }
+
+    #[test]
+    fn info_notices_expire_and_errors_stay() {
+        let mut state = EngineState::new("p".into(), None);
+        state.push_notice(NoticeLevel::Info, "saved".into(), 0.0);
+        state.push_notice(NoticeLevel::Error, "broken".into(), 0.0);
+        assert_eq!(state.expire(1.0), Some(INFO_NOTICE_SECONDS - 1.0));
+        assert_eq!(state.expire(INFO_NOTICE_SECONDS + 1.0), None);
+        assert_eq!(state.notices.len(), 1);
+        assert_eq!(state.notices[0].text, "broken");
+    }
+}

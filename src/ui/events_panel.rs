@@ -1,0 +1,97 @@
+//! The event checkboxes. As in the tile, one selection serves both
+//! destinations: ticking sets it for both. When they differ (set with the
+//! command line's `--to`), the box shows a dash and says which has it.
+
+use eframe::egui;
+
+use super::app::UiCommand;
+use super::widgets;
+use crate::core::events::{EventSelection, EventType, Severity};
+use crate::core::settings::Settings;
+
+pub fn ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<UiCommand>) {
+    widgets::section(ui, "Events", |ui| {
+        widgets::hint(
+            ui,
+            "What you want to be told about. Applies to Discord and the custom webhook.",
+        );
+        let differ = settings.discord.events != settings.webhook.events;
+        if differ {
+            widgets::warn_line(
+                ui,
+                "Discord and the custom webhook have different selections (set with --to on the command line); ticking a box here sets it for both.",
+            );
+        }
+        ui.horizontal(|ui| {
+            if ui.button("All").on_hover_text("Tick every event").clicked() {
+                set_all(settings, EventSelection::all(), commands);
+            }
+            if ui
+                .button("None")
+                .on_hover_text("Untick every event")
+                .clicked()
+            {
+                set_all(settings, EventSelection::none(), commands);
+            }
+        });
+        egui::Grid::new("events_grid")
+            .num_columns(2)
+            .spacing([24.0, 4.0])
+            .show(ui, |ui| {
+                for (i, event) in EventType::all().enumerate() {
+                    event_ui(ui, settings, event, commands);
+                    if i % 2 == 1 {
+                        ui.end_row();
+                    }
+                }
+            });
+    });
+}
+
+fn set_all(settings: &mut Settings, selection: EventSelection, commands: &mut Vec<UiCommand>) {
+    settings.discord.events = selection.clone();
+    settings.webhook.events = selection;
+    commands.push(UiCommand::SettingsEdited);
+}
+
+fn event_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    event: EventType,
+    commands: &mut Vec<UiCommand>,
+) {
+    let in_discord = settings.discord.events.contains(event);
+    let in_webhook = settings.webhook.events.contains(event);
+    let mixed = in_discord != in_webhook;
+    // A mixed box ticks both when clicked.
+    let mut ticked = in_discord && in_webhook;
+    ui.horizontal(|ui| {
+        let dot = match event.info().severity {
+            Severity::Error => ui.visuals().error_fg_color,
+            Severity::Warning => ui.visuals().warn_fg_color,
+            Severity::Success => widgets::ok_colour(ui),
+            Severity::Info => ui.visuals().hyperlink_color,
+        };
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 8.0), egui::Sense::hover());
+        ui.painter().circle_filled(rect.center(), 4.0, dot);
+        let response = ui
+            .add(egui::Checkbox::new(&mut ticked, event.label()).indeterminate(mixed))
+            .on_hover_text(event.id());
+        if response.changed() {
+            let on = if mixed { true } else { ticked };
+            settings.discord.events.set(event, on);
+            settings.webhook.events.set(event, on);
+            commands.push(UiCommand::SettingsEdited);
+        }
+        if mixed {
+            widgets::hint(
+                ui,
+                if in_discord {
+                    "(Discord only)"
+                } else {
+                    "(custom webhook only)"
+                },
+            );
+        }
+    });
+}

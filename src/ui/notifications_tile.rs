@@ -1,0 +1,170 @@
+//! The Notifications tile: what is configured and whether it works, at a
+//! glance, and the way into the settings.
+
+use eframe::egui::{self, RichText};
+
+use super::app::{Page, UiCommand};
+use super::engine_state::{EngineState, Verify};
+use super::widgets;
+use crate::core::events::EventType;
+use crate::core::settings::{Destination, Plan, Settings};
+use crate::engine::delivery::log::{DeliveryRecord, Outcome};
+
+pub fn ui(
+    ui: &mut egui::Ui,
+    settings: &Settings,
+    state: &EngineState,
+    commands: &mut Vec<UiCommand>,
+) {
+    widgets::section(ui, "Notifications", |ui| {
+        egui::Grid::new("notifications_tile")
+            .num_columns(2)
+            .spacing([16.0, 6.0])
+            .show(ui, |ui| {
+                ui.label(RichText::new("Discord").strong());
+                ui.vertical(|ui| discord_ui(ui, settings, state));
+                ui.end_row();
+
+                ui.label(RichText::new("Custom webhook 💎").strong());
+                ui.vertical(|ui| webhook_ui(ui, settings, state));
+                ui.end_row();
+
+                ui.label(RichText::new("Events").strong());
+                ui.vertical(|ui| events_ui(ui, settings));
+                ui.end_row();
+
+                ui.label(RichText::new("Last delivery").strong());
+                ui.vertical(|ui| last_delivery_ui(ui, state));
+                ui.end_row();
+            });
+        ui.add_space(6.0);
+        if ui
+            .add(
+                egui::Button::new(RichText::new("Configure").strong())
+                    .min_size([120.0, 26.0].into()),
+            )
+            .clicked()
+        {
+            commands.push(UiCommand::Open(Page::Notifications));
+        }
+    });
+}
+
+fn discord_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
+    if !state.loaded {
+        ui.label("reading…");
+        return;
+    }
+    let Some(url) = &state.secrets.discord_url else {
+        if state.secrets.keyring_error.is_some() {
+            widgets::error_line(ui, "unknown: the keyring is unreachable");
+        } else {
+            ui.label("Not set up: no webhook URL yet");
+        }
+        return;
+    };
+    let on = settings.discord.enabled;
+    let channel = match &state.verify {
+        Verify::Answered(Ok(info)) => {
+            format!(", posts as “{}” in channel {}", info.name, info.channel_id)
+        }
+        _ => format!(", webhook {}", url.id()),
+    };
+    if on {
+        widgets::ok_line(ui, format!("On{channel}"));
+    } else {
+        widgets::warn_line(ui, format!("Off{channel}: nothing is sent to Discord"));
+    }
+    if let Verify::Answered(Err(e)) = &state.verify {
+        widgets::error_line(ui, e);
+    }
+    health_ui(ui, state, Destination::Discord);
+}
+
+fn webhook_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
+    if settings.plan == Plan::Free {
+        ui.label("🔒 Locked: needs the Commercial plan");
+        return;
+    }
+    let Some(url) = &settings.webhook.url else {
+        ui.label("Not set up: no endpoint URL yet");
+        return;
+    };
+    if settings.webhook.enabled {
+        widgets::ok_line(ui, format!("On, posts to {url}"));
+    } else {
+        widgets::warn_line(ui, format!("Off ({url}): nothing is sent"));
+    }
+    if state.loaded && state.secrets.api_key.is_none() && state.secrets.keyring_error.is_none() {
+        widgets::warn_line(ui, "no API key yet");
+    }
+    health_ui(ui, state, Destination::Webhook);
+}
+
+fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Destination) {
+    let health = &state.health[super::engine_state::slot(destination)];
+    if health.paused.is_some() {
+        widgets::error_line(ui, health.summary());
+    } else if health.success_rate.is_some() {
+        widgets::hint(ui, health.summary());
+    }
+}
+
+fn events_ui(ui: &mut egui::Ui, settings: &Settings) {
+    let discord = &settings.discord.events;
+    let total = EventType::all().count();
+    ui.label(format!("{} of {total} events", discord.len()));
+    if settings.discord.events != settings.webhook.events {
+        widgets::hint(
+            ui,
+            format!(
+                "the custom webhook has its own selection: {} of {total}",
+                settings.webhook.events.len()
+            ),
+        );
+    }
+}
+
+fn last_delivery_ui(ui: &mut egui::Ui, state: &EngineState) {
+    let last = Destination::ALL
+        .into_iter()
+        .filter_map(|d| state.deliveries.last_ended(d))
+        .max_by_key(|r| r.id);
+    match last {
+        None => {
+            ui.label("None yet: press Test in Configure to send one");
+        }
+        Some(record) => {
+            let colour = widgets::outcome_colour(ui, record.outcome);
+            ui.label(RichText::new(describe(record)).color(colour));
+        }
+    }
+}
+
+/// "delivered to Discord at 14:03:22 UTC (HTTP 204, 120 ms)".
+pub fn describe(record: &DeliveryRecord) -> String {
+    let mut text = format!(
+        "{} {} {} at {} UTC",
+        record.outcome.words(),
+        match record.outcome {
+            Outcome::Failed | Outcome::Filtered => "for",
+            _ => "to",
+        },
+        record.destination.label(),
+        widgets::clock(record.started_at)
+    );
+    let mut details = Vec::new();
+    if let Some(status) = record.status() {
+        details.push(format!("HTTP {status}"));
+    }
+    if let Some(ms) = record.latency_ms() {
+        details.push(format!("{ms} ms"));
+    }
+    if !details.is_empty() {
+        text.push_str(&format!(" ({})", details.join(", ")));
+    }
+    if let Some(error) = &record.error {
+        text.push_str(&format!(": {error}"));
+    }
+    text
+}

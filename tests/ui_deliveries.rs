@@ -1,0 +1,214 @@
+//! Test deliveries from the window against real HTTP servers on loopback: a
+//! Discord stand-in and a custom-webhook endpoint. Each delivery must show
+//! up in the live log with Discord's or the endpoint's answer.
+
+mod support;
+mod ui_support;
+
+use farmhook::core::events::EventType;
+use farmhook::engine::service::EngineOptions;
+use support::discord_stand_in::DiscordStandIn;
+use support::endpoint::{Behaviour, Endpoint};
+use ui_support::{Window, require_secret_service, runtime};
+
+#[test]
+fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
+    require_secret_service();
+    let rt = runtime();
+    let stand_in = rt.block_on(DiscordStandIn::start());
+    let url = stand_in.webhook_url();
+    let options = EngineOptions {
+        discord_api_base: stand_in.api_base(),
+        ..EngineOptions::from_env()
+    };
+    let mut w = Window::open_with("discord-test", rt, options);
+    assert!(w.shows(&format!(
+        "Discord stand-in: FARMHOOK_DISCORD_API_BASE is set, so Discord deliveries go to {}",
+        stand_in.api_base()
+    )));
+
+    // Paste the URL, keep it, enable Discord, and only tick Job failed.
+    w.click("Configure");
+    w.type_into("Discord webhook URL", &url);
+    w.press_enter();
+    w.step_until("the URL to be stored", |w| {
+        w.app().state().secrets.discord_url.is_some()
+    });
+    w.click("Enable Discord notifications");
+    w.click("None");
+    w.click("Job failed");
+    w.wait_saved();
+    let job_failed = EventType::from_id("job.failed").unwrap();
+    let settings = w.app().settings().unwrap();
+    assert!(settings.discord.enabled);
+    assert_eq!(
+        settings.discord.events.iter().collect::<Vec<_>>(),
+        [job_failed]
+    );
+
+    // Verify names the webhook and its channel.
+    w.click("Verify");
+    w.wait_for_text("posts as “Farm alerts” in channel 1100000000000000001");
+
+    // Test: the delivery appears in the log with Discord's 204.
+    w.click("Test Discord");
+    w.wait_for_text("Discord, Job failed (test), delivered, HTTP 204");
+    let received = stand_in.received();
+    assert_eq!(received.len(), 1);
+    let embed = &received[0].body["embeds"][0];
+    assert!(
+        embed["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Job failed"),
+        "{embed}"
+    );
+    w.wait_for_text("last test: delivered to Discord");
+
+    // The row opens the detail: the attempt and what Discord answered.
+    w.click_containing("delivered, HTTP 204");
+    w.wait_for_text("Attempt 1: HTTP 204");
+    assert!(w.shows("Request headers (secrets masked)"));
+    // The token is shown nowhere in the window.
+    let token = url.rsplit('/').next().unwrap();
+    assert!(!w.shows(token));
+
+    // The tile sums it up.
+    w.click("‹ Back to Account");
+    w.wait_for_text("delivered to Discord at");
+    assert!(w.shows("(HTTP 204"));
+    assert!(w.shows("1 of 8 events"));
+    w.harness.check_accessibility();
+}
+
+#[test]
+fn custom_webhook_test_sends_the_copied_key_and_shows_200_in_the_log() {
+    require_secret_service();
+    let rt = runtime();
+    let endpoint = rt.block_on(Endpoint::start(Behaviour::Status(200)));
+    let mut w = Window::open_with("webhook-test", rt, EngineOptions::from_env());
+
+    w.click("Commercial 💎");
+    w.click("Configure");
+    w.type_into("Endpoint URL", &endpoint.url());
+    w.press_enter();
+    w.wait_for_text("saved: http://127.0.0.1:");
+    w.click("Enable the custom webhook");
+    w.step_until("an API key to be generated", |w| {
+        w.app().state().secrets.api_key.is_some()
+    });
+    let copied = w.click_and_copy("Copy key");
+    assert_eq!(copied.len(), 48);
+
+    w.click("Test custom webhook");
+    w.wait_for_text("Custom webhook, Job failed (test), delivered, HTTP 200");
+    let requests = endpoint.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("x-api-key"), Some(copied.as_str()));
+    let body = requests[0].body_json();
+    assert_eq!(body["type"], "job.failed");
+    assert_eq!(body["test"], true);
+    assert_eq!(body["schema_version"], 1);
+    w.wait_for_text("last test: delivered to Custom webhook");
+
+    // The request as sent is in the detail, with the key masked.
+    w.click_containing("delivered, HTTP 200");
+    w.wait_for_text("Attempt 1: HTTP 200");
+    assert!(!w.shows(&copied));
+    w.harness.check_accessibility();
+}
+
+#[test]
+fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
+    require_secret_service();
+    let rt = runtime();
+    let endpoint = rt.block_on(Endpoint::start(Behaviour::Status(401)));
+    let mut w = Window::open_with("webhook-401", rt, EngineOptions::from_env());
+    w.click("Commercial 💎");
+    w.click("Configure");
+    w.type_into("Endpoint URL", &endpoint.url());
+    w.press_enter();
+    w.wait_for_text("saved: http://127.0.0.1:");
+    w.click("Generate key");
+    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.click("Test custom webhook");
+    w.wait_for_text("Custom webhook, Job failed (test), failed, HTTP 401");
+    assert!(w.shows("last test: failed for Custom webhook"));
+    assert_eq!(endpoint.hits(), 1, "a 401 is final: no retry");
+
+    // The log's filters: only delivered → nothing; only failed → the 401.
+    w.click("Outcome");
+    w.click("delivered");
+    w.wait_for_text("0 of 1 deliveries");
+    assert!(!w.shows("failed, HTTP 401"));
+    w.click("Outcome");
+    w.click("failed");
+    w.wait_for_text("1 of 1 deliveries");
+    assert!(w.shows("Custom webhook, Job failed (test), failed, HTTP 401"));
+
+    // Troubleshooting points at the key.
+    w.click("Nothing arrives? Check these");
+    assert!(w.shows("Key matching?"));
+    assert!(w.shows("A 401 or 403 usually means the receiver has a different X-API-Key"));
+
+    // Clear empties the log (the window's copy and the engine's).
+    w.click("Clear");
+    w.wait_for_text("No deliveries yet");
+}
+
+#[test]
+fn a_deleted_discord_webhook_pauses_discord_with_the_reason_and_resume_lifts_it() {
+    require_secret_service();
+    let rt = runtime();
+    let stand_in = rt.block_on(DiscordStandIn::start());
+    let url = stand_in.webhook_url();
+    let options = EngineOptions {
+        discord_api_base: stand_in.api_base(),
+        ..EngineOptions::from_env()
+    };
+    let mut w = Window::open_with("discord-deleted", rt, options);
+    w.click("Configure");
+    w.type_into("Discord webhook URL", &url);
+    w.press_enter();
+    w.step_until("the URL to be stored", |w| {
+        w.app().state().secrets.discord_url.is_some()
+    });
+    stand_in.delete_webhook(&url);
+
+    w.click("Verify");
+    w.wait_for_text("this webhook was deleted in Discord");
+    w.click("Test Discord");
+    w.wait_for_text("Discord, Job failed (test), failed, HTTP 404");
+    w.wait_for_text("⏸ Paused:");
+    w.click("Resume Discord");
+    w.step_until("the pause to be lifted", |w| !w.shows("⏸ Paused:"));
+}
+
+#[test]
+fn closing_the_window_mid_delivery_records_it_as_cut_short() {
+    require_secret_service();
+    let rt = runtime();
+    let endpoint = rt.block_on(Endpoint::start(Behaviour::NeverAnswer));
+    let mut w = Window::open_with("webhook-close", rt, EngineOptions::from_env());
+    w.click("Commercial 💎");
+    w.click("Configure");
+    w.type_into("Endpoint URL", &endpoint.url());
+    w.press_enter();
+    w.wait_for_text("saved: http://127.0.0.1:");
+    w.click("Generate key");
+    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.click("Test custom webhook");
+    w.wait_for_text("Custom webhook, Job failed (test), sending");
+    assert!(w.shows("sending…"), "the Test button shows its spinner");
+
+    // What eframe's on_exit does when the window closes.
+    w.harness
+        .state_mut()
+        .shut_down(std::time::Duration::from_secs(5));
+    let state = w.app().state();
+    assert!(state.stopped);
+    let record = state.deliveries.newest(0).expect("the delivery is logged");
+    assert_eq!(record.outcome.words(), "failed");
+    let error = record.error.clone().unwrap_or_default();
+    assert!(error.contains("cut short"), "{error}");
+}
