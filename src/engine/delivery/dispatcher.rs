@@ -403,8 +403,17 @@ impl Dispatcher {
             self.shared.config.pause_after,
             now_ms(),
         );
+        // A pause is news the operator must see at once; figures can wait.
+        let paused_now = entries
+            .iter()
+            .any(|e| matches!(e.kind, super::health::HealthEntryKind::Paused { .. }));
         self.journal(entries);
-        self.health_changed(destination);
+        if paused_now {
+            let health = self.health(destination);
+            (self.shared.listener)(DispatchUpdate::Health(destination, health));
+        } else {
+            self.health_changed(destination);
+        }
         for job in &mut jobs {
             if let Some(done) = job.done.take() {
                 done.send(record.clone()).ok();
