@@ -38,8 +38,12 @@ use crate::engine::service::EngineOptions;
 /// had to cut short.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
+/// Set to have the time to the first frame printed on stderr (benchmarks).
+const STARTUP_REPORT_ENV: &str = "FARMHOOK_STARTUP_REPORT";
+
 /// Opens the window and runs until it is closed.
 pub fn run(profile: String, config_dir: Option<PathBuf>) -> ExitCode {
+    let started = std::time::Instant::now();
     let profile = match ProfileName::parse(&profile)
         .map_err(|e| e.to_string())
         .and_then(|name| ConfigStore::locate(config_dir, name).map_err(|e| e.to_string()))
@@ -85,7 +89,10 @@ pub fn run(profile: String, config_dir: Option<PathBuf>) -> ExitCode {
             let app = FarmhookApp::new(handle, profile, EngineOptions::from_env(), move || {
                 ctx.request_repaint()
             });
-            Ok(Box::new(WindowApp(app)))
+            Ok(Box::new(WindowApp {
+                app,
+                startup_report: std::env::var_os(STARTUP_REPORT_ENV).map(|_| started),
+            }))
         }),
     );
     // The engine has recorded what it cut short (see `on_exit`); what is
@@ -101,14 +108,24 @@ pub fn run(profile: String, config_dir: Option<PathBuf>) -> ExitCode {
 }
 
 /// The app as eframe runs it.
-struct WindowApp(FarmhookApp);
+struct WindowApp {
+    app: FarmhookApp,
+    /// When set, the first frame reports how long the start took.
+    startup_report: Option<std::time::Instant>,
+}
 
 impl eframe::App for WindowApp {
     fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
-        self.0.ui(ui);
+        self.app.ui(ui);
+        if let Some(started) = self.startup_report.take() {
+            eprintln!(
+                "farmhook: first frame built {:.1} ms after start",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        self.0.shut_down(SHUTDOWN_GRACE);
+        self.app.shut_down(SHUTDOWN_GRACE);
     }
 }
