@@ -12,11 +12,7 @@ pub const VERSION_LINE: &str = concat!(
     ")"
 );
 /// Sent with every request.
-pub const USER_AGENT: &str = concat!(
-    "farmhook/",
-    env!("CARGO_PKG_VERSION"),
-    " (+https://github.com/farmhook/farmhook)"
-);
+pub const USER_AGENT: &str = concat!("farmhook/", env!("CARGO_PKG_VERSION"));
 
 /// The window icon as 64×64 RGBA.
 pub const ICON_RGBA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/icon.rgba"));

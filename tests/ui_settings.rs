@@ -194,3 +194,21 @@ fn an_idle_window_asks_for_no_more_frames() {
     w.click("Configure");
     assert_eq!(idle(&mut w), std::time::Duration::MAX, "Notifications page");
 }
+
+#[test]
+fn a_custom_webhook_that_is_a_discord_url_is_flagged_in_the_tile() {
+    require_secret_service();
+    let mut w = Window::open("dup-warning");
+    w.click("Commercial 💎");
+    w.click("Configure");
+    w.type_into(
+        "Endpoint URL",
+        "https://discord.com/api/webhooks/112233445566778899/Abc-def_123",
+    );
+    w.press_enter();
+    w.wait_for_text("saved: https://discord.com/api/webhooks/112233445566778899/Abc-def_123");
+    w.click("‹ Back to Account");
+    w.step_until("the duplicate warning", |w| {
+        w.shows("Sent twice: the custom webhook URL is a Discord webhook URL")
+    });
+}

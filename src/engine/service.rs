@@ -124,6 +124,9 @@ pub enum EngineUpdate {
     Verified(Result<WebhookInfo, String>),
     /// The path and the number of records, or why not.
     Exported(Result<(PathBuf, usize), String>),
+    /// Destinations that will get the same event twice (a custom webhook
+    /// that is a Discord URL, two profiles on one destination).
+    DuplicateWarnings(Vec<String>),
     /// The virtual farm after a tick (about ten times a second while running).
     Simulation(SimulationView),
     Stopped,
@@ -257,11 +260,19 @@ impl State {
             secrets: self.secrets.clone(),
             notice,
         });
+        self.report_duplicates().await;
         // Health restored from the journal (a pause, say) is shown at once.
         for destination in Destination::ALL {
             let health = self.dispatcher.health(destination);
             self.out.send(EngineUpdate::Health(destination, health));
         }
+    }
+
+    async fn report_duplicates(&self) {
+        // Only what can be read is compared; keyring trouble is reported
+        // elsewhere.
+        let warnings = self.profile.duplicate_warnings().await.unwrap_or_default();
+        self.out.send(EngineUpdate::DuplicateWarnings(warnings));
     }
 
     async fn refresh_secrets(&mut self) {
@@ -277,6 +288,7 @@ impl State {
                     self.settings = loaded.settings;
                 }
                 self.refresh_secrets().await;
+                self.report_duplicates().await;
                 Some(value)
             }
             Err(e) => {
@@ -292,8 +304,12 @@ impl State {
             EngineCommand::SaveSettings(settings) => {
                 match self.profile.save(settings.clone()).await {
                     Ok(()) => {
+                        let endpoint_changed = self.settings.webhook.url != settings.webhook.url;
                         self.settings = settings;
                         self.out.send(EngineUpdate::Saved);
+                        if endpoint_changed {
+                            self.report_duplicates().await;
+                        }
                     }
                     Err(e) => self.out.error(format!("settings not saved: {e}")),
                 }

@@ -72,6 +72,8 @@ pub struct EngineState {
     pub simulation: Option<SimulationView>,
     /// The engine has stopped (after Shutdown, or because it could not start).
     pub stopped: bool,
+    /// Destinations that will get the same event twice, in words.
+    pub duplicate_warnings: Vec<String>,
 }
 
 impl EngineState {
@@ -93,6 +95,7 @@ impl EngineState {
             saves_in_flight: 0,
             simulation: None,
             stopped: false,
+            duplicate_warnings: Vec::new(),
         }
     }
 
@@ -116,6 +119,7 @@ impl EngineState {
                 return Some(settings);
             }
             EngineUpdate::Secrets(secrets) => self.secrets = secrets,
+            EngineUpdate::DuplicateWarnings(warnings) => self.duplicate_warnings = warnings,
             EngineUpdate::Saved => {
                 self.saved = true;
                 self.saves_in_flight = self.saves_in_flight.saturating_sub(1);

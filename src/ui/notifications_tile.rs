@@ -37,6 +37,11 @@ pub fn ui(
                 ui.vertical(|ui| last_delivery_ui(ui, state));
                 ui.end_row();
             });
+        for warning in &state.duplicate_warnings {
+            ui.label(
+                RichText::new(format!("⚠ Sent twice: {warning}")).color(ui.visuals().warn_fg_color),
+            );
+        }
         ui.add_space(6.0);
         if ui
             .add(
