@@ -212,3 +212,41 @@ fn closing_the_window_mid_delivery_records_it_as_cut_short() {
     let error = record.error.clone().unwrap_or_default();
     assert!(error.contains("cut short"), "{error}");
 }
+
+#[test]
+fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkboxes() {
+    require_secret_service();
+    let rt = runtime();
+    let stand_in = rt.block_on(DiscordStandIn::start());
+    let url = stand_in.webhook_url();
+    let options = EngineOptions {
+        discord_api_base: stand_in.api_base(),
+        ..EngineOptions::from_env()
+    };
+    let mut w = Window::open_with("farm", rt, options);
+    w.click("Configure");
+    w.type_into("Discord webhook URL", &url);
+    w.press_enter();
+    w.step_until("the URL to be stored", |w| {
+        w.app().state().secrets.discord_url.is_some()
+    });
+    w.click("Enable Discord notifications");
+    // Job started unticked: the farm's first events are filtered, and say so.
+    w.click("Job started");
+    w.wait_saved();
+    w.click("Start the farm");
+    w.wait_for_text("Discord, Job started, filtered");
+    assert!(stand_in.received().is_empty());
+    w.click("Stop the farm");
+    w.wait_for_text("Stopped:");
+
+    // Ticked again: the farm's events reach Discord and the log shows 204.
+    w.click("Job started");
+    w.wait_saved();
+    w.click("Start the farm");
+    w.wait_for_text(", delivered, HTTP 204");
+    w.click("Stop the farm");
+    assert!(!stand_in.received().is_empty());
+    let embed = &stand_in.received()[0].body["embeds"][0];
+    assert!(!embed["title"].as_str().unwrap().contains("[TEST]"));
+}
