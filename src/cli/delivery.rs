@@ -320,12 +320,12 @@ pub async fn simulate(
     }
     let mut delivery_config = options.delivery.clone();
     delivery_config.health_journal = Some(profile.health_journal());
-    let (finished_tx, mut finished) = mpsc::unbounded_channel::<DeliveryRecord>();
+    let (finished_tx, mut finished) = mpsc::unbounded_channel::<std::sync::Arc<DeliveryRecord>>();
     let dispatcher = Dispatcher::new(delivery_config, move |update| {
         if let DispatchUpdate::Record(r) = update
             && r.outcome != Outcome::InProgress
         {
-            finished_tx.send(*r).ok();
+            finished_tx.send(r).ok();
         }
     })
     .map_err(CliError::input)?;

@@ -213,7 +213,9 @@ async fn run(
     }
     let listener_out = out.clone();
     let dispatcher = match Dispatcher::new(options.delivery.clone(), move |u| match u {
-        DispatchUpdate::Record(r) => listener_out.send(EngineUpdate::Delivery(r)),
+        DispatchUpdate::Record(r) => {
+            listener_out.send(EngineUpdate::Delivery(Box::new((*r).clone())))
+        }
         DispatchUpdate::Health(d, h) => listener_out.send(EngineUpdate::Health(d, h)),
     }) {
         Ok(d) => d,

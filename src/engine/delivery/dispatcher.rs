@@ -54,7 +54,7 @@ impl Default for DeliveryConfig {
 #[derive(Debug, Clone)]
 pub enum DispatchUpdate {
     /// A record was created or changed (attempt ended, waiting, finished).
-    Record(Box<DeliveryRecord>),
+    Record(Arc<DeliveryRecord>),
     /// A destination's health changed (paused, resumed, a delivery ended).
     Health(Destination, DestinationHealth),
 }
@@ -306,8 +306,9 @@ impl Dispatcher {
     }
 
     fn publish(&self, record: &DeliveryRecord) {
-        lock(&self.shared.log).upsert(record.clone());
-        (self.shared.listener)(DispatchUpdate::Record(Box::new(record.clone())));
+        let shared = Arc::new(record.clone());
+        lock(&self.shared.log).upsert(shared.clone());
+        (self.shared.listener)(DispatchUpdate::Record(shared));
     }
 
     fn finish_unsent(&self, mut job: Job, words: &str) {
@@ -414,10 +415,13 @@ impl Dispatcher {
         } else {
             self.health_changed(destination);
         }
-        for job in &mut jobs {
-            if let Some(done) = job.done.take() {
+        // The last waiter gets the record itself; copies only for a batch.
+        let mut waiting: Vec<_> = jobs.iter_mut().filter_map(|j| j.done.take()).collect();
+        if let Some(last) = waiting.pop() {
+            for done in waiting {
                 done.send(record.clone()).ok();
             }
+            last.send(record).ok();
         }
     }
 
@@ -444,9 +448,9 @@ impl Dispatcher {
         }
     }
 
-    /// A copy of the log, oldest first.
-    pub fn log_snapshot(&self) -> Vec<DeliveryRecord> {
-        lock(&self.shared.log).iter().cloned().collect()
+    /// The log, oldest first (the records are shared, not copied).
+    pub fn log_snapshot(&self) -> Vec<Arc<DeliveryRecord>> {
+        lock(&self.shared.log).snapshot()
     }
 
     pub fn clear_log(&self) {
@@ -457,9 +461,7 @@ impl Dispatcher {
     pub fn export_json_lines(&self, path: &std::path::Path) -> std::io::Result<usize> {
         let snapshot = self.log_snapshot();
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        let mut log = DeliveryLog::new(snapshot.len().max(1));
-        snapshot.into_iter().for_each(|r| log.upsert(r));
-        let n = log.write_json_lines(&mut out)?;
+        let n = super::log::write_json_lines(snapshot.iter().map(|r| &**r), &mut out)?;
         std::io::Write::flush(&mut out)?;
         Ok(n)
     }

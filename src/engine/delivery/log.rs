@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
+use std::sync::Arc;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -123,10 +124,11 @@ pub fn excerpt(bytes: &[u8], max: usize) -> (String, bool) {
     (text, cut)
 }
 
-/// The bounded log. Newest records are at the back.
+/// The bounded log. Newest records are at the back. Records are shared
+/// (`Arc`) with whoever listens, so publishing one does not copy it.
 #[derive(Debug)]
 pub struct DeliveryLog {
-    records: VecDeque<DeliveryRecord>,
+    records: VecDeque<Arc<DeliveryRecord>>,
     capacity: usize,
 }
 
@@ -139,7 +141,7 @@ impl DeliveryLog {
     }
 
     /// Adds a record or replaces the one with the same id.
-    pub fn upsert(&mut self, record: DeliveryRecord) {
+    pub fn upsert(&mut self, record: Arc<DeliveryRecord>) {
         // Ids only grow, so the record is at a known offset from the front.
         if let Some(front) = self.records.front().map(|r| r.id.0)
             && record.id.0 >= front
@@ -173,21 +175,36 @@ impl DeliveryLog {
 
     /// Oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &DeliveryRecord> + ExactSizeIterator {
-        self.records.iter()
+        self.records.iter().map(|r| &**r)
     }
 
     pub fn get(&self, id: DeliveryId) -> Option<&DeliveryRecord> {
-        self.records.iter().rev().find(|r| r.id == id)
+        self.iter().rev().find(|r| r.id == id)
+    }
+
+    /// The records, oldest first, sharing them rather than copying.
+    pub fn snapshot(&self) -> Vec<Arc<DeliveryRecord>> {
+        self.records.iter().cloned().collect()
     }
 
     /// Writes every record as one JSON object per line, oldest first.
     pub fn write_json_lines(&self, out: &mut impl Write) -> std::io::Result<usize> {
-        for record in &self.records {
-            serde_json::to_writer(&mut *out, record)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(self.records.len())
+        write_json_lines(self.iter(), out)
     }
+}
+
+/// Writes records as JSON Lines; returns how many.
+pub fn write_json_lines<'a>(
+    records: impl Iterator<Item = &'a DeliveryRecord>,
+    out: &mut impl Write,
+) -> std::io::Result<usize> {
+    let mut n = 0;
+    for record in records {
+        serde_json::to_writer(&mut *out, record)?;
+        out.write_all(b"\n")?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -217,13 +234,13 @@ pub(crate) mod tests {
     fn ring_buffer_keeps_the_newest_and_upserts_in_place() {
         let mut log = DeliveryLog::new(3);
         for id in 0..5 {
-            log.upsert(record(id));
+            log.upsert(Arc::new(record(id)));
         }
         let ids: Vec<_> = log.iter().map(|r| r.id.0).collect();
         assert_eq!(ids, [2, 3, 4]);
         let mut done = record(3);
         done.outcome = Outcome::Delivered;
-        log.upsert(done);
+        log.upsert(Arc::new(done));
         assert_eq!(log.len(), 3);
         assert_eq!(log.get(DeliveryId(3)).unwrap().outcome, Outcome::Delivered);
     }
@@ -231,8 +248,8 @@ pub(crate) mod tests {
     #[test]
     fn exports_one_json_object_per_line() {
         let mut log = DeliveryLog::new(10);
-        log.upsert(record(1));
-        log.upsert(record(2));
+        log.upsert(Arc::new(record(1)));
+        log.upsert(Arc::new(record(2)));
         let mut out = Vec::new();
         assert_eq!(log.write_json_lines(&mut out).unwrap(), 2);
         let text = String::from_utf8(out).unwrap();
