@@ -18,8 +18,9 @@ fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=FARMHOOK_GIT_REV={rev}");
-    // Rebuild when HEAD moves (a commit or a checkout).
-    for path in [".git/HEAD", ".git/index"] {
+    // Rebuild when HEAD moves: a checkout changes HEAD, a commit appends to
+    // logs/HEAD (HEAD itself only names the branch).
+    for path in [".git/HEAD", ".git/logs/HEAD"] {
         if Path::new(path).exists() {
             println!("cargo:rerun-if-changed={path}");
         }

@@ -212,3 +212,11 @@ fn a_custom_webhook_that_is_a_discord_url_is_flagged_in_the_tile() {
         w.shows("Sent twice: the custom webhook URL is a Discord webhook URL")
     });
 }
+
+#[test]
+fn about_shows_the_version_and_revision() {
+    require_secret_service();
+    let mut w = Window::open("about");
+    w.click("About");
+    assert!(w.shows(&format!("Version {}", farmhook::build_info::VERSION_LINE)));
+}

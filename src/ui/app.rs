@@ -195,6 +195,13 @@ impl FarmhookApp {
                 ui.label(egui::RichText::new("Notifications").strong());
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.menu_button("About", |ui| {
+                    ui.label(egui::RichText::new("farmhook").strong());
+                    ui.label(format!("Version {}", crate::build_info::VERSION_LINE));
+                    ui.label("Discord and webhook notifications for 3D-print farms.");
+                    ui.weak("Secrets live in the OS keyring only.");
+                });
+                ui.separator();
                 ui.label(format!("Profile: {}", self.state.profile));
                 ui.separator();
                 let saving = if self.is_saving() {
