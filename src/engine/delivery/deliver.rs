@@ -223,7 +223,6 @@ pub async fn deliver(
         };
         attempt.status = Some(answer.status);
         attempt.latency_ms = answer.latency.as_millis() as u64;
-        attempt.response_headers = answer.headers.clone();
         let (text, cut) = excerpt(&answer.body, RESPONSE_EXCERPT_BYTES);
         attempt.response_excerpt = text;
         attempt.response_truncated = cut || answer.truncated;
@@ -232,12 +231,15 @@ pub async fn deliver(
         }
         let verdict = classify(answer.status);
         if verdict == Verdict::Delivered {
+            attempt.response_headers = answer.headers;
             record.attempts.push(attempt);
             finish(record, Outcome::Delivered, None);
             return Ending::Delivered;
         }
         let words = status_words(target, &answer);
         attempt.error = Some(words.clone());
+        // Failures are rare: a copy of the headers here costs nothing.
+        attempt.response_headers = answer.headers.clone();
         record.attempts.push(attempt);
         if verdict == Verdict::Final || number == retry.max_attempts {
             let error = if verdict == Verdict::Final {
