@@ -11,7 +11,7 @@ source scripts/packages.sh
 ensure_packages
 
 cargo build --release --locked
-bin=target/release/farmhook
+bin="${CARGO_TARGET_DIR:-target}/release/farmhook"
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -sr)"
 
 tmp=$(mktemp -d -t farmhook-bench.XXXXXX)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/packages.sh
 ensure_packages
 
-bin="${FARMHOOK_BIN:-target/debug/farmhook}"
+bin="${FARMHOOK_BIN:-${CARGO_TARGET_DIR:-target}/debug/farmhook}"
 [ -x "$bin" ] || cargo build
 shot="${1:-target/window.png}"
 
