@@ -82,6 +82,8 @@ struct Shared {
     /// One queue per Discord webhook (by id), so batching and the rate
     /// limit are per webhook, as Discord counts them.
     discord_queues: Mutex<HashMap<u64, mpsc::UnboundedSender<Job>>>,
+    /// The custom webhook's queue (one worker starts deliveries as slots free).
+    webhook_queue: Mutex<Option<mpsc::UnboundedSender<Job>>>,
     /// Entries for the health journal, written in order by one task.
     journal: Mutex<Option<mpsc::UnboundedSender<Vec<HealthEntry>>>>,
     journal_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -161,6 +163,7 @@ impl Dispatcher {
                 cancel,
                 webhook_slots: Arc::new(Semaphore::new(config.webhook_concurrency.max(1))),
                 discord_queues: Mutex::new(HashMap::new()),
+                webhook_queue: Mutex::new(None),
                 tasks: Mutex::new(tokio::task::JoinSet::new()),
                 health_changed: Arc::new(tokio::sync::Notify::new()),
                 health_dirty: Mutex::new(Vec::new()),
@@ -252,13 +255,17 @@ impl Dispatcher {
                 }
             }
             Target::Webhook { .. } => {
-                let this = self.clone();
-                self.spawn(async move {
-                    let Ok(_slot) = this.shared.webhook_slots.clone().acquire_owned().await else {
-                        return;
-                    };
-                    this.deliver_jobs(vec![job], None).await;
+                let mut queue = lock(&self.shared.webhook_queue);
+                let sender = queue.get_or_insert_with(|| {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let this = self.clone();
+                    self.spawn(async move { this.webhook_worker(rx).await });
+                    tx
                 });
+                if let Err(mpsc::error::SendError(job)) = sender.send(job) {
+                    drop(queue);
+                    self.finish_unsent(job, "not sent: farmhook is closing");
+                }
             }
         }
         rx
@@ -324,6 +331,22 @@ impl Dispatcher {
         self.publish(&record);
         if let Some(done) = job.done.take() {
             done.send(record).ok();
+        }
+    }
+
+    /// Starts custom-webhook deliveries as slots free up, so at most
+    /// `webhook_concurrency` run at once and waiting events cost only a
+    /// queue entry.
+    async fn webhook_worker(&self, mut queue: mpsc::UnboundedReceiver<Job>) {
+        while let Some(job) = queue.recv().await {
+            let Ok(slot) = self.shared.webhook_slots.clone().acquire_owned().await else {
+                return;
+            };
+            let this = self.clone();
+            self.spawn(async move {
+                this.deliver_jobs(vec![job], None).await;
+                drop(slot);
+            });
         }
     }
 
@@ -471,6 +494,7 @@ impl Dispatcher {
     pub async fn shutdown(&self) {
         self.shared.cancel.send_replace(true);
         lock(&self.shared.discord_queues).clear();
+        lock(&self.shared.webhook_queue).take();
         // Workers finish what they hold (recording it as cut short); take
         // the set out of the lock so no guard is held across an await.
         loop {
