@@ -9,7 +9,8 @@ use farmhook::core::events::EventType;
 use farmhook::engine::service::EngineOptions;
 use support::discord_stand_in::DiscordStandIn;
 use support::endpoint::{Behaviour, Endpoint};
-use ui_support::{Window, require_secret_service, runtime};
+use support::require_secret_service;
+use ui_support::{Window, runtime};
 
 #[test]
 fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {

@@ -2,6 +2,7 @@
 //! secret field instead of keeping a secret anywhere else. Its own test
 //! binary: the keyring's store starts once per process.
 
+mod support;
 mod ui_support;
 
 use ui_support::Window;

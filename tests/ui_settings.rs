@@ -2,13 +2,15 @@
 //! accessibility tree: the real app, the real engine, a temp config dir and
 //! the real Secret Service (run with `bash scripts/test.sh`).
 
+mod support;
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
 use farmhook::core::api_key::ApiKey;
 use farmhook::core::events::EventType;
 use farmhook::core::settings::Plan;
-use ui_support::{Window, all_file_bytes, contains, require_secret_service};
+use support::{all_file_bytes, contains, require_secret_service};
+use ui_support::Window;
 
 const TOKEN: &str = "Zx9-Ab_cdEFghIJklMNopQRstUVwxYZ0123456789abcdefghijklmnopqrstuvwxy";
 

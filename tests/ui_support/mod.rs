@@ -12,6 +12,8 @@ use farmhook::engine::profile::Profile;
 use farmhook::engine::service::EngineOptions;
 use farmhook::ui::FarmhookApp;
 
+use crate::support::unique_profile;
+
 /// How long a condition may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -219,47 +221,4 @@ impl Window {
         self.copied_text()
             .unwrap_or_else(|| panic!("pressing {label} put nothing on the clipboard"))
     }
-}
-
-/// A profile name no other test uses, so tests can share one keyring.
-pub fn unique_profile(tag: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "ui-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Fails with a clear sentence when the tests run outside scripts/test.sh.
-pub fn require_secret_service() {
-    assert!(
-        std::env::var_os("FARMHOOK_TEST_SECRET_SERVICE").is_some(),
-        "these tests use a real Secret Service: run them with `bash scripts/test.sh` \
-         (it starts a private D-Bus session with gnome-keyring)"
-    );
-}
-
-/// Every file under `dir`, as bytes, for "nothing secret on disk".
-pub fn all_file_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                out.extend(bytes);
-            }
-        }
-    }
-    out
-}
-
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
