@@ -7,7 +7,7 @@
 # with the budget in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/packages.sh
+source scripts/common.sh
 ensure_packages
 
 cargo build --release --locked
@@ -17,21 +17,12 @@ machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) 
 tmp=$(mktemp -d -t farmhook-bench.XXXXXX)
 cleanup() {
   pkill -f "$bin --profile bench-window" 2>/dev/null || true
-  [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
+  [ -n "${XVFB_PID:-}" ] && kill "$XVFB_PID" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-# Keep cargo's own dirs where they are before HOME moves.
-export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data"
-export XDG_CACHE_HOME="$tmp/cache" XDG_RUNTIME_DIR="$tmp/run"
-mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
-display=":$((90 + RANDOM % 500))"
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 &
-xvfb=$!
-export DISPLAY="$display" WAYLAND_DISPLAY=
-for _ in $(seq 50); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
+isolate_home "$tmp"
+start_xvfb "$tmp"
 
 # One run of the window: prints "<first-frame ms> <rss kB> <idle cpu %>".
 # Only the first run waits the 10 s for the idle figure.

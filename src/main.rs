@@ -8,13 +8,10 @@ fn main() -> ExitCode {
     let Some(command) = cli.command.take() else {
         return farmhook::ui::run(cli.profile, cli.config_dir);
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match farmhook::engine::new_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("farmhook: could not start the async runtime: {e}");
+            eprintln!("farmhook: {e}");
             return ExitCode::from(2);
         }
     };

@@ -8,3 +8,14 @@ pub mod receiver;
 pub mod secret_store;
 pub mod service;
 pub mod simulation;
+
+/// The tokio runtime the engine runs on, for the window and the command
+/// line alike: two workers are plenty for deliveries and keep the app light.
+pub fn new_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("farmhook-engine")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("could not start the async runtime: {e}"))
+}

@@ -54,15 +54,10 @@ pub fn run(profile: String, config_dir: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("farmhook-engine")
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::engine::new_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("farmhook: could not start the async runtime: {e}");
+            eprintln!("farmhook: {e}");
             return ExitCode::from(2);
         }
     };
