@@ -62,6 +62,7 @@ fn record(id: u64) -> DeliveryRecord {
         }],
         error: (!delivered).then(|| "the server answered 500".to_string()),
         total_ms: Some(120),
+        next_attempt_at: None,
     }
 }
 

@@ -546,3 +546,40 @@ async fn no_secret_appears_in_anything_the_engine_reported() {
         "the masked key should be shown"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_says_when_a_waiting_delivery_retries() {
+    let down = Endpoint::start(Behaviour::Status(503)).await;
+    let mut config = fast_config();
+    config.retry.base_delay = Duration::from_secs(20);
+    config.retry.max_delay = Duration::from_secs(20);
+    let (d, _) = dispatcher(config);
+    let waiting = d.submit(webhook(&down.url(), None), event("job.failed"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let health = loop {
+        let h = d.health(Destination::Webhook);
+        if h.next_retry_at.is_some() {
+            break h;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retry time reported"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let due = health.next_retry_at.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    // Backoff with jitter: between half and all of the 20 s.
+    assert!(
+        due > now + time::Duration::seconds(8) && due <= now + time::Duration::seconds(21),
+        "{due}"
+    );
+    assert!(
+        health.summary().contains("next retry at"),
+        "{}",
+        health.summary()
+    );
+    d.shutdown().await;
+    waiting.await.unwrap();
+    assert_eq!(d.health(Destination::Webhook).next_retry_at, None);
+}

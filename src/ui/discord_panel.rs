@@ -283,7 +283,7 @@ pub fn paused_ui(
                 commands.push(UiCommand::Engine(EngineCommand::Resume(destination)));
             }
         });
-    } else if health.success_rate.is_some() {
+    } else if health.success_rate.is_some() || health.next_retry_at.is_some() {
         widgets::hint(ui, health.summary());
     }
 }

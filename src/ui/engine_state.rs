@@ -379,6 +379,7 @@ mod tests {
             attempts: vec![],
             error: None,
             total_ms: None,
+            next_attempt_at: None,
         }
     }
 

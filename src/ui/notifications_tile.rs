@@ -110,7 +110,7 @@ fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Destination) {
     let health = &state.health[super::engine_state::slot(destination)];
     if health.paused.is_some() {
         widgets::error_line(ui, health.summary());
-    } else if health.success_rate.is_some() {
+    } else if health.success_rate.is_some() || health.next_retry_at.is_some() {
         widgets::hint(ui, health.summary());
     }
 }

@@ -113,6 +113,7 @@ pub fn new_record(
         attempts: Vec::new(),
         error: None,
         total_ms: None,
+        next_attempt_at: None,
     }
 }
 
@@ -144,6 +145,7 @@ pub async fn deliver(
     let mut wait = Duration::ZERO;
     let mut cancelled = cancelled.clone();
     let finish = |record: &mut DeliveryRecord, outcome: Outcome, error: Option<String>| {
+        record.next_attempt_at = None;
         record.outcome = outcome;
         record.error = error;
         record.total_ms = Some(started.elapsed().as_millis() as u64);
@@ -155,11 +157,13 @@ pub async fn deliver(
             wait = wait.max(limit.wait_needed(Instant::now()));
         }
         if !wait.is_zero() {
+            record.next_attempt_at = time::Duration::try_from(wait).ok().map(|w| now() + w);
             on_change(record);
             let cut = tokio::select! {
                 _ = tokio::time::sleep(wait) => false,
                 _ = cancelled.wait_for(|c| *c) => true,
             };
+            record.next_attempt_at = None;
             if cut {
                 let error = format!(
                     "cut short: farmhook was closed while waiting {:.1} s before attempt {number} of {}",

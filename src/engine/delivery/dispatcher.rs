@@ -82,6 +82,8 @@ struct Shared {
     /// One queue per Discord webhook (by id), so batching and the rate
     /// limit are per webhook, as Discord counts them.
     discord_queues: Mutex<HashMap<u64, mpsc::UnboundedSender<Job>>>,
+    /// Deliveries waiting to retry: when, per destination.
+    waiting: Mutex<HashMap<DeliveryId, (Destination, OffsetDateTime)>>,
     /// The custom webhook's queue (one worker starts deliveries as slots free).
     webhook_queue: Mutex<Option<mpsc::UnboundedSender<Job>>>,
     /// Entries for the health journal, written in order by one task.
@@ -114,6 +116,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
+}
+
+/// The health figures plus how soon the next retry is due.
+fn health_of(shared: &Shared, destination: Destination) -> DestinationHealth {
+    let mut health = lock(&shared.health).get(destination, now_ms());
+    health.next_retry_at = lock(&shared.waiting)
+        .values()
+        .filter(|(d, _)| *d == destination)
+        .map(|(_, at)| *at)
+        .min();
+    health
 }
 
 fn now_ms() -> i64 {
@@ -164,6 +177,7 @@ impl Dispatcher {
                 webhook_slots: Arc::new(Semaphore::new(config.webhook_concurrency.max(1))),
                 discord_queues: Mutex::new(HashMap::new()),
                 webhook_queue: Mutex::new(None),
+                waiting: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(tokio::task::JoinSet::new()),
                 health_changed: Arc::new(tokio::sync::Notify::new()),
                 health_dirty: Mutex::new(Vec::new()),
@@ -192,7 +206,7 @@ impl Dispatcher {
                 };
                 let dirty = std::mem::take(&mut *lock(&shared.health_dirty));
                 for destination in dirty {
-                    let health = lock(&shared.health).get(destination, now_ms());
+                    let health = health_of(&shared, destination);
                     (shared.listener)(DispatchUpdate::Health(destination, health));
                 }
             }
@@ -297,6 +311,7 @@ impl Dispatcher {
             attempts: Vec::new(),
             error: Some(reason),
             total_ms: Some(0),
+            next_attempt_at: None,
         };
         self.publish(&record);
     }
@@ -313,6 +328,20 @@ impl Dispatcher {
     }
 
     fn publish(&self, record: &DeliveryRecord) {
+        // Keep track of deliveries waiting to retry, for "next retry in".
+        let waiting_changed = {
+            let mut waiting = lock(&self.shared.waiting);
+            match record.next_attempt_at {
+                Some(at) if record.outcome == Outcome::InProgress => {
+                    waiting.insert(record.id, (record.destination, at))
+                        != Some((record.destination, at))
+                }
+                _ => waiting.remove(&record.id).is_some(),
+            }
+        };
+        if waiting_changed {
+            self.health_changed(record.destination);
+        }
         let shared = Arc::new(record.clone());
         lock(&self.shared.log).upsert(shared.clone());
         (self.shared.listener)(DispatchUpdate::Record(shared));
@@ -450,17 +479,14 @@ impl Dispatcher {
 
     /// Lifts a pause; the next events are sent again.
     pub fn resume(&self, destination: Destination) {
-        let (health, entry) = {
-            let mut book = lock(&self.shared.health);
-            let entry = book.resume(destination, now_ms());
-            (book.get(destination, now_ms()), entry)
-        };
+        let entry = lock(&self.shared.health).resume(destination, now_ms());
+        let health = self.health(destination);
         self.journal(vec![entry]);
         (self.shared.listener)(DispatchUpdate::Health(destination, health));
     }
 
     pub fn health(&self, destination: Destination) -> DestinationHealth {
-        lock(&self.shared.health).get(destination, now_ms())
+        health_of(&self.shared, destination)
     }
 
     fn journal(&self, entries: Vec<HealthEntry>) {

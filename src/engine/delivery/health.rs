@@ -28,30 +28,43 @@ pub struct DestinationHealth {
     pub consecutive_failures: u32,
     /// Why it is paused, when it is.
     pub paused: Option<String>,
+    /// When the next delivery waiting to retry tries again (a running app
+    /// only; none while nothing waits).
+    #[serde(with = "crate::core::payload::rfc3339_millis::option")]
+    pub next_retry_at: Option<time::OffsetDateTime>,
 }
 
 impl DestinationHealth {
     /// One line for the tile and `status`.
     pub fn summary(&self) -> String {
-        if let Some(reason) = &self.paused {
-            return format!("paused: {reason}");
-        }
-        match self.success_rate {
-            None => "no deliveries in the last hour".into(),
-            Some(rate) => format!(
-                "{} of {} delivered in the last hour ({:.0} %), p50 {} ms, p95 {} ms{}",
+        let mut text = if let Some(reason) = &self.paused {
+            format!("paused: {reason}")
+        } else if let Some(rate) = self.success_rate {
+            let mut text = format!(
+                "{} of {} delivered in the last hour ({:.0} %), p50 {} ms, p95 {} ms",
                 self.delivered_last_hour,
                 self.deliveries_last_hour,
                 rate * 100.0,
                 self.p50_latency_ms.unwrap_or(0),
                 self.p95_latency_ms.unwrap_or(0),
-                if self.consecutive_failures > 0 {
-                    format!(", {} failed in a row", self.consecutive_failures)
-                } else {
-                    String::new()
-                }
-            ),
+            );
+            if self.consecutive_failures > 0 {
+                text.push_str(&format!(", {} failed in a row", self.consecutive_failures));
+            }
+            text
+        } else {
+            "no deliveries in the last hour".into()
+        };
+        if let Some(at) = self.next_retry_at {
+            // A time of day stays true without redrawing, unlike "in 5 s".
+            let clock = time::macros::format_description!("[hour]:[minute]:[second]");
+            let at = at.to_offset(time::UtcOffset::UTC);
+            text.push_str(&format!(
+                ", next retry at {} UTC",
+                at.format(&clock).unwrap_or_default()
+            ));
         }
+        text
     }
 }
 
@@ -229,6 +242,7 @@ impl HealthBook {
             last_error: book.last_error.clone(),
             consecutive_failures: book.consecutive_failures,
             paused: book.paused.clone(),
+            next_retry_at: None,
         }
     }
 }

@@ -98,6 +98,14 @@ pub struct DeliveryRecord {
     pub error: Option<String>,
     /// From the start to the end of the delivery, waits included.
     pub total_ms: Option<u64>,
+    /// While waiting to retry (or for Discord's rate limit): when the next
+    /// attempt is due.
+    #[serde(
+        with = "rfc3339_millis::option",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub next_attempt_at: Option<OffsetDateTime>,
 }
 
 impl DeliveryRecord {
@@ -227,6 +235,7 @@ pub(crate) mod tests {
             attempts: vec![],
             error: None,
             total_ms: None,
+            next_attempt_at: None,
         }
     }
 
