@@ -56,7 +56,7 @@ pub async fn test_fire(
     let settings = profile.load().await?;
     print_notes(&settings.notice.into_iter().collect());
     let settings = settings.settings;
-    let secrets = service::read_secrets(profile).await;
+    let secrets = profile.read_secrets().await;
 
     let wanted: Vec<Destination> = match to {
         TestTo::Discord => vec![Destination::Discord],
@@ -311,7 +311,7 @@ pub async fn simulate(
     let loaded = profile.load().await?;
     print_notes(&loaded.notice.into_iter().collect());
     let config_settings = loaded.settings;
-    let secrets = service::read_secrets(profile).await;
+    let secrets = profile.read_secrets().await;
     if let Some(e) = &secrets.keyring_error {
         return Err(CliError::input(e.clone()));
     }

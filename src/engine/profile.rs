@@ -13,7 +13,7 @@ use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
 use crate::core::settings::{Destination, Plan, Settings};
-use crate::engine::delivery::health::{DestinationHealth, HealthBook};
+use crate::engine::delivery::health::{DestinationHealth, HealthBook, now_ms};
 
 /// Why a change could not be made. All are the user's to fix (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -286,21 +286,49 @@ impl Profile {
         Ok(notes)
     }
 
-    /// Where this profile sends (reads the keyring for the Discord URL).
-    pub async fn destinations(&self) -> Result<ProfileDestinations, ProfileError> {
-        let settings = self.load().await?.settings;
-        Ok(ProfileDestinations {
-            profile: self.name().clone(),
-            discord: self.secrets.discord_url().await?,
-            endpoint: settings.webhook.url,
-        })
+    /// Reads every secret of the profile. Keyring trouble does not fail the
+    /// read: it is kept, in words, in `keyring_error`.
+    pub async fn read_secrets(&self) -> SecretsView {
+        let mut keyring_error = None;
+        let mut keep = |e: SecretStoreError| {
+            keyring_error.get_or_insert(e.to_string());
+        };
+        let discord_url = self
+            .secrets
+            .discord_url()
+            .await
+            .map_err(&mut keep)
+            .ok()
+            .flatten();
+        let api_key = self
+            .secrets
+            .api_key()
+            .await
+            .map_err(&mut keep)
+            .ok()
+            .flatten();
+        let signing_secret = self
+            .secrets
+            .signing_secret()
+            .await
+            .map_err(&mut keep)
+            .ok()
+            .flatten();
+        SecretsView {
+            discord_url,
+            api_key,
+            signing_secret,
+            keyring_error,
+        }
     }
 
     /// Warnings about destinations another profile (or the other half of
-    /// this one) also sends to. Profiles whose keyring entry cannot be read
-    /// are left out.
-    pub async fn duplicate_warnings(&self) -> Result<Vec<String>, ProfileError> {
-        let mine = self.destinations().await?;
+    /// this one, `mine`) also sends to. Profiles whose keyring entry cannot
+    /// be read are left out.
+    pub async fn duplicate_warnings(
+        &self,
+        mine: &ProfileDestinations,
+    ) -> Result<Vec<String>, ProfileError> {
         let config = self.config.clone();
         let names = tokio::task::spawn_blocking(move || config.profiles())
             .await
@@ -311,11 +339,19 @@ impl Profile {
                 Some(self.config.dir().to_path_buf()),
                 name,
             )?);
-            if let Ok(d) = other.destinations().await {
-                others.push(d);
-            }
+            let Ok(loaded) = other.load().await else {
+                continue;
+            };
+            let Ok(discord) = other.secrets.discord_url().await else {
+                continue;
+            };
+            others.push(ProfileDestinations {
+                profile: other.name().clone(),
+                discord,
+                endpoint: loaded.settings.webhook.url,
+            });
         }
-        Ok(duplicate_warnings(&mine, &others))
+        Ok(duplicate_warnings(mine, &others))
     }
 
     /// Lifts a pause recorded in the journal (the window's Resume does the
@@ -323,7 +359,7 @@ impl Profile {
     pub async fn resume(&self, destination: Destination) -> Result<(), ProfileError> {
         let journal = self.health_journal();
         let entry = crate::engine::delivery::health::HealthEntry {
-            at_ms: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+            at_ms: now_ms(),
             destination,
             kind: crate::engine::delivery::health::HealthEntryKind::Resumed,
         };
@@ -342,14 +378,10 @@ impl Profile {
     /// Health of both destinations from the journal (the last hour).
     pub async fn health(&self) -> Result<HealthSummary, ProfileError> {
         let journal = self.health_journal();
-        let entries = tokio::task::spawn_blocking(move || {
-            let now_ms =
-                (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-            (journal.load(now_ms), now_ms)
-        })
-        .await
-        .map_err(|_| ProfileError::TaskStopped)?;
-        let (entries, now_ms) = entries;
+        let now_ms = now_ms();
+        let entries = tokio::task::spawn_blocking(move || journal.load(now_ms))
+            .await
+            .map_err(|_| ProfileError::TaskStopped)?;
         let mut book = HealthBook::default();
         entries.iter().for_each(|e| book.apply(e));
         Ok(HealthSummary {
@@ -363,36 +395,17 @@ impl Profile {
     pub async fn status(&self) -> Result<Status, ProfileError> {
         let loaded = self.load().await?;
         let s = &loaded.settings;
-        let mut keyring_error = None;
-        let mut note = |r: Result<Option<String>, SecretStoreError>| match r {
-            Ok(v) => v,
-            Err(e) => {
-                keyring_error.get_or_insert(e.to_string());
-                None
-            }
-        };
-        let discord_url = note(
-            self.secrets
-                .discord_url()
-                .await
-                .map(|u| u.map(|u| u.to_string())),
-        );
-        let api_key = note(
-            self.secrets
-                .api_key()
-                .await
-                .map(|k| k.map(|k| k.to_string())),
-        );
-        let signing_secret = note(
-            self.secrets
-                .signing_secret()
-                .await
-                .map(|k| k.map(|k| k.to_string())),
-        );
+        let secrets = self.read_secrets().await;
+        let keyring_error = secrets.keyring_error.clone();
         let ids = |d: Destination| s.events(d).iter().map(EventType::id).collect::<Vec<_>>();
         let health = self.health().await?;
         let warnings = if keyring_error.is_none() {
-            self.duplicate_warnings().await.unwrap_or_default()
+            let mine = ProfileDestinations {
+                profile: self.name().clone(),
+                discord: secrets.discord_url.clone(),
+                endpoint: s.webhook.url.clone(),
+            };
+            self.duplicate_warnings(&mine).await.unwrap_or_default()
         } else {
             Vec::new()
         };
@@ -406,16 +419,16 @@ impl Profile {
             },
             discord: DiscordStatus {
                 enabled: s.discord.enabled,
-                url: discord_url,
+                url: secrets.discord_url.as_ref().map(ToString::to_string),
                 events: ids(Destination::Discord),
             },
             webhook: WebhookStatus {
                 enabled: s.webhook.enabled,
                 active: s.webhook_active(),
                 url: s.webhook.url.as_ref().map(EndpointUrl::redacted),
-                api_key,
+                api_key: secrets.api_key.as_ref().map(ToString::to_string),
                 signing: s.webhook.signing,
-                signing_secret,
+                signing_secret: secrets.signing_secret.as_ref().map(ToString::to_string),
                 events: ids(Destination::Webhook),
             },
             health,
@@ -430,6 +443,17 @@ impl Profile {
 pub struct HealthSummary {
     pub discord: DestinationHealth,
     pub webhook: DestinationHealth,
+}
+
+/// The secrets of a profile as the engine and the window hold them (types
+/// that redact themselves).
+#[derive(Debug, Clone, Default)]
+pub struct SecretsView {
+    pub discord_url: Option<DiscordWebhookUrl>,
+    pub api_key: Option<ApiKey>,
+    pub signing_secret: Option<SigningSecret>,
+    /// Set when the keyring could not be read: secret fields are disabled.
+    pub keyring_error: Option<String>,
 }
 
 /// `farmhook status`: what is configured, secrets redacted.

@@ -13,10 +13,10 @@ use super::delivery::discord::{self, WebhookInfo};
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::health::DestinationHealth;
 use super::delivery::log::{DeliveryRecord, Outcome};
+pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
-use super::secret_store::SecretStoreError;
-use crate::core::api_key::{ApiKey, SigningSecret};
-use crate::core::discord_url::{DEFAULT_API_BASE, DiscordWebhookUrl};
+use crate::core::discord_url::DEFAULT_API_BASE;
+use crate::core::duplicates::ProfileDestinations;
 use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
 use crate::core::settings::{Destination, Plan, Settings};
@@ -88,16 +88,6 @@ pub enum EngineCommand {
     StartSimulation(SimulationSettings),
     StopSimulation,
     Shutdown,
-}
-
-/// The secrets as the window may hold them (types that redact themselves).
-#[derive(Debug, Clone, Default)]
-pub struct SecretsView {
-    pub discord_url: Option<DiscordWebhookUrl>,
-    pub api_key: Option<ApiKey>,
-    pub signing_secret: Option<SigningSecret>,
-    /// Set when the keyring could not be read: secret fields are disabled.
-    pub keyring_error: Option<String>,
 }
 
 /// Whether a message is good news or a problem.
@@ -256,7 +246,7 @@ impl State {
             Err(e) => (Settings::default(), Some(e.to_string())),
         };
         self.settings = settings.clone();
-        self.secrets = read_secrets(&self.profile).await;
+        self.secrets = self.profile.read_secrets().await;
         self.out.send(EngineUpdate::Loaded {
             settings,
             secrets: self.secrets.clone(),
@@ -273,12 +263,21 @@ impl State {
     async fn report_duplicates(&self) {
         // Only what can be read is compared; keyring trouble is reported
         // elsewhere.
-        let warnings = self.profile.duplicate_warnings().await.unwrap_or_default();
+        let mine = ProfileDestinations {
+            profile: self.profile.name().clone(),
+            discord: self.secrets.discord_url.clone(),
+            endpoint: self.settings.webhook.url.clone(),
+        };
+        let warnings = self
+            .profile
+            .duplicate_warnings(&mine)
+            .await
+            .unwrap_or_default();
         self.out.send(EngineUpdate::DuplicateWarnings(warnings));
     }
 
     async fn refresh_secrets(&mut self) {
-        self.secrets = read_secrets(&self.profile).await;
+        self.secrets = self.profile.read_secrets().await;
         self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
     }
 
@@ -501,13 +500,15 @@ pub fn route_event(
                 let shown = target.map(|t| t.redacted()).unwrap_or_default();
                 dispatcher.record_not_sent(destination, shown, &event, Outcome::Filtered, reason);
             }
-            (None, Err(e)) => dispatcher.record_not_sent(
-                destination,
-                String::new(),
-                &event,
-                Outcome::Failed,
-                format!("not sent: {e}"),
-            ),
+            (None, Err(e)) => {
+                dispatcher.record_not_sent(
+                    destination,
+                    String::new(),
+                    &event,
+                    Outcome::Failed,
+                    format!("not sent: {e}"),
+                );
+            }
         }
     }
     started
@@ -520,33 +521,6 @@ async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| format!("could not write {}: {e}", path.display())));
     out.send(EngineUpdate::Exported(result.map(|n| (path, n))));
-}
-
-pub async fn read_secrets(profile: &Profile) -> SecretsView {
-    let secrets = profile.secrets();
-    let mut view = SecretsView::default();
-    let mut keep = |e: SecretStoreError| {
-        view.keyring_error.get_or_insert(e.to_string());
-    };
-    let discord_url = secrets
-        .discord_url()
-        .await
-        .map_err(&mut keep)
-        .ok()
-        .flatten();
-    let api_key = secrets.api_key().await.map_err(&mut keep).ok().flatten();
-    let signing_secret = secrets
-        .signing_secret()
-        .await
-        .map_err(&mut keep)
-        .ok()
-        .flatten();
-    SecretsView {
-        discord_url,
-        api_key,
-        signing_secret,
-        keyring_error: view.keyring_error,
-    }
 }
 
 /// A fresh `evt_…` id (24 random characters).

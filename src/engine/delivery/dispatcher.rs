@@ -14,7 +14,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::deliver::{self, DeliveryContext, Ending, Target};
 use super::discord::RateLimitState;
-use super::health::{DestinationHealth, HealthBook, HealthEntry};
+use super::health::{DestinationHealth, HealthBook, HealthEntry, now_ms};
 use super::health_journal::HealthJournal;
 use super::http::{self, HttpConfig};
 use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, Outcome};
@@ -127,10 +127,6 @@ fn health_of(shared: &Shared, destination: Destination) -> DestinationHealth {
         .map(|(_, at)| *at)
         .min();
     health
-}
-
-fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn jitter() -> f64 {
@@ -295,7 +291,7 @@ impl Dispatcher {
         event: &Event,
         outcome: Outcome,
         reason: String,
-    ) {
+    ) -> DeliveryRecord {
         let record = DeliveryRecord {
             id: self.next_id(),
             destination,
@@ -314,6 +310,7 @@ impl Dispatcher {
             next_attempt_at: None,
         };
         self.publish(&record);
+        record
     }
 
     fn next_id(&self) -> DeliveryId {
@@ -348,16 +345,13 @@ impl Dispatcher {
     }
 
     fn finish_unsent(&self, mut job: Job, words: &str) {
-        let mut record = deliver::new_record(
-            self.next_id(),
-            &job.target,
-            std::slice::from_ref(&job.event),
-            now(),
+        let record = self.record_not_sent(
+            job.target.destination(),
+            job.target.redacted(),
+            &job.event,
+            Outcome::Failed,
+            words.to_string(),
         );
-        record.outcome = Outcome::Failed;
-        record.error = Some(words.to_string());
-        record.total_ms = Some(0);
-        self.publish(&record);
         if let Some(done) = job.done.take() {
             done.send(record).ok();
         }

@@ -10,6 +10,11 @@ use super::deliver::Ending;
 use super::log::{DeliveryRecord, Outcome};
 use crate::core::settings::Destination;
 
+/// The wall clock in the health figures' unit: Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 /// The window the figures cover, in milliseconds.
 pub const HEALTH_WINDOW_MS: i64 = 3_600_000;
 /// Outcomes kept per destination (older ones leave the window anyway).
