@@ -97,9 +97,7 @@ pub async fn test_fire(
     }
 
     let (progress_tx, mut progress) = mpsc::unbounded_channel();
-    let mut config = options.delivery.clone();
-    config.health_journal = Some(profile.health_journal());
-    let dispatcher = Dispatcher::new(config, move |update| {
+    let dispatcher = Dispatcher::new(options.delivery_config(profile), move |update| {
         if let DispatchUpdate::Record(r) = update {
             progress_tx.send(r).ok();
         }
@@ -318,10 +316,8 @@ pub async fn simulate(
     if !Destination::ALL.iter().any(|d| config_settings.enabled(*d)) {
         eprintln!("farmhook: no destination is enabled: every event will be recorded as filtered");
     }
-    let mut delivery_config = options.delivery.clone();
-    delivery_config.health_journal = Some(profile.health_journal());
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<std::sync::Arc<DeliveryRecord>>();
-    let dispatcher = Dispatcher::new(delivery_config, move |update| {
+    let dispatcher = Dispatcher::new(options.delivery_config(profile), move |update| {
         if let DispatchUpdate::Record(r) = update
             && r.outcome != Outcome::InProgress
         {

@@ -42,6 +42,16 @@ impl EngineOptions {
         }
     }
 
+    /// How `profile`'s deliveries are made: these options, with its health
+    /// journal unless one was given.
+    pub fn delivery_config(&self, profile: &Profile) -> DeliveryConfig {
+        let mut config = self.delivery.clone();
+        config
+            .health_journal
+            .get_or_insert_with(|| profile.health_journal());
+        config
+    }
+
     /// Set when Discord traffic goes to a stand-in (the window shows a banner).
     pub fn discord_stand_in(&self) -> Option<&str> {
         (self.discord_api_base != DEFAULT_API_BASE).then_some(self.discord_api_base.as_str())
@@ -193,16 +203,13 @@ struct State {
 
 async fn run(
     profile: Profile,
-    mut options: EngineOptions,
+    options: EngineOptions,
     mut commands: mpsc::UnboundedReceiver<EngineCommand>,
     own_commands: mpsc::UnboundedSender<EngineCommand>,
     out: Outbox,
 ) {
-    if options.delivery.health_journal.is_none() {
-        options.delivery.health_journal = Some(profile.health_journal());
-    }
     let listener_out = out.clone();
-    let dispatcher = match Dispatcher::new(options.delivery.clone(), move |u| match u {
+    let dispatcher = match Dispatcher::new(options.delivery_config(&profile), move |u| match u {
         DispatchUpdate::Record(r) => {
             listener_out.send(EngineUpdate::Delivery(Box::new((*r).clone())))
         }
