@@ -134,6 +134,38 @@ fn every_bad_input_exits_2_with_a_sentence() {
         ),
         (vec!["webhook", "enable"], "", "no endpoint URL"),
         (
+            vec![
+                "webhook",
+                "set-url",
+                "https://discord.com/api/webhooks/1/abcdef",
+            ],
+            "",
+            "set it up under the Discord channel",
+        ),
+        (
+            vec!["webhook", "set-url", "-"],
+            "https://hooks.slack.com/services/T000/B000/XXXXXXXX\n",
+            "Slack",
+        ),
+        (
+            vec![
+                "webhook",
+                "set-url",
+                "https://api.telegram.org/bot1:abc/sendMessage",
+            ],
+            "",
+            "Telegram",
+        ),
+        (
+            vec![
+                "webhook",
+                "set-url",
+                "https://api.pushover.net/1/messages.json",
+            ],
+            "",
+            "Pushover",
+        ),
+        (
             vec!["webhook", "key", "set", "-"],
             "tooshort\n",
             "at least 32",
@@ -224,7 +256,7 @@ fn custom_webhook_on_free_is_stored_inactive_and_says_so() {
         serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
     assert_eq!(json["webhook"]["enabled"], true);
     assert_eq!(json["webhook"]["active"], false);
-    assert_eq!(json["webhook"]["url"], "https://hooks.example.com/in?••••");
+    assert_eq!(json["webhook"]["url"], "https://hooks.example.com/…");
     fh.ok(&["plan", "commercial"]);
     let json: serde_json::Value =
         serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
@@ -315,4 +347,129 @@ fn without_a_session_bus_the_error_says_so() {
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("D-Bus session bus"), "{}", run.stderr);
     assert!(!contains(&all_file_bytes(dir.path()), "whsec_"));
+}
+
+#[test]
+fn the_endpoint_url_lives_in_the_keyring_and_is_shown_as_scheme_and_host() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "endpoint");
+    let url = "https://ha.example.com/api/webhook/ha-secret-id-123456?token=query-secret-987654";
+    let set = fh.run_with_stdin(&["webhook", "set-url", "-"], &format!("{url}\n"));
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert!(
+        set.stdout.contains("https://ha.example.com/…"),
+        "{}",
+        set.stdout
+    );
+    fh.ok(&["plan", "commercial"]);
+    fh.ok(&["webhook", "enable"]);
+    let status = fh.ok(&["status", "--json"]).stdout;
+    let json: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(json["webhook"]["url"], "https://ha.example.com/…");
+    assert_eq!(json["webhook"]["active"], true);
+    let text = fh.ok(&["status"]).stdout;
+    let entry =
+        keyring::Entry::new("farmhook", &format!("{}/webhook-endpoint-url", fh.profile)).unwrap();
+    assert_eq!(entry.get_password().unwrap(), url);
+    let files = all_file_bytes(dir.path());
+    for secret in ["ha-secret-id-123456", "query-secret-987654"] {
+        assert!(!contains(&files, secret), "{secret} is in a file");
+        assert!(!status.contains(secret) && !text.contains(secret));
+        assert!(!set.stdout.contains(secret) && !set.stderr.contains(secret));
+    }
+    // Forgetting it turns the custom webhook off.
+    fh.ok(&["webhook", "clear"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    assert!(json["webhook"]["url"].is_null());
+    assert_eq!(json["webhook"]["enabled"], false);
+    assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)));
+}
+
+#[test]
+fn an_endpoint_in_an_old_settings_file_moves_to_the_keyring() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "legacy");
+    let profiles = dir.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let file = profiles.join(format!("{}.json", fh.profile));
+    let url = "https://n8n.example.com/webhook/legacy-secret-abcdef123";
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"schema_version":1,"plan":"commercial","webhook":{{"enabled":true,"url":"{url}","signing":false}}}}"#
+        ),
+    )
+    .unwrap();
+    let status = fh.ok(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(json["webhook"]["url"], "https://n8n.example.com/…");
+    assert_eq!(json["webhook"]["enabled"], true);
+    assert!(
+        status
+            .stdout
+            .contains("moved from the settings file into the keyring"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        !std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("legacy-secret")
+    );
+    let entry =
+        keyring::Entry::new("farmhook", &format!("{}/webhook-endpoint-url", fh.profile)).unwrap();
+    assert_eq!(entry.get_password().unwrap(), url);
+    // Said once: the next run finds nothing to move.
+    assert!(!fh.ok(&["status"]).stdout.contains("moved"));
+
+    // A Discord URL kept as a custom endpoint by an older farmhook is
+    // removed (it would get the API key) and the webhook turned off.
+    let fh = Farmhook::new(dir.path(), "legacy-discord");
+    let file = profiles.join(format!("{}.json", fh.profile));
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"plan":"commercial","webhook":{{"enabled":true,"url":"{}"}}}}"#,
+            discord_url()
+        ),
+    )
+    .unwrap();
+    let status = fh.ok(&["status", "--json"]).stdout;
+    let json: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert!(json["webhook"]["url"].is_null());
+    assert_eq!(json["webhook"]["enabled"], false);
+    assert!(status.contains("Discord"), "{status}");
+    assert!(!status.contains(TOKEN));
+    assert!(!std::fs::read_to_string(&file).unwrap().contains(TOKEN));
+}
+
+#[test]
+fn an_endpoint_in_an_old_file_stays_put_while_the_keyring_is_out_of_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = support::BareBus::start();
+    let fh =
+        Farmhook::new(dir.path(), "legacy-nokeyring").env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    let profiles = dir.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let file = profiles.join(format!("{}.json", fh.profile));
+    let url = "https://n8n.example.com/webhook/kept-secret-abcdef123";
+    std::fs::write(
+        &file,
+        format!(r#"{{"plan":"commercial","webhook":{{"enabled":true,"url":"{url}"}}}}"#),
+    )
+    .unwrap();
+    let status = fh.run(&["status"]);
+    assert!(
+        status.stdout.contains("still in the settings file"),
+        "{}{}",
+        status.stdout,
+        status.stderr
+    );
+    assert!(!status.stdout.contains("kept-secret"));
+    // A change made meanwhile keeps it in the file: nothing is lost.
+    fh.ok(&["events", "disable", "job.started"]);
+    assert!(std::fs::read_to_string(&file).unwrap().contains(url));
 }

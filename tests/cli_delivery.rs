@@ -235,3 +235,77 @@ async fn test_fire_says_what_is_missing_and_a_deleted_webhook_exits_1() {
     let status = fh.ok(&["status"]).stdout;
     assert!(status.contains("paused"), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_echoes_the_key_gets_nothing_written_down() {
+    use support::endpoint::{Behaviour, Endpoint};
+    require_secret_service();
+    let endpoint = Endpoint::start(Behaviour::EchoSecrets { status: 401 }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "echo");
+    fh.ok(&["plan", "commercial"]);
+    fh.ok(&["webhook", "key", "generate"]);
+    fh.ok(&["webhook", "signing", "generate"]);
+    let url = format!(
+        "{}/ha-token-0123456789?token=query-secret-987654",
+        endpoint.url()
+    );
+    let set = fh.run_with_stdin(&["webhook", "set-url", "-"], &url);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let key = fh
+        .ok(&["webhook", "key", "show", "--reveal"])
+        .stdout
+        .trim()
+        .to_string();
+    let signing = fh
+        .ok(&["webhook", "signing", "show", "--reveal"])
+        .stdout
+        .trim()
+        .to_string();
+
+    let fh2 = Farmhook {
+        profile: fh.profile.clone(),
+        config_dir: fh.config_dir.clone(),
+        envs: fh.envs.clone(),
+    };
+    let fire = tokio::task::spawn_blocking(move || {
+        fh2.run(&["test-fire", "job.failed", "--to", "webhook", "--json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(fire.code, 1, "{}{}", fire.stdout, fire.stderr);
+    let line: serde_json::Value = serde_json::from_str(fire.stdout.trim()).unwrap();
+    assert_eq!(line["status"], 401);
+    assert!(
+        line["error"].as_str().unwrap().contains("API key"),
+        "{line}"
+    );
+    // The endpoint got the key and repeated it back...
+    assert_eq!(
+        endpoint.requests()[0].header("x-api-key"),
+        Some(key.as_str())
+    );
+    // ...yet neither the answer, the health journal, nor status holds it.
+    let status = fh.ok(&["status", "--json"]).stdout;
+    let json: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(
+        json["webhook"]["url"],
+        format!("{}/…", endpoint.url().trim_end_matches("/hook"))
+    );
+    let files = support::all_file_bytes(dir.path());
+    assert!(!files.is_empty(), "the health journal was written");
+    let printed = format!("{}{}{status}", fire.stdout, fire.stderr);
+    for secret in [
+        key.as_str(),
+        signing.as_str(),
+        "ha-token-0123456789",
+        "query-secret-987654",
+    ] {
+        assert!(!printed.contains(secret), "printed: {}…", &secret[..6]);
+        assert!(
+            !support::contains(&files, secret),
+            "on disk: {}…",
+            &secret[..6]
+        );
+    }
+}

@@ -583,3 +583,57 @@ async fn health_says_when_a_waiting_delivery_retries() {
     waiting.await.unwrap();
     assert_eq!(d.health(Destination::Webhook).next_retry_at, None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_that_echoes_every_secret_gets_none_of_them_recorded() {
+    let endpoint = Endpoint::start(Behaviour::EchoSecrets { status: 401 }).await;
+    let secret = SigningSecret::generate().unwrap();
+    let url = format!(
+        "{}/ha-token-0123456789?token=query-secret-987654",
+        endpoint.url()
+    );
+    let (d, seen) = dispatcher(fast_config());
+    // The profile's other secrets are scrubbed too (a Discord token here).
+    let mut profile = farmhook::core::redact::Scrubber::default();
+    profile.add("OtherProfileSecret-abcdefghij", "••••");
+    d.set_scrubber(profile);
+    let record = d
+        .submit(webhook(&url, Some(secret.clone())), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert_eq!(record.status(), Some(401));
+    // The endpoint really did echo the key: the test would catch a leak.
+    let sent = endpoint.requests();
+    assert_eq!(sent[0].header("x-api-key"), Some(key().expose()));
+    let attempt = &record.attempts[0];
+    assert!(
+        attempt.response_excerpt.contains("invalid X-API-Key ••••…"),
+        "{}",
+        attempt.response_excerpt
+    );
+    assert!(
+        header(&attempt.response_headers, "x-echo-api-key").is_some_and(|v| v.starts_with("••••…"))
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("log.jsonl");
+    d.export_json_lines(&export).unwrap();
+    let mut everything = seen.lock().unwrap().join("\n");
+    everything.push_str(&std::fs::read_to_string(&export).unwrap());
+    for secret_text in [
+        key().expose(),
+        secret.expose(),
+        "ha-token-0123456789",
+        "query-secret-987654",
+    ] {
+        assert!(
+            !everything.contains(secret_text),
+            "an echoed secret was recorded: {}…",
+            &secret_text[..6]
+        );
+    }
+    assert!(
+        everything.contains("http://127.0.0.1:"),
+        "the target is shown redacted"
+    );
+}

@@ -71,7 +71,9 @@ pub async fn test_fire(
                 Destination::Discord => {
                     secrets.discord_url.is_some() || secrets.keyring_error.is_some()
                 }
-                Destination::Webhook => settings.webhook.url.is_some(),
+                Destination::Webhook => {
+                    secrets.endpoint.is_some() || secrets.keyring_error.is_some()
+                }
             };
             if !configured {
                 continue;
@@ -103,6 +105,7 @@ pub async fn test_fire(
         }
     })
     .map_err(CliError::input)?;
+    dispatcher.set_scrubber(secrets.scrubber(&options.discord_api_base));
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let sample = service::sample_event(event);
     for target in targets {
@@ -325,6 +328,7 @@ pub async fn simulate(
         }
     })
     .map_err(CliError::input)?;
+    dispatcher.set_scrubber(secrets.scrubber(&options.discord_api_base));
 
     eprintln!(
         "farmhook: simulating {} printers, scenario {}, ×{} for {:.0} s",

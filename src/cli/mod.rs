@@ -111,10 +111,13 @@ pub enum DiscordCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
-    /// Set the endpoint (https://, or http:// on loopback).
+    /// Store the endpoint in the keyring (https://, or http:// on loopback;
+    /// `-` reads it from stdin, so a token in it stays out of shell history).
     SetUrl {
         url: String,
     },
+    /// Forget the endpoint; the custom webhook is turned off.
+    Clear,
     Enable,
     Disable,
     /// Send again after the webhook was paused for failing.
@@ -394,9 +397,13 @@ async fn set_events(profile: &Profile, args: EventsArgs, on: bool) -> Result<(),
 async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliError> {
     match cmd {
         WebhookCommand::SetUrl { url } => {
-            let (url, notes) = profile.set_webhook_url(&url).await?;
+            let (url, notes) = profile.set_webhook_url(&value_or_stdin(&url)?).await?;
             print_notes(&notes);
-            println!("endpoint saved: {url}");
+            println!("endpoint saved in the keyring: {url}");
+        }
+        WebhookCommand::Clear => {
+            print_notes(&profile.clear_webhook_url().await?);
+            println!("endpoint removed from the keyring; the custom webhook is off");
         }
         WebhookCommand::Enable => {
             print_notes(&profile.set_enabled(Destination::Webhook, true).await?);

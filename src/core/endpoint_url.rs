@@ -1,10 +1,26 @@
 //! The custom webhook's endpoint: HTTPS, or plain HTTP on loopback for tests.
+//!
+//! Endpoint URLs often carry their own secret (Home Assistant's
+//! `/api/webhook/<id>`, Zapier, n8n, `?token=`), so the whole URL is a secret:
+//! it lives in the keyring, and everywhere else it is shown as
+//! `https://host/…`. This type cannot be serialized, so it cannot end up in
+//! a settings file or an export by accident.
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 const MAX_URL_LEN: usize = 2048;
+
+/// Chat services with a channel of their own. Their URLs are refused as a
+/// custom endpoint: the `X-API-Key` would be posted to that service, and
+/// its token would have to be kept as a custom endpoint.
+/// (host suffix, service, the channel to use instead)
+const CHAT_SERVICE_HOSTS: &[(&str, &str, &str)] = &[
+    ("discord.com", "Discord", "the Discord channel"),
+    ("discordapp.com", "Discord", "the Discord channel"),
+    ("slack.com", "Slack", "the Slack channel"),
+    ("telegram.org", "Telegram", "the Telegram channel"),
+    ("pushover.net", "Pushover", "the Pushover channel"),
+];
 
 /// Why an endpoint URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +47,13 @@ pub enum EndpointUrlError {
     NoHost,
     #[error("the URL has a fragment ('#…'), which is never sent to a server: remove it")]
     Fragment,
+    #[error(
+        "this is a {service} URL: the custom webhook would post your API key to {service} and keep its token outside its own channel; set it up under {instead} instead"
+    )]
+    ChatService {
+        service: &'static str,
+        instead: &'static str,
+    },
 }
 
 /// A valid endpoint for the custom webhook. `Display` hides the query string,
@@ -65,6 +88,11 @@ impl EndpointUrl {
         if url.fragment().is_some() {
             return Err(E::Fragment);
         }
+        if let url::Host::Domain(domain) = &host
+            && let Some((service, instead)) = chat_service(domain)
+        {
+            return Err(E::ChatService { service, instead });
+        }
         Ok(EndpointUrl(url))
     }
 
@@ -78,16 +106,53 @@ impl EndpointUrl {
         &self.0
     }
 
-    /// The URL without its query string, safe to show anywhere.
-    pub fn redacted(&self) -> String {
-        let mut shown = self.0.clone();
-        shown.set_query(None);
-        let mut text = shown.to_string();
-        if self.0.query().is_some() {
-            text.push_str("?••••");
-        }
-        text
+    /// The whole URL as text, for the keyring.
+    pub fn expose_str(&self) -> &str {
+        self.0.as_str()
     }
+
+    /// Scheme, host and port only (`https://hooks.example.com/…`): safe to
+    /// show anywhere, since a path or query may carry a token.
+    pub fn redacted(&self) -> String {
+        let host = match self.0.host() {
+            Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+            Some(host) => host.to_string(),
+            None => String::new(),
+        };
+        let port = self.0.port().map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{}://{host}{port}/…", self.0.scheme())
+    }
+
+    /// The parts of the URL that may be a secret of their own, for
+    /// scrubbing answers that echo them: the whole URL, its query, and
+    /// any long path segment (a token such as Home Assistant's webhook id).
+    pub fn secret_parts(&self) -> Vec<&str> {
+        let mut parts = vec![self.0.as_str()];
+        if let Some(query) = self.0.query().filter(|q| q.len() >= MIN_SECRET_PART) {
+            parts.push(query);
+        }
+        if let Some(segments) = self.0.path_segments() {
+            parts.extend(segments.filter(|s| s.len() >= MIN_SECRET_PART));
+        }
+        parts
+    }
+}
+
+/// Shorter path segments and queries are words (`hook`, `api`), not tokens.
+const MIN_SECRET_PART: usize = 12;
+
+/// The chat service a host belongs to, and the channel to use instead.
+fn chat_service(domain: &str) -> Option<(&'static str, &'static str)> {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    CHAT_SERVICE_HOSTS
+        .iter()
+        .find(|(suffix, _, _)| {
+            domain == *suffix
+                || domain
+                    .strip_suffix(suffix)
+                    .is_some_and(|rest| rest.ends_with('.'))
+        })
+        .map(|&(_, service, instead)| (service, instead))
 }
 
 fn is_loopback(host: &url::Host<&str>) -> bool {
@@ -107,19 +172,6 @@ impl fmt::Display for EndpointUrl {
 impl fmt::Debug for EndpointUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EndpointUrl({})", self.redacted())
-    }
-}
-
-impl Serialize for EndpointUrl {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for EndpointUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        EndpointUrl::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -172,19 +224,67 @@ mod tests {
     }
 
     #[test]
-    fn display_hides_the_query_but_the_sender_gets_it() {
-        let u = EndpointUrl::parse("https://example.com/in?token=s3cret").unwrap();
-        assert_eq!(u.to_string(), "https://example.com/in?••••");
+    fn display_shows_only_scheme_and_host_but_the_sender_gets_it_all() {
+        let u = EndpointUrl::parse("https://example.com/api/webhook/ha-8f3k2m9x1q?token=s3cret")
+            .unwrap();
+        assert_eq!(u.to_string(), "https://example.com/…");
         assert!(!format!("{u:?}").contains("s3cret"));
+        assert!(!format!("{u:?}").contains("ha-8f3k2m9x1q"));
         assert_eq!(u.expose().query(), Some("token=s3cret"));
+        let local = EndpointUrl::parse("http://[::1]:9000/hook").unwrap();
+        assert_eq!(local.to_string(), "http://[::1]:9000/…");
+        let port = EndpointUrl::parse("http://127.0.0.1:8787/hook").unwrap();
+        assert_eq!(port.redacted(), "http://127.0.0.1:8787/…");
     }
 
     #[test]
-    fn round_trips_through_serde() {
-        let u = EndpointUrl::parse("https://example.com/in?token=s3cret").unwrap();
-        let json = serde_json::to_string(&u).unwrap();
-        assert_eq!(serde_json::from_str::<EndpointUrl>(&json).unwrap(), u);
-        assert!(serde_json::from_str::<EndpointUrl>(r#""http://example.com/""#).is_err());
+    fn secret_parts_cover_the_url_the_query_and_token_like_segments() {
+        let u =
+            EndpointUrl::parse("https://example.com/api/webhook/ha-8f3k2m9x1q7?token=s3cret12345")
+                .unwrap();
+        let parts = u.secret_parts();
+        assert!(parts.contains(&u.expose_str()));
+        assert!(parts.contains(&"token=s3cret12345"));
+        assert!(parts.contains(&"ha-8f3k2m9x1q7"));
+        assert!(!parts.contains(&"api") && !parts.contains(&"webhook"));
+    }
+
+    #[test]
+    fn chat_service_urls_are_refused_with_the_channel_to_use() {
+        for (url, service) in [
+            (
+                "https://discord.com/api/webhooks/42/abcDEF_123-xyz",
+                "Discord",
+            ),
+            (
+                "https://canary.discordapp.com/api/webhooks/42/abc",
+                "Discord",
+            ),
+            ("https://hooks.slack.com/services/T000/B000/XXXX", "Slack"),
+            (
+                "https://api.telegram.org/bot123:abc/sendMessage",
+                "Telegram",
+            ),
+            ("https://api.pushover.net/1/messages.json", "Pushover"),
+            ("https://DISCORD.COM./api/webhooks/1/x", "Discord"),
+        ] {
+            match EndpointUrl::parse(url) {
+                Err(E::ChatService { service: s, .. }) => assert_eq!(s, service, "{url}"),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        let words = EndpointUrl::parse("https://hooks.slack.com/services/T/B/X")
+            .unwrap_err()
+            .to_string();
+        assert!(words.contains("Slack channel"), "{words}");
+        // Look-alikes are someone else's hosts.
+        for ok in [
+            "https://notdiscord.com/hook",
+            "https://discord.com.example.net/hook",
+            "https://myslack.community/hook",
+        ] {
+            EndpointUrl::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
     }
 
     proptest::proptest! {

@@ -11,5 +11,6 @@ pub mod events;
 pub mod input;
 pub mod payload;
 pub mod profile;
+pub mod redact;
 pub mod settings;
 pub mod simulator;

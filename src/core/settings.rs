@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint_url::EndpointUrl;
 use super::events::EventSelection;
 
 /// The version of the settings file this build writes.
@@ -71,13 +70,18 @@ impl Default for DiscordSettings {
     }
 }
 
-/// The custom webhook's part of the tile. The API key and signing secret
-/// live in the keyring.
+/// The custom webhook's part of the tile. The endpoint URL, API key and
+/// signing secret live in the keyring.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WebhookSettings {
     pub enabled: bool,
-    pub url: Option<EndpointUrl>,
+    /// An endpoint URL that an older farmhook wrote into this file. The
+    /// engine moves it to the keyring on load and removes it from the file;
+    /// until that has worked (keyring unreachable) it is kept here, as it
+    /// was, so nothing is lost.
+    #[serde(rename = "url", skip_serializing_if = "Option::is_none")]
+    pub legacy_url: Option<LegacyEndpointUrl>,
     pub events: EventSelection,
     /// Whether deliveries carry a `webhook-signature` header.
     pub signing: bool,
@@ -87,10 +91,22 @@ impl Default for WebhookSettings {
     fn default() -> Self {
         WebhookSettings {
             enabled: false,
-            url: None,
+            legacy_url: None,
             events: EventSelection::all(),
             signing: false,
         }
+    }
+}
+
+/// An endpoint URL found in an old settings file: text, as it was written,
+/// that never shows itself in `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LegacyEndpointUrl(pub String);
+
+impl std::fmt::Debug for LegacyEndpointUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LegacyEndpointUrl(••••)")
     }
 }
 
@@ -116,15 +132,18 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The custom webhook sends only when enabled, on the Commercial plan.
-    pub fn webhook_active(&self) -> bool {
-        self.webhook.enabled && self.plan == Plan::Commercial && self.webhook.url.is_some()
+    /// The custom webhook sends only when enabled, on the Commercial plan,
+    /// with an endpoint (kept in the keyring: the caller says if there is one).
+    pub fn webhook_active(&self, has_endpoint: bool) -> bool {
+        self.webhook.enabled && self.plan == Plan::Commercial && has_endpoint
     }
 
+    /// Whether the destination's Enable is on (and, for the custom webhook,
+    /// the plan allows it).
     pub fn enabled(&self, destination: Destination) -> bool {
         match destination {
             Destination::Discord => self.discord.enabled,
-            Destination::Webhook => self.webhook_active(),
+            Destination::Webhook => self.webhook.enabled && self.plan == Plan::Commercial,
         }
     }
 
@@ -162,7 +181,6 @@ mod tests {
     #[test]
     fn round_trips_and_keeps_the_selection() {
         let mut s = Settings::default();
-        s.webhook.url = Some(EndpointUrl::parse("https://example.com/in").unwrap());
         s.webhook.events = EventSelection::none();
         s.webhook
             .events
@@ -172,12 +190,26 @@ mod tests {
     }
 
     #[test]
-    fn custom_webhook_is_inactive_on_the_free_plan() {
+    fn custom_webhook_is_inactive_on_the_free_plan_or_without_an_endpoint() {
         let mut s = Settings::default();
         s.webhook.enabled = true;
-        s.webhook.url = Some(EndpointUrl::parse("https://example.com/in").unwrap());
-        assert!(!s.webhook_active());
+        assert!(!s.webhook_active(true));
         s.plan = Plan::Commercial;
-        assert!(s.webhook_active());
+        assert!(s.webhook_active(true));
+        assert!(!s.webhook_active(false));
+    }
+
+    #[test]
+    fn an_old_files_endpoint_is_read_kept_until_moved_and_never_debug_printed() {
+        let old = r#"{"plan":"commercial","webhook":{"enabled":true,"url":"https://ha.example/api/webhook/s3cret-id"}}"#;
+        let mut s: Settings = serde_json::from_str(old).unwrap();
+        let legacy = s.webhook.legacy_url.clone().unwrap();
+        assert_eq!(legacy.0, "https://ha.example/api/webhook/s3cret-id");
+        assert!(!format!("{s:?}").contains("s3cret"));
+        // Kept in the file until the engine has moved it...
+        assert!(serde_json::to_string(&s).unwrap().contains("s3cret-id"));
+        // ...and gone from it afterwards.
+        s.webhook.legacy_url = None;
+        assert!(!serde_json::to_string(&s).unwrap().contains("url"));
     }
 }

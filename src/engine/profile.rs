@@ -12,7 +12,8 @@ use crate::core::duplicates::{ProfileDestinations, duplicate_warnings};
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::redact::Scrubber;
+use crate::core::settings::{Destination, LegacyEndpointUrl, Plan, Settings};
 use crate::engine::delivery::health::{DestinationHealth, HealthBook, now_ms};
 
 /// Why a change could not be made. All are the user's to fix (exit code 2).
@@ -73,7 +74,24 @@ impl Profile {
     }
 
     /// Reads the settings file (off the async threads: disk may be slow).
+    /// An endpoint URL that an older farmhook wrote into the file is moved
+    /// to the keyring first; the note says what happened.
     pub async fn load(&self) -> Result<LoadedSettings, ProfileError> {
+        let mut loaded = self.read_file().await?;
+        if let Some(legacy) = loaded.settings.webhook.legacy_url.clone() {
+            let note = self.move_legacy_endpoint(legacy).await?;
+            let notice = loaded.notice.take();
+            loaded = self.read_file().await?;
+            loaded.notice = [notice, loaded.notice.take(), Some(note)]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| format!("{a}; {b}"));
+        }
+        Ok(loaded)
+    }
+
+    /// Reads the settings file as it is.
+    async fn read_file(&self) -> Result<LoadedSettings, ProfileError> {
         let config = self.config.clone();
         let loaded = tokio::task::spawn_blocking(move || config.load(now_unix()))
             .await
@@ -94,7 +112,8 @@ impl Profile {
         &self,
         change: impl FnOnce(&mut Settings) -> Result<R, ProfileError>,
     ) -> Result<(R, Notes), ProfileError> {
-        let loaded = self.load().await?;
+        // The raw read: `load` may itself call `update`.
+        let loaded = self.read_file().await?;
         let mut settings = loaded.settings;
         let result = change(&mut settings)?;
         self.save(settings).await?;
@@ -140,23 +159,89 @@ impl Profile {
         Ok(notes)
     }
 
+    /// Stores the custom webhook's endpoint in the keyring (never in the
+    /// file: its path or query often carries a token).
     pub async fn set_webhook_url(&self, input: &str) -> Result<(EndpointUrl, Notes), ProfileError> {
         let url = EndpointUrl::parse(input)
             .map_err(|e| ProfileError::Invalid(format!("that endpoint URL was not saved: {e}")))?;
-        let stored = url.clone();
-        let (plan, mut notes) = self
-            .update(|s| {
-                s.webhook.url = Some(stored);
-                Ok(s.plan)
-            })
+        self.secrets
+            .set(SecretKind::EndpointUrl, url.expose_str().to_string())
             .await?;
-        if plan == Plan::Free {
+        let loaded = self.load().await?;
+        let mut notes: Notes = loaded.notice.into_iter().collect();
+        if loaded.settings.plan == Plan::Free {
             notes.push(
                 "saved, but inactive: custom webhooks need the Commercial plan (farmhook plan commercial)"
                     .into(),
             );
         }
         Ok((url, notes))
+    }
+
+    /// Forgets the endpoint and turns the custom webhook off.
+    pub async fn clear_webhook_url(&self) -> Result<Notes, ProfileError> {
+        self.secrets.delete(SecretKind::EndpointUrl).await?;
+        let ((), notes) = self
+            .update(|s| {
+                s.webhook.enabled = false;
+                Ok(())
+            })
+            .await?;
+        Ok(notes)
+    }
+
+    /// Moves an endpoint URL that an older farmhook wrote into the settings
+    /// file into the keyring, and removes it from the file. While the
+    /// keyring cannot be reached it stays where it was (nothing is lost).
+    /// An endpoint that is really a chat service's URL (which would get the
+    /// API key) is removed, and the custom webhook turned off. Returns what
+    /// happened, in words.
+    async fn move_legacy_endpoint(
+        &self,
+        legacy: LegacyEndpointUrl,
+    ) -> Result<String, ProfileError> {
+        let url = match EndpointUrl::parse(&legacy.0) {
+            Ok(url) => url,
+            Err(e) => {
+                self.update(|s| {
+                    s.webhook.legacy_url = None;
+                    s.webhook.enabled = false;
+                    Ok(())
+                })
+                .await?;
+                return Ok(format!(
+                    "the custom webhook's endpoint in the settings file was removed and the custom webhook turned off: {e}"
+                ));
+            }
+        };
+        let still_in_file = |e: SecretStoreError| {
+            format!(
+                "the custom webhook's endpoint URL is still in the settings file: it could not be moved to the keyring ({e})"
+            )
+        };
+        // A URL already in the keyring was put there by a newer farmhook:
+        // it wins over the old file's.
+        let in_keyring = match self.secrets.endpoint_url().await {
+            Ok(found) => found.is_some(),
+            Err(SecretStoreError::Invalid(..)) => false,
+            Err(e) => return Ok(still_in_file(e)),
+        };
+        if !in_keyring
+            && let Err(e) = self
+                .secrets
+                .set(SecretKind::EndpointUrl, url.expose_str().to_string())
+                .await
+        {
+            return Ok(still_in_file(e));
+        }
+        self.update(|s| {
+            s.webhook.legacy_url = None;
+            Ok(())
+        })
+        .await?;
+        Ok(format!(
+            "the custom webhook's endpoint ({url}) was moved from the settings file into the keyring"
+        ))
     }
 
     /// Turns a destination on or off. Turning on checks that it can send:
@@ -178,9 +263,9 @@ impl Profile {
                     }
                 }
                 Destination::Webhook => {
-                    if self.load().await?.settings.webhook.url.is_none() {
+                    if self.secrets.endpoint_url().await?.is_none() {
                         return Err(ProfileError::Invalid(
-                            "no endpoint URL is set: run `farmhook webhook set-url <URL>` first"
+                            "no endpoint URL is set: run `farmhook webhook set-url -` first and paste the URL"
                                 .into(),
                         ));
                     }
@@ -300,6 +385,13 @@ impl Profile {
             .map_err(&mut keep)
             .ok()
             .flatten();
+        let endpoint = self
+            .secrets
+            .endpoint_url()
+            .await
+            .map_err(&mut keep)
+            .ok()
+            .flatten();
         let api_key = self
             .secrets
             .api_key()
@@ -316,6 +408,7 @@ impl Profile {
             .flatten();
         SecretsView {
             discord_url,
+            endpoint,
             api_key,
             signing_secret,
             keyring_error,
@@ -339,16 +432,16 @@ impl Profile {
                 Some(self.config.dir().to_path_buf()),
                 name,
             )?);
-            let Ok(loaded) = other.load().await else {
+            let Ok(discord) = other.secrets.discord_url().await else {
                 continue;
             };
-            let Ok(discord) = other.secrets.discord_url().await else {
+            let Ok(endpoint) = other.secrets.endpoint_url().await else {
                 continue;
             };
             others.push(ProfileDestinations {
                 profile: other.name().clone(),
                 discord,
-                endpoint: loaded.settings.webhook.url,
+                endpoint,
             });
         }
         Ok(duplicate_warnings(mine, &others))
@@ -403,7 +496,7 @@ impl Profile {
             let mine = ProfileDestinations {
                 profile: self.name().clone(),
                 discord: secrets.discord_url.clone(),
-                endpoint: s.webhook.url.clone(),
+                endpoint: secrets.endpoint.clone(),
             };
             self.duplicate_warnings(&mine).await.unwrap_or_default()
         } else {
@@ -424,8 +517,8 @@ impl Profile {
             },
             webhook: WebhookStatus {
                 enabled: s.webhook.enabled,
-                active: s.webhook_active(),
-                url: s.webhook.url.as_ref().map(EndpointUrl::redacted),
+                active: s.webhook_active(secrets.endpoint.is_some()),
+                url: secrets.endpoint.as_ref().map(EndpointUrl::redacted),
                 api_key: secrets.api_key.as_ref().map(ToString::to_string),
                 signing: s.webhook.signing,
                 signing_secret: secrets.signing_secret.as_ref().map(ToString::to_string),
@@ -450,10 +543,38 @@ pub struct HealthSummary {
 #[derive(Debug, Clone, Default)]
 pub struct SecretsView {
     pub discord_url: Option<DiscordWebhookUrl>,
+    /// The custom webhook's endpoint.
+    pub endpoint: Option<EndpointUrl>,
     pub api_key: Option<ApiKey>,
     pub signing_secret: Option<SigningSecret>,
     /// Set when the keyring could not be read: secret fields are disabled.
     pub keyring_error: Option<String>,
+}
+
+impl SecretsView {
+    /// Every secret of the profile with its mask, for scrubbing answers
+    /// before anything records them.
+    pub fn scrubber(&self, discord_api_base: &str) -> Scrubber {
+        let mut scrub = Scrubber::default();
+        if let Some(url) = &self.discord_url {
+            scrub.add(&url.expose_secret(), &url.to_string());
+            scrub.add(&url.expose_api_url(discord_api_base), &url.to_string());
+            scrub.add(url.expose_token(), "••••••");
+        }
+        if let Some(url) = &self.endpoint {
+            let shown = url.redacted();
+            for part in url.secret_parts() {
+                scrub.add(part, &shown);
+            }
+        }
+        if let Some(key) = &self.api_key {
+            scrub.add(key.expose(), &key.to_string());
+        }
+        if let Some(secret) = &self.signing_secret {
+            crate::engine::delivery::deliver::add_signing_secret(&mut scrub, secret);
+        }
+        scrub
+    }
 }
 
 /// `farmhook status`: what is configured, secrets redacted.
@@ -491,7 +612,7 @@ pub struct WebhookStatus {
     pub enabled: bool,
     /// Enabled, with an endpoint, on the Commercial plan.
     pub active: bool,
-    /// Redacted: the query string is hidden.
+    /// Redacted: scheme and host only (`https://host/…`).
     pub url: Option<String>,
     /// Masked: the last four characters only.
     pub api_key: Option<String>,

@@ -6,6 +6,7 @@
 
 use crate::core::api_key::{ApiKey, SigningSecret};
 use crate::core::discord_url::DiscordWebhookUrl;
+use crate::core::endpoint_url::EndpointUrl;
 use crate::core::profile::ProfileName;
 
 /// The keyring service name of every farmhook entry.
@@ -15,6 +16,8 @@ pub const KEYRING_SERVICE: &str = "farmhook";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretKind {
     DiscordWebhookUrl,
+    /// The custom webhook's endpoint: its path or query often carries a token.
+    EndpointUrl,
     ApiKey,
     SigningSecret,
 }
@@ -23,6 +26,7 @@ impl SecretKind {
     fn entry_suffix(self) -> &'static str {
         match self {
             SecretKind::DiscordWebhookUrl => "discord-webhook-url",
+            SecretKind::EndpointUrl => "webhook-endpoint-url",
             SecretKind::ApiKey => "webhook-api-key",
             SecretKind::SigningSecret => "webhook-signing-secret",
         }
@@ -31,6 +35,7 @@ impl SecretKind {
     pub fn words(self) -> &'static str {
         match self {
             SecretKind::DiscordWebhookUrl => "Discord webhook URL",
+            SecretKind::EndpointUrl => "custom webhook endpoint URL",
             SecretKind::ApiKey => "API key",
             SecretKind::SigningSecret => "signing secret",
         }
@@ -151,6 +156,17 @@ impl SecretStore {
             .map(|text| {
                 DiscordWebhookUrl::parse(&text).map_err(|e| {
                     SecretStoreError::Invalid(SecretKind::DiscordWebhookUrl.words(), e.to_string())
+                })
+            })
+            .transpose()
+    }
+
+    pub async fn endpoint_url(&self) -> Result<Option<EndpointUrl>, SecretStoreError> {
+        self.get(SecretKind::EndpointUrl)
+            .await?
+            .map(|text| {
+                EndpointUrl::parse(&text).map_err(|e| {
+                    SecretStoreError::Invalid(SecretKind::EndpointUrl.words(), e.to_string())
                 })
             })
             .transpose()

@@ -74,6 +74,10 @@ pub enum EngineCommand {
     SaveSettings(Settings),
     SetDiscordUrl(String),
     ClearDiscordUrl,
+    /// Store the custom webhook's endpoint in the keyring.
+    SetWebhookUrl(String),
+    /// Forget the endpoint and turn the custom webhook off.
+    ClearWebhookUrl,
     GenerateApiKey,
     SetApiKey(String),
     ClearApiKey,
@@ -254,6 +258,7 @@ impl State {
         };
         self.settings = settings.clone();
         self.secrets = self.profile.read_secrets().await;
+        self.scrub_secrets();
         self.out.send(EngineUpdate::Loaded {
             settings,
             secrets: self.secrets.clone(),
@@ -273,7 +278,7 @@ impl State {
         let mine = ProfileDestinations {
             profile: self.profile.name().clone(),
             discord: self.secrets.discord_url.clone(),
-            endpoint: self.settings.webhook.url.clone(),
+            endpoint: self.secrets.endpoint.clone(),
         };
         let warnings = self
             .profile
@@ -285,7 +290,14 @@ impl State {
 
     async fn refresh_secrets(&mut self) {
         self.secrets = self.profile.read_secrets().await;
+        self.scrub_secrets();
         self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
+    }
+
+    /// Answers that echo any of the profile's secrets are scrubbed of them.
+    fn scrub_secrets(&self) {
+        self.dispatcher
+            .set_scrubber(self.secrets.scrubber(&self.options.discord_api_base));
     }
 
     /// Runs a profile change, then re-reads what it may have touched.
@@ -312,12 +324,8 @@ impl State {
             EngineCommand::SaveSettings(settings) => {
                 match self.profile.save(settings.clone()).await {
                     Ok(()) => {
-                        let endpoint_changed = self.settings.webhook.url != settings.webhook.url;
                         self.settings = settings;
                         self.out.send(EngineUpdate::Saved);
-                        if endpoint_changed {
-                            self.report_duplicates().await;
-                        }
                     }
                     Err(e) => self.out.error(format!("settings not saved: {e}")),
                 }
@@ -331,6 +339,18 @@ impl State {
             }
             EngineCommand::ClearDiscordUrl => {
                 let r = self.profile.clear_discord_url().await;
+                self.change(r).await;
+            }
+            EngineCommand::SetWebhookUrl(text) => {
+                let r = self.profile.set_webhook_url(&text).await;
+                if let Some((url, notes)) = self.change(r).await {
+                    self.out
+                        .info(format!("endpoint saved in the keyring: {url}"));
+                    notes.into_iter().for_each(|n| self.out.info(n));
+                }
+            }
+            EngineCommand::ClearWebhookUrl => {
+                let r = self.profile.clear_webhook_url().await;
                 self.change(r).await;
             }
             EngineCommand::GenerateApiKey => {
@@ -482,7 +502,7 @@ pub fn route_event(
     for destination in Destination::ALL {
         let configured = match destination {
             Destination::Discord => secrets.discord_url.is_some(),
-            Destination::Webhook => settings.webhook.url.is_some(),
+            Destination::Webhook => secrets.endpoint.is_some(),
         };
         if !configured {
             continue;
@@ -574,11 +594,10 @@ pub fn test_target(
             if settings.plan != Plan::Commercial {
                 return Err("custom webhooks need the Commercial plan".into());
             }
-            let url = settings
-                .webhook
-                .url
+            let url = secrets
+                .endpoint
                 .clone()
-                .ok_or("the custom webhook has no endpoint URL")?;
+                .ok_or_else(|| keyring("the custom webhook's endpoint URL"))?;
             let key = secrets
                 .api_key
                 .clone()

@@ -5,29 +5,29 @@ use eframe::egui::{self, RichText};
 
 use super::app::UiCommand;
 use super::engine_state::{EngineState, Verify, slot};
+use super::secret_url_field::{FieldWords, SecretUrlField};
 use super::widgets;
 use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::settings::{Destination, Settings};
 use crate::engine::service::EngineCommand;
 
-/// What the user is typing, and whether it was sent to the keyring.
+/// The Discord block's own state: the URL being typed.
 #[derive(Default)]
 pub struct DiscordPanel {
-    /// The pasted URL until it is stored; never written anywhere else.
-    url_text: String,
-    reveal: bool,
-    submitted: Option<Submitted>,
+    url: SecretUrlField<DiscordWebhookUrl>,
 }
 
-struct Submitted {
-    url: DiscordWebhookUrl,
-    errors_seen: u64,
-}
+const URL_WORDS: FieldWords = FieldWords {
+    label: "Discord webhook URL",
+    placeholder: "https://discord.com/api/webhooks/…",
+    show: "Show URL",
+    save: "Save URL",
+};
 
 impl DiscordPanel {
     /// Masks what was typed again.
     pub fn hide(&mut self) {
-        self.reveal = false;
+        self.url.hide();
     }
 
     pub fn ui(
@@ -37,7 +37,8 @@ impl DiscordPanel {
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
-        self.settle_submission(state);
+        self.url
+            .settle(state.secrets.discord_url.as_ref(), state.errors_seen);
         widgets::section(ui, "Discord", |ui| {
             widgets::hint(
                 ui,
@@ -58,20 +59,6 @@ impl DiscordPanel {
         });
     }
 
-    /// Clears the field once the keyring holds what was typed; keeps it when
-    /// saving failed, so the user can try again.
-    fn settle_submission(&mut self, state: &EngineState) {
-        if let Some(submitted) = &self.submitted {
-            if state.secrets.discord_url.as_ref() == Some(&submitted.url) {
-                self.url_text.clear();
-                self.reveal = false;
-                self.submitted = None;
-            } else if state.errors_seen > submitted.errors_seen {
-                self.submitted = None;
-            }
-        }
-    }
-
     fn url_ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -79,84 +66,23 @@ impl DiscordPanel {
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
-        let label = widgets::field_label(ui, "Discord webhook URL");
         let stored = state.secrets.discord_url.as_ref();
-        // Checked after the field has taken this frame's typing.
-        let mut parsed = None;
-        let mut submit = false;
-        ui.horizontal_wrapped(|ui| {
-            let hint = if stored.is_some() {
-                "paste a new URL to replace the saved one"
-            } else {
-                "https://discord.com/api/webhooks/…"
-            };
-            let field = ui
-                .add(
-                    egui::TextEdit::singleline(&mut self.url_text)
-                        .password(!self.reveal)
-                        .hint_text(hint)
-                        .desired_width(widgets::field_width(ui, 180.0)),
+        let submitted = self.url.ui(
+            ui,
+            &URL_WORDS,
+            stored,
+            state.errors_seen,
+            DiscordWebhookUrl::parse,
+            |url| {
+                format!(
+                    "a Discord webhook URL (webhook {}): press Enter or Save URL to keep it in the keyring",
+                    url.id()
                 )
-                .labelled_by(label.id);
-            parsed = (!self.url_text.trim().is_empty())
-                .then(|| DiscordWebhookUrl::parse(&self.url_text));
-            if field.changed() {
-                self.submitted = None;
-            }
-            // Enter keeps a valid URL; leaving the field (to press Show URL,
-            // say) does not, so nothing is stored by surprise.
-            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if enter && matches!(parsed, Some(Ok(_))) {
-                submit = true;
-            }
-            ui.toggle_value(&mut self.reveal, "Show URL")
-                .on_hover_text("Show or hide what you typed");
-            let valid = matches!(parsed, Some(Ok(_)));
-            if ui
-                .add_enabled(
-                    valid && self.submitted.is_none(),
-                    egui::Button::new("Save URL"),
-                )
-                .clicked()
-            {
-                submit = true;
-            }
-        });
-        match &parsed {
-            None => {}
-            Some(Err(e)) => {
-                widgets::error_line(ui, e.to_string());
-            }
-            Some(Ok(url)) if stored == Some(url) => {
-                widgets::ok_line(ui, "this is the URL already saved");
-            }
-            Some(Ok(url)) if self.submitted.is_some() => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label(format!("saving webhook {} in the keyring…", url.id()));
-                });
-            }
-            Some(Ok(url)) => {
-                widgets::ok_line(
-                    ui,
-                    format!(
-                        "a Discord webhook URL (webhook {}): press Enter or Save URL to keep it in the keyring",
-                        url.id()
-                    ),
-                );
-            }
-        }
-        if submit
-            && self.submitted.is_none()
-            && let Some(Ok(url)) = parsed
-        {
-            commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(
-                self.url_text.trim().to_string(),
-            )));
-            self.submitted = Some(Submitted {
-                url,
-                errors_seen: state.errors_seen,
-            });
+            },
+            |url| format!("saving webhook {} in the keyring…", url.id()),
+        );
+        if let Some(text) = submitted {
+            commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(text)));
         }
         match stored {
             Some(url) => {

@@ -16,6 +16,7 @@ pub mod events_panel;
 pub mod notification_settings_page;
 pub mod notifications_tile;
 pub mod payload_preview;
+mod secret_url_field;
 pub mod simulation_panel;
 pub mod test_panel;
 pub mod troubleshooting_panel;

@@ -91,7 +91,7 @@ fn webhook_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         ui.label("🔒 Locked: needs the Commercial plan");
         return;
     }
-    let Some(url) = &settings.webhook.url else {
+    let Some(url) = &state.secrets.endpoint else {
         ui.label("Not set up: no endpoint URL yet");
         return;
     };

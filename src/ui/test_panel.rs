@@ -86,7 +86,7 @@ impl TestPanel {
             Destination::Webhook if settings.plan != Plan::Commercial => {
                 Some("custom webhooks need the Commercial plan")
             }
-            Destination::Webhook if settings.webhook.url.is_none() => {
+            Destination::Webhook if state.secrets.endpoint.is_none() => {
                 Some("save an endpoint URL first")
             }
             Destination::Webhook if state.secrets.api_key.is_none() => {

@@ -50,7 +50,8 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         "Webhook still active?",
         "Press Verify: a webhook deleted in Discord answers 404 and must be created again.",
     );
-    let enabled = settings.discord.enabled || settings.webhook_active();
+    let enabled =
+        settings.discord.enabled || settings.webhook_active(state.secrets.endpoint.is_some());
     let ticked = !settings.discord.events.is_empty() || !settings.webhook.events.is_empty();
     check(
         ui,
@@ -58,7 +59,7 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         "Events enabled?",
         "Enable the destination and tick the events; Test sends regardless, printers do not.",
     );
-    if settings.plan == Plan::Commercial && settings.webhook.url.is_some() {
+    if settings.plan == Plan::Commercial && state.secrets.endpoint.is_some() {
         let last = state.deliveries.last_ended(Destination::Webhook);
         check(
             ui,

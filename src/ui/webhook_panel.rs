@@ -7,6 +7,7 @@ use super::api_key_panel::ApiKeyPanel;
 use super::app::{Page, UiCommand};
 use super::discord_panel::paused_ui;
 use super::engine_state::EngineState;
+use super::secret_url_field::{FieldWords, SecretUrlField};
 use super::widgets;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::settings::{Destination, Plan, Settings};
@@ -14,17 +15,23 @@ use crate::engine::service::EngineCommand;
 
 #[derive(Default)]
 pub struct WebhookPanel {
-    endpoint_text: String,
-    /// The stored endpoint the field was last filled from.
-    endpoint_seen: Option<Option<EndpointUrl>>,
+    endpoint: SecretUrlField<EndpointUrl>,
     api_key: ApiKeyPanel,
     reveal_signing: bool,
 }
 
+const ENDPOINT_WORDS: FieldWords = FieldWords {
+    label: "Endpoint URL",
+    placeholder: "https://example.com/farmhook",
+    show: "Show endpoint",
+    save: "Save endpoint",
+};
+
 impl WebhookPanel {
-    /// Masks the key and the signing secret again.
+    /// Masks the endpoint, the key and the signing secret again.
     pub fn hide(&mut self) {
         self.reveal_signing = false;
+        self.endpoint.hide();
         self.api_key.hide();
     }
 
@@ -35,6 +42,8 @@ impl WebhookPanel {
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
+        self.endpoint
+            .settle(state.secrets.endpoint.as_ref(), state.errors_seen);
         widgets::section(ui, "Custom webhook 💎", |ui| {
             let unlocked = settings.plan == Plan::Commercial;
             if !unlocked {
@@ -56,7 +65,9 @@ impl WebhookPanel {
             );
             ui.add_space(4.0);
             ui.add_enabled_ui(unlocked, |ui| {
-                self.endpoint_ui(ui, settings, commands);
+                ui.add_enabled_ui(state.keyring_ok(), |ui| {
+                    self.endpoint_ui(ui, settings, state, commands)
+                });
                 ui.add_space(6.0);
                 enable_ui(ui, settings, state, commands);
                 ui.add_space(6.0);
@@ -80,84 +91,64 @@ impl WebhookPanel {
         &mut self,
         ui: &mut egui::Ui,
         settings: &mut Settings,
+        state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
-        if self.endpoint_seen.as_ref() != Some(&settings.webhook.url) {
-            self.endpoint_text = settings
-                .webhook
-                .url
-                .as_ref()
-                .map(|u| u.expose().to_string())
-                .unwrap_or_default();
-            self.endpoint_seen = Some(settings.webhook.url.clone());
-        }
-        let label = widgets::field_label(ui, "Endpoint URL");
-        // Checked after the field has taken this frame's typing.
-        let mut parsed = None;
-        let stored = settings.webhook.url.clone();
-        let is_new = |url: &EndpointUrl| stored.as_ref() != Some(url);
-        let mut submit = false;
-        ui.horizontal_wrapped(|ui| {
-            let field = ui
-                .add(
-                    egui::TextEdit::singleline(&mut self.endpoint_text)
-                        .hint_text("https://example.com/farmhook")
-                        .desired_width(widgets::field_width(ui, 250.0)),
-                )
-                .labelled_by(label.id);
-            parsed = (!self.endpoint_text.trim().is_empty())
-                .then(|| EndpointUrl::parse(&self.endpoint_text));
-            let valid_new = matches!(&parsed, Some(Ok(url)) if is_new(url));
-            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if enter && valid_new {
-                submit = true;
-            }
-            if ui
-                .add_enabled(valid_new, egui::Button::new("Save endpoint"))
-                .clicked()
-            {
-                submit = true;
-            }
-            if settings.webhook.url.is_some()
-                && ui
-                    .button("Remove endpoint")
-                    .on_hover_text("Forget the endpoint and turn the custom webhook off")
-                    .clicked()
-            {
-                settings.webhook.url = None;
-                settings.webhook.enabled = false;
-                commands.push(UiCommand::SettingsEdited);
-            }
-        });
-        match &parsed {
-            None => {
-                widgets::hint(
-                    ui,
-                    "https:// only; http:// is allowed for this machine (127.0.0.1, ::1, localhost) when testing.",
-                );
-            }
-            Some(Err(e)) => {
-                widgets::error_line(ui, e.to_string());
-            }
-            Some(Ok(url)) if !is_new(url) => {
+        let stored = state.secrets.endpoint.as_ref();
+        let submitted = self.endpoint.ui(
+            ui,
+            &ENDPOINT_WORDS,
+            stored,
+            state.errors_seen,
+            EndpointUrl::parse,
+            |url| {
                 let note = if url.is_loopback() {
                     " (this machine: fine for testing)"
                 } else {
                     ""
                 };
-                widgets::ok_line(ui, format!("saved: {url}{note}"));
+                format!(
+                    "a valid endpoint{note}: press Enter or Save endpoint to keep it in the keyring"
+                )
+            },
+            |url| format!("saving {url} in the keyring…"),
+        );
+        if let Some(text) = submitted {
+            commands.push(UiCommand::Engine(EngineCommand::SetWebhookUrl(text)));
+        }
+        match stored {
+            Some(url) => {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label("Saved in the keyring:");
+                    ui.monospace(url.to_string());
+                    if ui
+                        .small_button("Remove endpoint")
+                        .on_hover_text(
+                            "Remove the endpoint from the keyring and turn the custom webhook off",
+                        )
+                        .clicked()
+                    {
+                        // The engine turns the webhook off with it; so does
+                        // the working copy, so a later save agrees.
+                        settings.webhook.enabled = false;
+                        commands.push(UiCommand::SettingsEdited);
+                        commands.push(UiCommand::Engine(EngineCommand::ClearWebhookUrl));
+                    }
+                });
             }
-            Some(Ok(_)) => {
-                widgets::ok_line(
+            None if state.keyring_ok() => {
+                widgets::hint(
                     ui,
-                    "a valid endpoint: press Enter or Save endpoint to use it",
+                    "https:// only; http:// is allowed for this machine (127.0.0.1, ::1, localhost) when testing. \
+                     The URL is kept in the OS keyring, since its path or query often carries a token.",
                 );
             }
-        }
-        if submit && let Some(Ok(url)) = parsed {
-            settings.webhook.url = Some(url);
-            self.endpoint_seen = Some(settings.webhook.url.clone());
-            commands.push(UiCommand::SettingsEdited);
+            None => {
+                widgets::hint(
+                    ui,
+                    "Disabled: the keyring is unreachable (see the banner above).",
+                );
+            }
         }
     }
 
@@ -226,7 +217,8 @@ fn enable_ui(
     state: &EngineState,
     commands: &mut Vec<UiCommand>,
 ) {
-    let ready = settings.webhook.url.is_some() && state.keyring_ok();
+    let has_endpoint = state.secrets.endpoint.is_some();
+    let ready = has_endpoint && state.keyring_ok();
     let was_on = settings.webhook.enabled;
     let enable = ui
         .add_enabled(
@@ -240,7 +232,7 @@ fn enable_ui(
             commands.push(UiCommand::Engine(EngineCommand::GenerateApiKey));
         }
     }
-    if settings.webhook.url.is_some() && !settings.webhook.enabled {
+    if has_endpoint && !settings.webhook.enabled {
         widgets::warn_line(ui, "the custom webhook is off: nothing is sent to it");
     }
 }

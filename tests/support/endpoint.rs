@@ -431,6 +431,10 @@ pub enum Behaviour {
     SlowDrip { bytes_per_sec: u64 },
     /// Reads the request, then resets the connection (RST) without answering.
     CloseImmediately,
+    /// `status` with everything it was sent repeated back: the X-API-Key
+    /// and the path with its query, in the body (JSON, `/` escaped as some
+    /// servers do) and in headers, as a careless endpoint's 401 does.
+    EchoSecrets { status: u16 },
 }
 
 /// A custom-webhook endpoint on 127.0.0.1. Stops when dropped.
@@ -501,6 +505,10 @@ async fn serve_endpoint(stream: TcpStream, behaviour: Arc<Behaviour>, recorder: 
     let mut conn = HttpConn::new(stream);
     while let Ok(Some(request)) = conn.read_request().await {
         let close = request.wants_close();
+        let echo = (
+            request.header("x-api-key").unwrap_or_default().to_string(),
+            request.path.clone(),
+        );
         let index = recorder.record(request);
         let reply = match &*behaviour {
             Behaviour::Status(status) => status_reply(*status),
@@ -528,6 +536,21 @@ async fn serve_endpoint(stream: TcpStream, behaviour: Arc<Behaviour>, recorder: 
                     .await
                     .ok();
                 break;
+            }
+            Behaviour::EchoSecrets { status } => {
+                let (key, path) = &echo;
+                let body = serde_json::json!({
+                    "error": format!("invalid X-API-Key {key}"),
+                    "you_sent": {"x-api-key": key, "path": path},
+                });
+                let escaped = body.to_string().replace('/', "\\/");
+                Reply {
+                    status: *status,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: escaped.into_bytes(),
+                }
+                .header("x-echo-api-key", key.clone())
+                .header("www-authenticate", format!("ApiKey realm=\"{path}\""))
             }
             Behaviour::NeverAnswer => std::future::pending().await,
             Behaviour::CloseImmediately => {

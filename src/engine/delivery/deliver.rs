@@ -18,6 +18,7 @@ use crate::core::discord_message::discord_message;
 use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
+use crate::core::redact::Scrubber;
 use crate::core::settings::Destination;
 
 /// Where a delivery goes, with the secrets it needs.
@@ -43,6 +44,28 @@ impl Target {
         }
     }
 
+    /// This target's own secrets, for scrubbing answers that echo them.
+    pub fn scrubber(&self) -> Scrubber {
+        let mut scrub = Scrubber::default();
+        match self {
+            Target::Discord { url, api_base } => {
+                scrub.add(&url.expose_api_url(api_base), &self.redacted());
+                scrub.add(url.expose_token(), "••••••");
+            }
+            Target::Webhook { url, key, signing } => {
+                let shown = url.redacted();
+                for part in url.secret_parts() {
+                    scrub.add(part, &shown);
+                }
+                scrub.add(key.expose(), &key.to_string());
+                if let Some(secret) = signing {
+                    add_signing_secret(&mut scrub, secret);
+                }
+            }
+        }
+        scrub
+    }
+
     /// The URL as it may be shown.
     pub fn redacted(&self) -> String {
         match self {
@@ -61,6 +84,15 @@ impl Target {
     }
 }
 
+/// Adds a signing secret, and its key part alone (after `whsec_`).
+pub fn add_signing_secret(scrub: &mut Scrubber, secret: &SigningSecret) {
+    let mask = secret.to_string();
+    scrub.add(secret.expose(), &mask);
+    if let Some(key) = secret.expose().strip_prefix("whsec_") {
+        scrub.add(key, &mask);
+    }
+}
+
 /// Everything a delivery needs besides its target and events.
 pub struct DeliveryContext<'a> {
     pub client: &'a reqwest::Client,
@@ -76,6 +108,9 @@ pub struct DeliveryContext<'a> {
     pub now: &'a (dyn Fn() -> OffsetDateTime + Send + Sync),
     /// Random number in 0..1 for jitter.
     pub jitter: &'a (dyn Fn() -> f64 + Send + Sync),
+    /// Every known secret of the profile (the target's own included):
+    /// answers are scrubbed with it before anything records them.
+    pub scrub: &'a Scrubber,
 }
 
 /// How a delivery ended, for the worker's health bookkeeping.
@@ -133,6 +168,7 @@ pub async fn deliver(
         cancelled,
         now,
         jitter,
+        scrub,
     } = ctx;
     let started = Instant::now();
     let body = match target {
@@ -213,10 +249,11 @@ pub async fn deliver(
             Ok(answer) => answer,
             Err(failure) => {
                 attempt.latency_ms = failure.latency.as_millis() as u64;
-                attempt.error = Some(failure.words.clone());
+                let words = scrub.scrub(&failure.words).into_owned();
+                attempt.error = Some(words.clone());
                 record.attempts.push(attempt);
                 if number == retry.max_attempts {
-                    let error = format!("gave up after {number} attempts: {}", failure.words);
+                    let error = format!("gave up after {number} attempts: {words}");
                     finish(record, Outcome::Failed, Some(error));
                     return Ending::Failed;
                 }
@@ -227,7 +264,10 @@ pub async fn deliver(
         };
         attempt.status = Some(answer.status);
         attempt.latency_ms = answer.latency.as_millis() as u64;
-        let (text, cut) = excerpt(&answer.body, RESPONSE_EXCERPT_BYTES);
+        // An answer may echo a secret it was sent (a 401 repeating the
+        // key): scrubbed before it is kept anywhere.
+        let (mut text, cut) = excerpt(&answer.body, RESPONSE_EXCERPT_BYTES);
+        scrub.scrub_string(&mut text);
         attempt.response_excerpt = text;
         attempt.response_truncated = cut || answer.truncated;
         if let Some(limit) = rate_limit.as_deref_mut() {
@@ -235,15 +275,15 @@ pub async fn deliver(
         }
         let verdict = classify(answer.status);
         if verdict == Verdict::Delivered {
-            attempt.response_headers = answer.headers;
+            attempt.response_headers = scrubbed_headers(answer.headers, scrub);
             record.attempts.push(attempt);
             finish(record, Outcome::Delivered, None);
             return Ending::Delivered;
         }
-        let words = status_words(target, &answer);
+        let words = scrub.scrub(&status_words(target, &answer)).into_owned();
         attempt.error = Some(words.clone());
         // Failures are rare: a copy of the headers here costs nothing.
-        attempt.response_headers = answer.headers.clone();
+        attempt.response_headers = scrubbed_headers(answer.headers.clone(), scrub);
         record.attempts.push(attempt);
         if verdict == Verdict::Final || number == retry.max_attempts {
             let error = if verdict == Verdict::Final {
@@ -280,6 +320,14 @@ pub async fn deliver(
     // The loop always returns on its last attempt.
     finish(record, Outcome::Failed, Some("gave up".into()));
     Ending::Failed
+}
+
+/// Response headers with every known secret masked in their values.
+fn scrubbed_headers(mut headers: Vec<(String, String)>, scrub: &Scrubber) -> Vec<(String, String)> {
+    for (_, value) in &mut headers {
+        scrub.scrub_string(value);
+    }
+    headers
 }
 
 /// The request for one attempt and its headers as they may be logged.

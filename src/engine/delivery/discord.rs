@@ -133,10 +133,17 @@ pub async fn verify(
             Err(VerifyError::Deleted)
         }
         401 => Err(VerifyError::BadToken),
-        status => Err(VerifyError::Unexpected(
-            status,
-            body.message.unwrap_or_else(|| "no explanation".into()),
-        )),
+        status => {
+            // Discord's words, minus the token should they echo it.
+            let mut scrub = crate::core::redact::Scrubber::default();
+            scrub.add(&url.expose_api_url(api_base), &url.to_string());
+            scrub.add(url.expose_token(), "••••••");
+            let message = body.message.unwrap_or_else(|| "no explanation".into());
+            Err(VerifyError::Unexpected(
+                status,
+                scrub.scrub(&message).into_owned(),
+            ))
+        }
     }
 }
 

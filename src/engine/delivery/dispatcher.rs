@@ -21,6 +21,7 @@ use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, 
 use super::retry::RetryPolicy;
 use crate::core::discord_message::MAX_EMBEDS_PER_MESSAGE;
 use crate::core::payload::Event;
+use crate::core::redact::Scrubber;
 use crate::core::settings::Destination;
 
 /// How deliveries are made. Tests shorten the waits.
@@ -92,6 +93,8 @@ struct Shared {
     tasks: Mutex<tokio::task::JoinSet<()>>,
     /// Destinations whose health changed since the last report.
     health_dirty: Mutex<Vec<Destination>>,
+    /// Every known secret of the profile, scrubbed out of answers.
+    scrub: Mutex<Arc<Scrubber>>,
     health_changed: Arc<tokio::sync::Notify>,
 }
 
@@ -177,6 +180,7 @@ impl Dispatcher {
                 tasks: Mutex::new(tokio::task::JoinSet::new()),
                 health_changed: Arc::new(tokio::sync::Notify::new()),
                 health_dirty: Mutex::new(Vec::new()),
+                scrub: Mutex::new(Arc::default()),
                 config,
             }),
         };
@@ -215,6 +219,12 @@ impl Dispatcher {
             dirty.push(destination);
         }
         self.shared.health_changed.notify_one();
+    }
+
+    /// Sets the profile's secrets to scrub out of every answer before it is
+    /// recorded (a delivery also scrubs its own target's secrets).
+    pub fn set_scrubber(&self, scrub: Scrubber) {
+        *lock(&self.shared.scrub) = Arc::new(scrub);
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -415,6 +425,7 @@ impl Dispatcher {
         let this = self.clone();
         let on_change = move |r: &DeliveryRecord| this.publish(r);
         let cancelled = self.shared.cancel.subscribe();
+        let scrub = lock(&self.shared.scrub).merged(&target.scrubber());
         let ending = deliver::deliver(
             DeliveryContext {
                 client: &self.shared.client,
@@ -425,6 +436,7 @@ impl Dispatcher {
                 cancelled: &cancelled,
                 now: &now,
                 jitter: &jitter,
+                scrub: &scrub,
             },
             &mut record,
             &target,

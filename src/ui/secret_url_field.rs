@@ -1,0 +1,144 @@
+//! A field for a URL that is a secret (a Discord webhook, a custom
+//! endpoint): masked as typed with a Show toggle, checked as typed with the
+//! reason in words, sent to the keyring only on Enter or Save, and cleared
+//! once the keyring holds it. A saved URL is only ever shown redacted.
+
+use std::fmt::Display;
+
+use eframe::egui;
+
+use super::widgets;
+
+/// The words of one such field.
+pub struct FieldWords {
+    pub label: &'static str,
+    /// Placeholder while nothing is saved.
+    pub placeholder: &'static str,
+    /// The toggle that reveals what was typed (unique on the page).
+    pub show: &'static str,
+    /// The button that saves (unique on the page).
+    pub save: &'static str,
+}
+
+/// What the user is typing, and whether it was sent to the keyring.
+pub struct SecretUrlField<T> {
+    /// The pasted URL until it is stored; never written anywhere else.
+    text: String,
+    reveal: bool,
+    /// What was sent to the engine, and how many errors had been seen then.
+    submitted: Option<(T, u64)>,
+}
+
+impl<T> Default for SecretUrlField<T> {
+    fn default() -> Self {
+        SecretUrlField {
+            text: String::new(),
+            reveal: false,
+            submitted: None,
+        }
+    }
+}
+
+impl<T: PartialEq> SecretUrlField<T> {
+    /// Masks what was typed again.
+    pub fn hide(&mut self) {
+        self.reveal = false;
+    }
+
+    /// Clears the field once the keyring holds what was typed; keeps it when
+    /// saving failed, so the user can try again.
+    pub fn settle(&mut self, stored: Option<&T>, errors_seen: u64) {
+        if let Some((url, seen)) = &self.submitted {
+            if stored == Some(url) {
+                self.text.clear();
+                self.reveal = false;
+                self.submitted = None;
+            } else if errors_seen > *seen {
+                self.submitted = None;
+            }
+        }
+    }
+
+    /// Draws the field. Returns the text to store when the user saves a
+    /// valid URL. `valid_words` says what a valid, new URL is and how to
+    /// keep it; `saving_words` what is being saved.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ui<E: Display>(
+        &mut self,
+        ui: &mut egui::Ui,
+        words: &FieldWords,
+        stored: Option<&T>,
+        errors_seen: u64,
+        parse: impl Fn(&str) -> Result<T, E>,
+        valid_words: impl Fn(&T) -> String,
+        saving_words: impl Fn(&T) -> String,
+    ) -> Option<String> {
+        let label = widgets::field_label(ui, words.label);
+        // Checked after the field has taken this frame's typing.
+        let mut parsed = None;
+        let mut submit = false;
+        ui.horizontal_wrapped(|ui| {
+            let hint = if stored.is_some() {
+                "paste a new URL to replace the saved one"
+            } else {
+                words.placeholder
+            };
+            let field = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.text)
+                        .password(!self.reveal)
+                        .hint_text(hint)
+                        .desired_width(widgets::field_width(ui, 180.0)),
+                )
+                .labelled_by(label.id);
+            parsed = (!self.text.trim().is_empty()).then(|| parse(&self.text));
+            if field.changed() {
+                self.submitted = None;
+            }
+            // Enter keeps a valid URL; leaving the field (to press Show,
+            // say) does not, so nothing is stored by surprise.
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if enter && matches!(parsed, Some(Ok(_))) {
+                submit = true;
+            }
+            ui.toggle_value(&mut self.reveal, words.show)
+                .on_hover_text("Show or hide what you typed");
+            let valid = matches!(parsed, Some(Ok(_)));
+            if ui
+                .add_enabled(
+                    valid && self.submitted.is_none(),
+                    egui::Button::new(words.save),
+                )
+                .clicked()
+            {
+                submit = true;
+            }
+        });
+        match &parsed {
+            None => {}
+            Some(Err(e)) => {
+                widgets::error_line(ui, e.to_string());
+            }
+            Some(Ok(url)) if stored == Some(url) => {
+                widgets::ok_line(ui, "this is the URL already saved");
+            }
+            Some(Ok(url)) if self.submitted.is_some() => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(saving_words(url));
+                });
+            }
+            Some(Ok(url)) => {
+                widgets::ok_line(ui, valid_words(url));
+            }
+        }
+        if submit
+            && self.submitted.is_none()
+            && let Some(Ok(url)) = parsed
+        {
+            self.submitted = Some((url, errors_seen));
+            return Some(self.text.trim().to_string());
+        }
+        None
+    }
+}
