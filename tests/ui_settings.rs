@@ -114,9 +114,23 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     // A plain-http endpoint elsewhere is refused; on loopback it is fine.
     w.type_into("Endpoint URL", "http://example.com/hook");
     assert!(w.shows("the URL must use https://"));
-    w.retype("http://127.0.0.1:9/farmhook");
+    let endpoint = "http://127.0.0.1:9/farmhook/ha-token-0123456789";
+    w.retype(endpoint);
+    assert!(w.shows("a valid endpoint (this machine: fine for testing)"));
+    // Masked as typed, like the Discord URL: the path may be a token.
+    assert!(!w.value_of("Endpoint URL").contains("ha-token"));
+    w.click("Show endpoint");
+    assert!(w.value_of("Endpoint URL").contains("ha-token"));
+    w.click("Show endpoint");
+    w.click("Endpoint URL");
     w.press_enter();
-    w.wait_for_text("saved: http://127.0.0.1:9/farmhook (this machine: fine for testing)");
+    w.step_until("the endpoint to be stored", |w| {
+        w.app().state().secrets.endpoint.is_some()
+    });
+    w.wait_for_text("http://127.0.0.1:9/…");
+    let entry =
+        keyring::Entry::new("farmhook", &format!("{}/webhook-endpoint-url", w.profile)).unwrap();
+    assert_eq!(entry.get_password().unwrap(), endpoint);
 
     // Enabling generates the key.
     w.click("Enable the custom webhook");
@@ -178,6 +192,7 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     let new_key = w.app().state().secrets.api_key.clone().unwrap();
     assert!(!contains(&disk, new_key.expose()));
     assert!(!contains(&disk, custom));
+    assert!(!contains(&disk, "ha-token"));
     w.harness.check_accessibility();
 }
 
@@ -198,21 +213,28 @@ fn an_idle_window_asks_for_no_more_frames() {
 }
 
 #[test]
-fn a_custom_webhook_that_is_a_discord_url_is_flagged_in_the_tile() {
+fn a_discord_or_slack_url_is_refused_as_the_custom_endpoint() {
     require_secret_service();
-    let mut w = Window::open("dup-warning");
+    let mut w = Window::open("chat-endpoint");
     w.click("Commercial 💎");
     w.click("Configure");
     w.type_into(
         "Endpoint URL",
         "https://discord.com/api/webhooks/112233445566778899/Abc-def_123",
     );
+    assert!(
+        w.shows("this is a Discord URL: the custom webhook would post your API key to Discord")
+    );
+    assert!(w.shows("set it up under the Discord channel instead"));
+    assert!(w.is_disabled("Save endpoint"));
+    w.retype("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXX");
+    assert!(w.shows("this is a Slack URL"));
     w.press_enter();
-    w.wait_for_text("saved: https://discord.com/api/webhooks/112233445566778899/Abc-def_123");
-    w.click("‹ Back to Account");
-    w.step_until("the duplicate warning", |w| {
-        w.shows("Sent twice: the custom webhook URL is a Discord webhook URL")
-    });
+    w.settle();
+    assert!(
+        w.app().state().secrets.endpoint.is_none(),
+        "nothing was stored"
+    );
 }
 
 #[test]

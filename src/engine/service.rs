@@ -128,8 +128,8 @@ pub enum EngineUpdate {
     Verified(Result<WebhookInfo, String>),
     /// The path and the number of records, or why not.
     Exported(Result<(PathBuf, usize), String>),
-    /// Destinations that will get the same event twice (a custom webhook
-    /// that is a Discord URL, two profiles on one destination).
+    /// Destinations that will get the same event twice (two profiles on
+    /// one destination).
     DuplicateWarnings(Vec<String>),
     /// The virtual farm after a tick (about ten times a second while running).
     Simulation(SimulationView),
