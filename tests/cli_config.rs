@@ -282,7 +282,11 @@ fn events_are_shared_unless_a_destination_is_named() {
         serde_json::json!(["job.succeeded", "job.failed", "printer.offline"])
     );
     let list = fh.ok(&["events", "list"]).stdout;
-    let failed = list.lines().find(|l| l.starts_with("job.failed")).unwrap();
+    let failed = list
+        .lines()
+        .find(|l| l.trim_start().starts_with("job.failed"))
+        .unwrap();
+    assert!(list.contains("Orders (orders):"), "{list}");
     assert!(failed.contains("yes") && !failed.contains("no"), "{failed}");
 }
 
@@ -472,4 +476,63 @@ fn an_endpoint_in_an_old_file_stays_put_while_the_keyring_is_out_of_reach() {
     // A change made meanwhile keeps it in the file: nothing is lost.
     fh.ok(&["events", "disable", "job.started"]);
     assert!(std::fs::read_to_string(&file).unwrap().contains(url));
+}
+
+#[test]
+fn events_take_group_names_and_new_channels_start_with_jobs_and_printers() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "groups");
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect()
+    };
+    let fresh = ids(&json["discord"]["events"]);
+    assert_eq!(fresh.len(), 9, "{fresh:?}");
+    assert!(
+        fresh
+            .iter()
+            .all(|id| id.starts_with("job.") || id.starts_with("printer."))
+    );
+
+    fh.ok(&[
+        "events",
+        "enable",
+        "orders",
+        "material.usage_recorded",
+        "--to",
+        "webhook",
+    ]);
+    fh.ok(&["events", "disable", "printers"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    let webhook = ids(&json["webhook"]["events"]);
+    assert_eq!(
+        webhook,
+        [
+            "job.started",
+            "job.succeeded",
+            "job.failed",
+            "job.cancelled",
+            "order.created_manual",
+            "order.created_retail",
+            "order.cancelled",
+            "order.closed",
+            "order.auto_printed",
+            "material.usage_recorded"
+        ]
+    );
+    assert_eq!(ids(&json["discord"]["events"]).len(), 4);
+    let bad = fh.run(&["events", "enable", "printerz"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("or a group: jobs, printers"),
+        "{}",
+        bad.stderr
+    );
 }

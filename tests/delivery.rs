@@ -637,3 +637,46 @@ async fn an_endpoint_that_echoes_every_secret_gets_none_of_them_recorded() {
         "the target is shown redacted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_of_the_catalogue_reaches_discord_and_the_custom_webhook() {
+    let stand_in = DiscordStandIn::start().await;
+    let url = stand_in.webhook_url();
+    let endpoint = Endpoint::start(Behaviour::Status(204)).await;
+    let (d, _) = dispatcher(DeliveryConfig::default());
+    let mut waiting = Vec::new();
+    for event_type in EventType::all() {
+        let e = sample_event(event_type);
+        waiting.push(d.submit(discord(&stand_in, &url), e.clone()));
+        waiting.push(d.submit(webhook(&endpoint.url(), None), e));
+    }
+    for w in waiting {
+        let record = w.await.unwrap();
+        assert_eq!(record.outcome, Outcome::Delivered, "{:?}", record.error);
+    }
+    let all: Vec<&str> = EventType::all().map(EventType::id).collect();
+    assert_eq!(all.len(), 19);
+    let mut at_endpoint: Vec<String> = endpoint
+        .requests()
+        .iter()
+        .map(|r| r.body_json()["type"].as_str().unwrap().to_string())
+        .collect();
+    at_endpoint.sort();
+    let mut expected: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(at_endpoint, expected);
+    // Discord got one embed per event, each titled with its label.
+    let titles: Vec<String> = stand_in
+        .received()
+        .iter()
+        .flat_map(|m| m.body["embeds"].as_array().unwrap().clone())
+        .map(|e| e["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(titles.len(), 19);
+    for event_type in EventType::all() {
+        assert!(
+            titles.iter().any(|t| t.contains(event_type.label())),
+            "no embed for {event_type}"
+        );
+    }
+}

@@ -92,34 +92,55 @@ fn the_type_enum_is_the_event_catalogue() {
     );
 }
 
+/// The section each event type carries besides `printer`, and which it may
+/// not carry.
+const SECTIONS: &[(&str, &str)] = &[
+    ("job", "job.failed"),
+    ("hms", "printer.hms_error"),
+    ("order", "order.created_retail"),
+    ("maintenance", "maintenance.overdue"),
+    ("material", "material.usage_recorded"),
+];
+
 #[test]
-fn job_and_hms_sections_follow_the_event_type() {
+fn every_section_follows_the_event_type() {
     let validator = validator();
     for event_type in EventType::all() {
         let id = event_type.id();
         let complete = body(id);
-        let mut without_job = complete.clone();
-        without_job.as_object_mut().unwrap().remove("job");
-        let mut without_hms = complete.clone();
-        without_hms.as_object_mut().unwrap().remove("hms");
-        let mut with_job = complete.clone();
-        with_job["job"] = body("job.failed")["job"].clone();
-        let mut with_hms = complete.clone();
-        with_hms["hms"] = body("printer.hms_error")["hms"].clone();
-        match event_type.info().subject {
-            Subject::Job => {
-                assert_invalid(&validator, &without_job, &format!("{id} without job"));
-                assert_invalid(&validator, &with_hms, &format!("{id} with hms"));
-            }
-            Subject::Hms => {
-                assert_invalid(&validator, &without_hms, &format!("{id} without hms"));
-                assert_invalid(&validator, &with_job, &format!("{id} with job"));
-            }
-            Subject::Printer => {
-                assert_invalid(&validator, &with_job, &format!("{id} with job"));
-                assert_invalid(&validator, &with_hms, &format!("{id} with hms"));
+        assert_valid(&validator, &complete);
+        let own: Vec<&str> = match event_type.info().subject {
+            Subject::Job => vec!["job"],
+            Subject::Hms => vec!["hms"],
+            Subject::Printer => vec![],
+            Subject::Order if id == "order.auto_printed" => vec!["order", "job"],
+            Subject::Order => vec!["order"],
+            Subject::Maintenance => vec!["maintenance"],
+            Subject::Material => vec!["material"],
+        };
+        for &(section, donor) in SECTIONS {
+            if own.contains(&section) {
+                let mut without = complete.clone();
+                without.as_object_mut().unwrap().remove(section);
+                assert_invalid(&validator, &without, &format!("{id} without {section}"));
+            } else {
+                let mut with = complete.clone();
+                with[section] = body(donor)[section].clone();
+                assert_invalid(&validator, &with, &format!("{id} with {section}"));
             }
         }
+        // Only orders no printer has taken may come without a printer.
+        let mut without_printer = complete.clone();
+        without_printer.as_object_mut().unwrap().remove("printer");
+        let may_lack_printer = matches!(
+            id,
+            "order.created_manual" | "order.created_retail" | "order.cancelled" | "order.closed"
+        );
+        assert_eq!(
+            validator.is_valid(&without_printer),
+            may_lack_printer,
+            "{id} without a printer"
+        );
     }
 }
 
@@ -197,6 +218,27 @@ fn hand_broken_bodies_fail() {
     case("test as a string", &failed, &|b| b["test"] = json!("true"));
     case("a null reason", &failed, &|b| {
         b["job"]["reason"] = Value::Null
+    });
+    let order = body("order.cancelled");
+    let overdue = body("maintenance.overdue");
+    let material = body("material.usage_recorded");
+    case("an order without a number", &order, &|b| {
+        b["order"].as_object_mut().unwrap().remove("number");
+    });
+    case("an order with a fractional item count", &order, &|b| {
+        b["order"]["items"] = json!(2.5)
+    });
+    case("an unknown order field", &order, &|b| {
+        b["order"]["customer_email"] = json!("a@b.c")
+    });
+    case("negative print hours", &overdue, &|b| {
+        b["maintenance"]["print_hours"] = json!(-3)
+    });
+    case("material without grams", &material, &|b| {
+        b["material"].as_object_mut().unwrap().remove("grams");
+    });
+    case("grams as text", &material, &|b| {
+        b["material"]["grams"] = json!("41 g")
     });
 
     for (why, broken) in &cases {

@@ -27,7 +27,9 @@ async fn a_network_outage_on_fifty_printers_delivers_every_selected_event() {
     fh.ok(&["plan", "commercial"]);
     fh.ok(&["webhook", "set-url", &endpoint.url()]);
     fh.ok(&["webhook", "enable"]);
-    // Discord does not want job.started; the webhook does not want printer.online.
+    // Everything but: Discord does not want job.started; the webhook does
+    // not want printer.online.
+    fh.ok(&["events", "enable", "all"]);
     fh.ok(&["events", "disable", "--to", "discord", "job.started"]);
     fh.ok(&["events", "disable", "--to", "webhook", "printer.online"]);
 

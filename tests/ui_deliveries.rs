@@ -78,7 +78,7 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
     w.click("‹ Back to Account");
     w.wait_for_text("delivered to Discord at");
     assert!(w.shows("(HTTP 204"));
-    assert!(w.shows("1 of 8 events"));
+    assert!(w.shows("1 of 19 events"));
     w.harness.check_accessibility();
 }
 

@@ -36,11 +36,12 @@ fn keyring_banner_appears_and_secret_fields_are_disabled() {
     assert!(w.is_disabled("Verify"));
     assert!(w.is_disabled("Test Discord"));
 
-    // On Commercial the endpoint (not a secret) can be set, the key cannot.
+    // On Commercial the endpoint is a secret too (its path or query often
+    // carries a token): nothing secret can be set without the keyring.
     w.click("Go to Account");
     w.click("Commercial 💎");
     w.click("Configure");
-    assert!(!w.is_disabled("Endpoint URL"));
+    assert!(w.is_disabled("Endpoint URL"));
     assert!(w.is_disabled("Generate key"));
     assert!(w.is_disabled("Customize…"));
     assert!(w.is_disabled("Generate signing secret"));

@@ -90,7 +90,7 @@ fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
     // Back on the Account page the tile says what is configured.
     w.click("‹ Back to Account");
     w.wait_for_text("On, webhook 112233445566778899");
-    assert!(w.shows("7 of 8 events"));
+    assert!(w.shows("8 of 19 events"));
     w.harness.check_accessibility();
 }
 

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::core::events::EventType;
+use crate::core::events::{EventType, Group};
 use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
 use crate::core::settings::{Destination, Plan};
@@ -171,7 +171,7 @@ pub enum EventsCommand {
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    #[arg(required = true, value_name = "ID|all")]
+    #[arg(required = true, value_name = "ID|GROUP|all")]
     pub events: Vec<String>,
     /// Change one destination only (default: both).
     #[arg(long)]
@@ -258,14 +258,27 @@ fn value_or_stdin(value: &str) -> Result<String, CliError> {
     Ok(strip_one_trailing_newline(&text).to_string())
 }
 
+/// Event ids, group names (`jobs`, `printers`, `orders`, `maintenance`,
+/// `material`) or `all`, in any mix.
 fn parse_events(given: &[String]) -> Result<Vec<EventType>, CliError> {
     if given.iter().any(|g| g == "all") {
         return Ok(EventType::all().collect());
     }
-    given
-        .iter()
-        .map(|id| EventType::from_id(id).map_err(|e| CliError::input(e.to_string())))
-        .collect()
+    let mut events = Vec::new();
+    for word in given {
+        match Group::from_id(word) {
+            Some(group) => events.extend(group.events()),
+            None => events.push(EventType::from_id(word).map_err(|e| {
+                CliError::input(format!(
+                    "{e}; or a group: {}",
+                    Group::ALL.map(Group::id).join(", ")
+                ))
+            })?),
+        }
+    }
+    events.sort();
+    events.dedup();
+    Ok(events)
 }
 
 async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
@@ -358,16 +371,19 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 let settings = profile.load().await?;
                 print_notes(&settings.notice.into_iter().collect());
                 let s = settings.settings;
-                println!("{:<22}{:<24}{:<9}webhook", "id", "label", "discord");
-                for e in EventType::all() {
-                    let mark = |d| if s.events(d).contains(e) { "yes" } else { "no" };
-                    println!(
-                        "{:<22}{:<24}{:<9}{}",
-                        e.id(),
-                        e.label(),
-                        mark(Destination::Discord),
-                        mark(Destination::Webhook)
-                    );
+                println!("{:<34}{:<28}{:<9}webhook", "id", "label", "discord");
+                for group in Group::ALL {
+                    println!("{} ({}):", group.label(), group.id());
+                    for e in group.events() {
+                        let mark = |d| if s.events(d).contains(e) { "yes" } else { "no" };
+                        println!(
+                            "  {:<32}{:<28}{:<9}{}",
+                            e.id(),
+                            e.label(),
+                            mark(Destination::Discord),
+                            mark(Destination::Webhook)
+                        );
+                    }
                 }
             }
             EventsCommand::Enable(args) => set_events(&profile, args, true).await?,

@@ -109,9 +109,12 @@ impl EmbedText {
         title.push_str(severity_emoji(info.severity));
         title.push(' ');
         title.push_str(info.label);
-        if !is_blank(&event.printer.name) {
+        if !is_blank(event.printer_name()) {
             title.push_str(" · ");
-            title.push_str(&event.printer.name);
+            title.push_str(event.printer_name());
+        } else if let Some(order) = &event.order {
+            title.push_str(" · ");
+            title.push_str(&order.number);
         }
 
         // The why of the event (a failure reason, the printer's own message)
@@ -119,6 +122,11 @@ impl EmbedText {
         let description = [
             event.job.as_ref().and_then(|job| job.reason.as_deref()),
             event.hms.as_ref().map(|hms| hms.message.as_str()),
+            event
+                .order
+                .as_ref()
+                .and_then(|order| order.reason.as_deref()),
+            event.maintenance.as_ref().and_then(|m| m.note.as_deref()),
         ]
         .into_iter()
         .flatten()
@@ -126,10 +134,16 @@ impl EmbedText {
         .collect::<Vec<_>>()
         .join("\n\n");
 
-        let mut fields = vec![
-            Field::new("Printer", &event.printer.name, true),
-            Field::new("Model", &event.printer.model, true),
-        ];
+        let mut fields = Vec::new();
+        if let Some(printer) = &event.printer {
+            fields.push(Field::new("Printer", &printer.name, true));
+            fields.push(Field::new("Model", &printer.model, true));
+        }
+        if let Some(order) = &event.order {
+            fields.push(Field::new("Order", &order.number, true));
+            fields.push(Field::new("Source", &order.source, true));
+            fields.push(Field::new("Items", &order.items.to_string(), true));
+        }
         if let Some(job) = &event.job {
             fields.push(Field::new("Job", &job.name, false));
             if let Some(progress) = progress_text(job.progress) {
@@ -142,6 +156,24 @@ impl EmbedText {
         if let Some(hms) = &event.hms {
             fields.push(Field::new("HMS code", &hms.code, true));
             fields.push(Field::new("Severity", severity_word(hms.severity), true));
+        }
+        if let Some(m) = &event.maintenance {
+            if let Some(task) = &m.task {
+                fields.push(Field::new("Task", task, false));
+            }
+            let hours = match m.due_at_print_hours {
+                Some(due) => format!("{} of {}", hours_text(m.print_hours), hours_text(due)),
+                None => hours_text(m.print_hours),
+            };
+            fields.push(Field::new("Print hours", &hours, true));
+        }
+        if let Some(material) = &event.material {
+            let filament = match &material.colour {
+                Some(colour) if !is_blank(colour) => format!("{} ({colour})", material.filament),
+                _ => material.filament.clone(),
+            };
+            fields.push(Field::new("Filament", &filament, true));
+            fields.push(Field::new("Used", &grams_text(material.grams), true));
         }
         fields.truncate(MAX_FIELDS_PER_EMBED);
 
@@ -279,6 +311,24 @@ fn progress_text(progress: f64) -> Option<String> {
 }
 
 /// A duration as an operator reads it: "1 h 00 min", "42 min", "35 s".
+/// Print hours, like `187.5 h`; nonsense (NaN, negative) shows as a dash.
+fn hours_text(hours: f64) -> String {
+    if hours.is_finite() && hours >= 0.0 {
+        format!("{:.1} h", hours.min(1e9))
+    } else {
+        PLACEHOLDER.to_string()
+    }
+}
+
+/// Grams of filament, like `41.7 g`; nonsense shows as a dash.
+fn grams_text(grams: f64) -> String {
+    if grams.is_finite() && grams >= 0.0 {
+        format!("{:.1} g", grams.min(1e9))
+    } else {
+        PLACEHOLDER.to_string()
+    }
+}
+
 fn duration_text(seconds: u64) -> String {
     let (hours, minutes) = (seconds / 3600, seconds % 3600 / 60);
     if hours > 0 {
@@ -521,20 +571,37 @@ mod tests {
             let title = embed["title"].as_str().unwrap();
             assert!(title.starts_with("[TEST] "), "{title}");
             assert!(title.contains(info.label), "{title}");
-            assert!(title.ends_with(" · X1C-07"), "{title}");
+            if event.printer.is_some() {
+                assert!(title.ends_with(" · X1C-07"), "{title}");
+            } else {
+                assert!(title.ends_with(" · #1042"), "{title}");
+            }
             assert_eq!(embed["timestamp"], "2026-11-26T18:50:00.123Z");
             assert_eq!(embed["footer"]["text"], "farmhook · evt_x");
-            let expected: &[&str] = match (info.subject, event.job.as_ref()) {
-                (Subject::Job, Some(job)) if job.duration_s.is_some() => {
+            let expected: &[&str] = match (info.subject, event.job.as_ref(), event_type.id()) {
+                (Subject::Job, Some(job), _) if job.duration_s.is_some() => {
                     &["Printer", "Model", "Job", "Progress", "Duration"]
                 }
-                (Subject::Job, _) => &["Printer", "Model", "Job", "Progress"],
-                (Subject::Hms, _) => &["Printer", "Model", "HMS code", "Severity"],
-                (Subject::Printer, _) => &["Printer", "Model"],
+                (Subject::Job, _, _) => &["Printer", "Model", "Job", "Progress"],
+                (Subject::Hms, _, _) => &["Printer", "Model", "HMS code", "Severity"],
+                (Subject::Printer, _, _) => &["Printer", "Model"],
+                (Subject::Order, _, "order.auto_printed") => &[
+                    "Printer", "Model", "Order", "Source", "Items", "Job", "Progress",
+                ],
+                (Subject::Order, _, _) => &["Order", "Source", "Items"],
+                (Subject::Maintenance, _, id)
+                    if id.ends_with("mode_on") || id.ends_with("mode_off") =>
+                {
+                    &["Printer", "Model", "Print hours"]
+                }
+                (Subject::Maintenance, _, _) => &["Printer", "Model", "Task", "Print hours"],
+                (Subject::Material, _, _) => &["Printer", "Model", "Filament", "Used"],
             };
             assert_eq!(field_names(embed), expected, "{event_type}");
-            assert_eq!(field(embed, "Printer")["value"], "X1C-07");
-            assert_eq!(field(embed, "Model")["value"], "X1 Carbon");
+            if event.printer.is_some() {
+                assert_eq!(field(embed, "Printer")["value"], "X1C-07");
+                assert_eq!(field(embed, "Model")["value"], "X1 Carbon");
+            }
         }
     }
 
@@ -614,7 +681,7 @@ mod tests {
     #[test]
     fn mentions_never_ping_and_user_text_is_kept_as_written() {
         let mut event = sample("job.failed");
-        event.printer.name = "@everyone".into();
+        event.printer.as_mut().unwrap().name = "@everyone".into();
         event.job.as_mut().unwrap().name = "**bold** <@123> @here `x`".into();
         let message = discord_message(&[event]);
         assert_eq!(message["allowed_mentions"], json!({"parse": []}));
@@ -628,8 +695,9 @@ mod tests {
     #[test]
     fn blank_texts_become_a_dash_and_never_an_empty_field() {
         let mut event = sample("printer.hms_warning");
-        event.printer.name = "  ".into();
-        event.printer.model = String::new();
+        let printer = event.printer.as_mut().unwrap();
+        printer.name = "  ".into();
+        printer.model = String::new();
         event.id = String::new();
         let hms = event.hms.as_mut().unwrap();
         hms.code = String::new();
@@ -656,7 +724,7 @@ mod tests {
     fn huge_hms(n: usize) -> Event {
         let mut event = sample("printer.hms_error");
         event.id = format!("evt_{n}");
-        event.printer.name = "🦀".repeat(10_000);
+        event.printer.as_mut().unwrap().name = "🦀".repeat(10_000);
         event.hms.as_mut().unwrap().message = "é".repeat(50_000);
         event
     }
@@ -804,8 +872,10 @@ mod tests {
                     let event_type = EventType::all().nth(kind).unwrap();
                     let mut event = Event::sample(event_type, format!("evt_{id}"), now());
                     event.test = test;
-                    event.printer.name = printer.clone();
-                    event.printer.model = printer;
+                    if let Some(p) = event.printer.as_mut() {
+                        p.name = printer.clone();
+                        p.model = printer;
+                    }
                     if let Some(hms) = event.hms.as_mut() {
                         hms.code = name.clone();
                         hms.message = message;

@@ -22,11 +22,20 @@ pub struct Event {
     pub occurred_at: OffsetDateTime,
     /// True for deliveries fired from the Test button or `test-fire`.
     pub test: bool,
-    pub printer: Printer,
+    /// The printer the event is about; absent only on order events that no
+    /// printer has taken yet.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub printer: Option<Printer>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub job: Option<Job>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hms: Option<Hms>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub order: Option<Order>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub maintenance: Option<Maintenance>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub material: Option<Material>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +74,56 @@ pub struct Hms {
     pub message: String,
 }
 
+/// A customer order, on `order.*` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    /// The number the operator sees, like `#1042`.
+    pub number: String,
+    /// Where it came from: `manual` or `retail` (a shop integration).
+    pub source: String,
+    /// How many items (prints) it holds.
+    pub items: u32,
+    /// Why it was cancelled, when it was.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+}
+
+/// A printer's maintenance, on `maintenance.*` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Maintenance {
+    /// What is due (`Lubricate the carbon rods`); absent for mode changes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task: Option<String>,
+    /// Print hours since this task was last done.
+    pub print_hours: f64,
+    /// Print hours at which the task falls due.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub due_at_print_hours: Option<f64>,
+    /// Who or what switched maintenance mode, or a note.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+/// Filament used by a finished job, on `material.usage_recorded`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Material {
+    /// The filament, like `PLA Basic`.
+    pub filament: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub colour: Option<String>,
+    pub grams: f64,
+    /// The job that used it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub job_id: Option<String>,
+}
+
 impl Event {
+    /// The name of the printer, or "" when there is none.
+    pub fn printer_name(&self) -> &str {
+        self.printer.as_ref().map_or("", |p| p.name.as_str())
+    }
+
     /// The JSON body the custom webhook receives.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("events always serialize")
@@ -94,51 +152,106 @@ impl Event {
             progress,
             reason: reason.map(String::from),
         };
-        let (job, hms) = match (event_type.id(), event_type.info().subject) {
-            ("job.started", _) => (Some(job(0.0, false, None)), None),
-            ("job.succeeded", _) => (Some(job(1.0, true, None)), None),
-            ("job.cancelled", _) => (
-                Some(job(0.41, true, Some("Cancelled from the farm dashboard"))),
-                None,
-            ),
-            ("job.failed", _) => (
-                Some(job(
-                    0.62,
-                    true,
-                    Some("Spaghetti detected: first-layer adhesion lost"),
-                )),
-                None,
-            ),
-            (_, Subject::Job) => (Some(job(0.5, false, None)), None),
-            (_, Subject::Hms) => (
-                None,
-                Some(Hms {
-                    code: if event_type.info().severity == Severity::Error {
-                        "0700_2000_0002_0001".into()
-                    } else {
-                        "0300_0100_0001_0007".into()
-                    },
-                    severity: event_type.info().severity,
-                    message: if event_type.info().severity == Severity::Error {
-                        "AMS slot 1 filament has run out.".into()
-                    } else {
-                        "The heatbed temperature is abnormal; the sensor may have an open circuit."
-                            .into()
-                    },
-                }),
-            ),
-            (_, Subject::Printer) => (None, None),
+        let hms = |error: bool| Hms {
+            code: if error {
+                "0700_2000_0002_0001".into()
+            } else {
+                "0300_0100_0001_0007".into()
+            },
+            severity: event_type.info().severity,
+            message: if error {
+                "AMS slot 1 filament has run out.".into()
+            } else {
+                "The heatbed temperature is abnormal; the sensor may have an open circuit.".into()
+            },
         };
-        Event {
+        let order = |source: &str, reason: Option<&str>| Order {
+            id: "ord_1042".into(),
+            number: "#1042".into(),
+            source: source.into(),
+            items: 3,
+            reason: reason.map(String::from),
+        };
+        let maintenance = |task: Option<&str>, hours: f64, note: Option<&str>| Maintenance {
+            task: task.map(String::from),
+            print_hours: hours,
+            due_at_print_hours: task.map(|_| 200.0),
+            note: note.map(String::from),
+        };
+        let mut event = Event {
             id,
             event_type,
             schema_version: PAYLOAD_SCHEMA_VERSION,
             occurred_at: now,
             test: true,
-            printer,
-            job,
-            hms,
+            printer: Some(printer),
+            job: None,
+            hms: None,
+            order: None,
+            maintenance: None,
+            material: None,
+        };
+        match event_type.id() {
+            "job.started" => event.job = Some(job(0.0, false, None)),
+            "job.succeeded" => event.job = Some(job(1.0, true, None)),
+            "job.cancelled" => {
+                event.job = Some(job(0.41, true, Some("Cancelled from the farm dashboard")));
+            }
+            "job.failed" => {
+                event.job = Some(job(
+                    0.62,
+                    true,
+                    Some("Spaghetti detected: first-layer adhesion lost"),
+                ));
+            }
+            "printer.hms_error" => event.hms = Some(hms(true)),
+            "printer.hms_warning" => event.hms = Some(hms(false)),
+            "order.created_manual" => {
+                event.printer = None;
+                event.order = Some(order("manual", None));
+            }
+            "order.created_retail" | "order.closed" => {
+                event.printer = None;
+                event.order = Some(order("retail", None));
+            }
+            "order.cancelled" => {
+                event.printer = None;
+                event.order = Some(order("retail", Some("The customer cancelled")));
+            }
+            "order.auto_printed" => {
+                event.order = Some(order("retail", None));
+                event.job = Some(job(0.0, false, None));
+            }
+            "maintenance.mode_on" => {
+                event.maintenance = Some(maintenance(None, 187.5, Some("Nozzle swap")));
+            }
+            "maintenance.mode_off" => {
+                event.maintenance = Some(maintenance(None, 0.0, Some("Nozzle swap done")));
+            }
+            "maintenance.due_soon" => {
+                event.maintenance =
+                    Some(maintenance(Some("Lubricate the carbon rods"), 190.0, None));
+            }
+            "maintenance.overdue" => {
+                event.maintenance =
+                    Some(maintenance(Some("Lubricate the carbon rods"), 212.0, None));
+            }
+            "material.usage_recorded" => {
+                event.material = Some(Material {
+                    filament: "PLA Basic".into(),
+                    colour: Some("Jade White".into()),
+                    grams: 41.7,
+                    job_id: Some("job_benchy_0412".into()),
+                });
+            }
+            // Printer state changes carry only the printer; an event added
+            // to the catalogue without a sample gets that much too.
+            _ if event_type.info().subject == Subject::Job => {
+                event.job = Some(job(0.5, false, None));
+            }
+            _ => {}
         }
+        event
     }
 }
 
@@ -212,8 +325,33 @@ mod tests {
             assert_eq!(json["type"], e.id());
             assert_eq!(json["schema_version"], 1);
             assert_eq!(json["test"], true);
-            assert!(json["printer"]["name"].is_string());
-            assert_eq!(json.get("job").is_some(), e.id().starts_with("job."), "{e}");
+            assert_eq!(
+                json.get("printer").is_some(),
+                !matches!(
+                    e.id(),
+                    "order.created_manual"
+                        | "order.created_retail"
+                        | "order.cancelled"
+                        | "order.closed"
+                ),
+                "{e}"
+            );
+            assert_eq!(
+                json.get("job").is_some(),
+                e.id().starts_with("job.") || e.id() == "order.auto_printed",
+                "{e}"
+            );
+            for (section, prefix) in [
+                ("order", "order."),
+                ("maintenance", "maintenance."),
+                ("material", "material."),
+            ] {
+                assert_eq!(
+                    json.get(section).is_some(),
+                    e.id().starts_with(prefix),
+                    "{e}"
+                );
+            }
             assert_eq!(
                 json.get("hms").is_some(),
                 e.id().starts_with("printer.hms_"),

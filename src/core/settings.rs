@@ -65,7 +65,7 @@ impl Default for DiscordSettings {
     fn default() -> Self {
         DiscordSettings {
             enabled: false,
-            events: EventSelection::all(),
+            events: EventSelection::new_channel_default(),
         }
     }
 }
@@ -92,7 +92,7 @@ impl Default for WebhookSettings {
         WebhookSettings {
             enabled: false,
             legacy_url: None,
-            events: EventSelection::all(),
+            events: EventSelection::new_channel_default(),
             signing: false,
         }
     }
@@ -173,7 +173,7 @@ mod tests {
             serde_json::from_str(r#"{"plan":"commercial","discord":{"enabled":true}}"#).unwrap();
         assert_eq!(s.plan, Plan::Commercial);
         assert!(s.discord.enabled);
-        assert_eq!(s.discord.events, EventSelection::all());
+        assert_eq!(s.discord.events, EventSelection::new_channel_default());
         assert_eq!(s.webhook, WebhookSettings::default());
         assert_eq!(s.schema_version, SETTINGS_SCHEMA_VERSION);
     }

@@ -1,6 +1,9 @@
 //! A virtual print farm: printers running jobs, raising HMS warnings and
-//! errors, dropping offline and coming back, as a seeded, clock-free model.
-//! The same seed and the same steps give the same events, every run.
+//! errors, dropping offline and coming back; orders arriving and being
+//! printed, closed or cancelled; material used at the end of each job;
+//! maintenance coming due after print hours; continuous print switched off
+//! after failures in a row. A seeded, clock-free model: the same seed and
+//! the same steps give the same events, every run.
 
 use std::fmt;
 
@@ -8,7 +11,9 @@ use rand::{RngExt, SeedableRng};
 use time::OffsetDateTime;
 
 use super::events::{EventType, Severity};
-use super::payload::{Event, Hms, Job, PAYLOAD_SCHEMA_VERSION, Printer};
+use super::payload::{
+    Event, Hms, Job, Maintenance, Material, Order, PAYLOAD_SCHEMA_VERSION, Printer,
+};
 
 /// The situations a user can rehearse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -70,6 +75,31 @@ const OUTAGE_START_S: f64 = 3.0;
 const OUTAGE_END_S: f64 = 15.0;
 /// Share of printers the outage takes down.
 const OUTAGE_SHARE: f64 = 0.8;
+/// A simulated second of printing counts as a print minute, so the farm
+/// ages fast enough for maintenance to come due within a rehearsal.
+const PRINT_HOURS_PER_SECOND: f64 = 1.0 / 60.0;
+/// Print hours between two maintenances, and the share at which it is
+/// "due soon".
+const MAINTENANCE_EVERY_H: f64 = 24.0;
+const MAINTENANCE_DUE_SOON_SHARE: f64 = 0.85;
+const MAINTENANCE_TASKS: &[&str] = &[
+    "Lubricate the carbon rods",
+    "Clean the nozzle wiper and the build plate",
+    "Check the belt tension",
+];
+/// Failed jobs in a row after which the farm stops starting jobs on a
+/// printer (continuous print disabled) until the operator turns it on.
+const CONTINUOUS_PRINT_FAILURES: u32 = 3;
+/// Grams of filament a simulated second of printing uses.
+const GRAMS_PER_SECOND: f64 = 0.25;
+const FILAMENTS: &[(&str, &str)] = &[
+    ("PLA Basic", "Jade White"),
+    ("PETG HF", "Black"),
+    ("PLA Matte", "Charcoal"),
+    ("ABS", "Orange"),
+];
+/// Orders waiting for a printer, at most (older ones are printed first).
+const MAX_OPEN_ORDERS: usize = 50;
 
 const MODELS: &[(&str, &str)] = &[
     ("X1C", "X1 Carbon"),
@@ -158,6 +188,20 @@ struct RunningJob {
     /// Fails (reason) or is cancelled at this share of the job.
     ends_early: Option<(f64, EventType, String)>,
     warned: bool,
+    /// The order this job prints, when the farm took one from the queue.
+    order: Option<Order>,
+}
+
+/// Where a printer's maintenance stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upkeep {
+    Fine,
+    /// `maintenance.due_soon` was told.
+    DueSoon,
+    /// `maintenance.overdue` was told; maintenance mode comes next.
+    Overdue,
+    /// In maintenance mode: prints nothing until it is switched off.
+    InMaintenance,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +212,14 @@ struct VirtualPrinter {
     /// Simulated time of the printer's next decision.
     next_at_s: f64,
     jobs_done: u32,
+    /// Print hours since the last maintenance.
+    print_hours: f64,
+    upkeep: Upkeep,
+    task: &'static str,
+    failures_in_a_row: u32,
+    /// Continuous print is off: no job starts until the operator turns it
+    /// on again (at the next decision).
+    continuous_off: bool,
 }
 
 /// The farm. Advance it with [`Farm::advance`]; it returns what happened.
@@ -178,6 +230,10 @@ pub struct Farm {
     now_s: f64,
     outage_started: bool,
     outage_ended: bool,
+    /// Simulated time the next order arrives (or one is cancelled).
+    next_order_at_s: f64,
+    open_orders: std::collections::VecDeque<Order>,
+    orders_made: u32,
 }
 
 impl Farm {
@@ -198,9 +254,16 @@ impl Farm {
                     offline: false,
                     next_at_s: rng.random_range(0.5..8.0),
                     jobs_done: 0,
+                    // Printers were serviced at different times.
+                    print_hours: rng.random_range(0.0..MAINTENANCE_EVERY_H * 0.8),
+                    upkeep: Upkeep::Fine,
+                    task: MAINTENANCE_TASKS[i % MAINTENANCE_TASKS.len()],
+                    failures_in_a_row: 0,
+                    continuous_off: false,
                 }
             })
             .collect();
+        let next_order_at_s = rng.random_range(2.0..10.0);
         Farm {
             printers,
             rng,
@@ -208,6 +271,9 @@ impl Farm {
             now_s: 0.0,
             outage_started: false,
             outage_ended: false,
+            next_order_at_s,
+            open_orders: std::collections::VecDeque::new(),
+            orders_made: 0,
         }
     }
 
@@ -261,16 +327,25 @@ impl Farm {
                 .enumerate()
                 .map(|(i, p)| (p.next_at_s, i))
                 .min_by(|a, b| a.0.total_cmp(&b.0));
-            let (at, index) = match (next, outage_at) {
-                (Some((t, _)), Some(o)) if o <= t && o <= end => (o, None),
-                (Some((t, i)), _) if t <= end => (t, Some(i)),
-                (None, Some(o)) if o <= end => (o, None),
-                _ => break,
+            // The earliest of: the outage, an order, a printer's decision.
+            let mut step = outage_at.map(|o| (o, Step::Outage));
+            let order = (self.next_order_at_s, Step::Order);
+            if step.is_none_or(|(t, _)| order.0 < t) {
+                step = Some(order);
+            }
+            if let Some((t, i)) = next
+                && step.is_none_or(|(s, _)| t < s)
+            {
+                step = Some((t, Step::Printer(i)));
+            }
+            let Some((at, step)) = step.filter(|(at, _)| *at <= end) else {
+                break;
             };
             self.now_s = at;
-            match index {
-                None => self.outage_step(wall_start, &mut events),
-                Some(i) => self.printer_step(i, wall_start, &mut events),
+            match step {
+                Step::Outage => self.outage_step(wall_start, &mut events),
+                Step::Order => self.order_step(wall_start, &mut events),
+                Step::Printer(i) => self.printer_step(i, wall_start, &mut events),
             }
         }
         self.now_s = end;
@@ -288,6 +363,77 @@ impl Farm {
         } else {
             None
         }
+    }
+
+    /// An order arrives, manual or from the shop; now and then an open one
+    /// is cancelled instead. Bigger farms get more orders.
+    fn order_step(&mut self, wall_start: OffsetDateTime, events: &mut Vec<Event>) {
+        let per_ten_printers = (self.printers.len() as f64 / 10.0).max(1.0);
+        self.next_order_at_s = self.now_s + self.rng.random_range(20.0..90.0) / per_ten_printers;
+        if self.rng.random_range(0..100) < 10
+            && let Some(mut order) = self.open_orders.pop_back()
+        {
+            order.reason = Some("The customer cancelled".into());
+            events.push(self.order_event("order.cancelled", None, order, wall_start));
+            return;
+        }
+        if self.open_orders.len() >= MAX_OPEN_ORDERS {
+            return;
+        }
+        self.orders_made += 1;
+        let manual = self.rng.random_range(0..100) < 30;
+        let order = Order {
+            id: format!("ord_{:04}", self.orders_made),
+            number: format!("#{}", 1000 + self.orders_made),
+            source: if manual { "manual" } else { "retail" }.into(),
+            items: self.rng.random_range(1..6),
+            reason: None,
+        };
+        self.open_orders.push_back(order.clone());
+        let id = if manual {
+            "order.created_manual"
+        } else {
+            "order.created_retail"
+        };
+        events.push(self.order_event(id, None, order, wall_start));
+    }
+
+    /// An order event, about a printer when one prints it.
+    fn order_event(
+        &mut self,
+        id: &str,
+        printer: Option<usize>,
+        order: Order,
+        wall_start: OffsetDateTime,
+    ) -> Event {
+        let mut event = match printer {
+            Some(i) => self.event(i, id, wall_start, None, None),
+            None => {
+                let mut e = self.event(0, id, wall_start, None, None);
+                e.printer = None;
+                e
+            }
+        };
+        event.order = Some(order);
+        event
+    }
+
+    fn maintenance_event(&mut self, i: usize, id: &str, wall_start: OffsetDateTime) -> Event {
+        let p = &self.printers[i];
+        let due = matches!(id, "maintenance.due_soon" | "maintenance.overdue");
+        let maintenance = Maintenance {
+            task: due.then(|| p.task.to_string()),
+            print_hours: (p.print_hours * 10.0).round() / 10.0,
+            due_at_print_hours: due.then_some(MAINTENANCE_EVERY_H),
+            note: match id {
+                "maintenance.mode_on" => Some(format!("{} (overdue)", p.task)),
+                "maintenance.mode_off" => Some(format!("{}: done", p.task)),
+                _ => None,
+            },
+        };
+        let mut event = self.event(i, id, wall_start, None, None);
+        event.maintenance = Some(maintenance);
+        event
     }
 
     fn outage_step(&mut self, wall_start: OffsetDateTime, events: &mut Vec<Event>) {
@@ -335,7 +481,30 @@ impl Farm {
             return;
         }
         let Some(job) = self.printers[i].job.clone() else {
-            // Idle: start a job (or, rarely, drop offline).
+            // Idle: maintenance first, then continuous print, then a job.
+            match self.printers[i].upkeep {
+                Upkeep::Overdue => {
+                    self.printers[i].upkeep = Upkeep::InMaintenance;
+                    self.printers[i].next_at_s = self.now_s + self.rng.random_range(30.0..90.0);
+                    events.push(self.maintenance_event(i, "maintenance.mode_on", wall_start));
+                    return;
+                }
+                Upkeep::InMaintenance => {
+                    let p = &mut self.printers[i];
+                    p.upkeep = Upkeep::Fine;
+                    p.print_hours = 0.0;
+                    p.next_at_s = self.now_s + self.rng.random_range(2.0..10.0);
+                    events.push(self.maintenance_event(i, "maintenance.mode_off", wall_start));
+                    return;
+                }
+                Upkeep::Fine | Upkeep::DueSoon => {}
+            }
+            if self.printers[i].continuous_off {
+                // The operator has looked at it and turns it back on.
+                self.printers[i].continuous_off = false;
+                self.printers[i].failures_in_a_row = 0;
+            }
+            // Start a job (or, rarely, drop offline).
             if self.scenario == Scenario::NormalShift && self.rng.random_bool(0.02) {
                 self.printers[i].offline = true;
                 self.printers[i].next_at_s = self.now_s + self.rng.random_range(5.0..30.0);
@@ -367,6 +536,12 @@ impl Farm {
                 }
             }
             .map(|(share, id, why)| (share, event_type(id), why.to_string()));
+            // Half the jobs print an order from the queue, oldest first.
+            let order = if self.rng.random_bool(0.5) {
+                self.open_orders.pop_front()
+            } else {
+                None
+            };
             let job = RunningJob {
                 id: format!("job_{}_{number:03}", self.printers[i].printer.id),
                 name,
@@ -374,10 +549,16 @@ impl Farm {
                 length_s,
                 ends_early,
                 warned: false,
+                order,
             };
             self.printers[i].job = Some(job.clone());
             // Next decision: a warning midway, the early end, or the finish.
             self.printers[i].next_at_s = self.now_s + self.next_job_decision(&job, failing);
+            if let Some(order) = job.order.clone() {
+                let mut event = self.order_event("order.auto_printed", Some(i), order, wall_start);
+                event.job = Some(self.job_payload(&job, wall_start));
+                events.push(event);
+            }
             events.push(self.event(i, "job.started", wall_start, Some(&job), None));
             return;
         };
@@ -398,6 +579,7 @@ impl Farm {
             ended.ends_early = None;
             let event = self.job_end(i, *kind, &ended, Some(reason.clone()), progress, wall_start);
             events.push(event);
+            self.after_job(i, *kind, &ended, progress, wall_start, events);
             return;
         }
         if progress < 1.0 {
@@ -417,8 +599,76 @@ impl Farm {
             self.printers[i].next_at_s = self.now_s + (remaining * job.length_s).max(0.001);
             return;
         }
-        let event = self.job_end(i, event_type("job.succeeded"), &job, None, 1.0, wall_start);
+        let succeeded = event_type("job.succeeded");
+        let event = self.job_end(i, succeeded, &job, None, 1.0, wall_start);
         events.push(event);
+        self.after_job(i, succeeded, &job, 1.0, wall_start, events);
+    }
+
+    /// What follows a job's end: the material it used, its order closed (or
+    /// back in the queue), continuous print switched off after failures in a
+    /// row, and maintenance coming due.
+    fn after_job(
+        &mut self,
+        i: usize,
+        kind: EventType,
+        job: &RunningJob,
+        progress: f64,
+        wall_start: OffsetDateTime,
+        events: &mut Vec<Event>,
+    ) {
+        let printed_s = (job.length_s * progress).max(0.0);
+        if printed_s > 0.0 {
+            let (filament, colour) = FILAMENTS[i % FILAMENTS.len()];
+            let mut event = self.event(i, "material.usage_recorded", wall_start, None, None);
+            event.material = Some(Material {
+                filament: filament.into(),
+                colour: Some(colour.into()),
+                grams: (printed_s * GRAMS_PER_SECOND * 10.0).round() / 10.0,
+                job_id: Some(job.id.clone()),
+            });
+            events.push(event);
+        }
+        let succeeded = kind.id() == "job.succeeded";
+        if let Some(order) = job.order.clone() {
+            if succeeded {
+                events.push(self.order_event("order.closed", Some(i), order, wall_start));
+            } else {
+                // Printed again by the next free printer.
+                self.open_orders.push_front(order);
+            }
+        }
+        let p = &mut self.printers[i];
+        if kind.id() == "job.failed" {
+            p.failures_in_a_row += 1;
+        } else if succeeded {
+            p.failures_in_a_row = 0;
+        }
+        if p.failures_in_a_row >= CONTINUOUS_PRINT_FAILURES && !p.continuous_off {
+            p.continuous_off = true;
+            p.next_at_s = self.now_s + self.rng.random_range(60.0..180.0);
+            events.push(self.event(
+                i,
+                "printer.continuous_print_disabled",
+                wall_start,
+                None,
+                None,
+            ));
+        }
+        let p = &mut self.printers[i];
+        p.print_hours += printed_s * PRINT_HOURS_PER_SECOND;
+        let due_soon = p.print_hours >= MAINTENANCE_EVERY_H * MAINTENANCE_DUE_SOON_SHARE;
+        let overdue = p.print_hours >= MAINTENANCE_EVERY_H;
+        let told = match p.upkeep {
+            Upkeep::Fine if overdue => Some((Upkeep::Overdue, "maintenance.overdue")),
+            Upkeep::Fine if due_soon => Some((Upkeep::DueSoon, "maintenance.due_soon")),
+            Upkeep::DueSoon if overdue => Some((Upkeep::Overdue, "maintenance.overdue")),
+            _ => None,
+        };
+        if let Some((upkeep, id)) = told {
+            self.printers[i].upkeep = upkeep;
+            events.push(self.maintenance_event(i, id, wall_start));
+        }
     }
 
     fn next_job_decision(&mut self, job: &RunningJob, failing: bool) -> f64 {
@@ -491,11 +741,22 @@ impl Farm {
             schema_version: PAYLOAD_SCHEMA_VERSION,
             occurred_at: self.wall(wall_start),
             test: false,
-            printer: self.printers[i].printer.clone(),
+            printer: Some(self.printers[i].printer.clone()),
             job: job.map(|j| self.job_payload(j, wall_start)),
             hms,
+            order: None,
+            maintenance: None,
+            material: None,
         }
     }
+}
+
+/// What the farm does next.
+#[derive(Clone, Copy)]
+enum Step {
+    Outage,
+    Order,
+    Printer(usize),
 }
 
 /// The catalogue id used here is always a catalogue row.
@@ -523,7 +784,13 @@ mod tests {
         assert!(a.len() > 30, "{}", a.len());
         let ids = |v: &[Event]| {
             v.iter()
-                .map(|e| (e.event_type.id(), e.printer.name.clone(), e.id.clone()))
+                .map(|e| {
+                    (
+                        e.event_type.id(),
+                        e.printer_name().to_string(),
+                        e.id.clone(),
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(ids(&a), ids(&b));
@@ -546,7 +813,7 @@ mod tests {
         for e in &events {
             assert_eq!(
                 e.job.is_some(),
-                e.event_type.id().starts_with("job."),
+                e.event_type.id().starts_with("job.") || e.event_type.id() == "order.auto_printed",
                 "{e:?}"
             );
             assert_eq!(
@@ -594,7 +861,7 @@ mod tests {
         let events = run(3, Scenario::FailingPrinter, 5, 1200, 1.0);
         let first: Vec<_> = events
             .iter()
-            .filter(|e| e.printer.name == "X1C-01")
+            .filter(|e| e.printer_name() == "X1C-01")
             .collect();
         assert!(first.iter().any(|e| e.event_type.id() == "job.failed"));
         assert!(first.iter().all(|e| e.event_type.id() != "job.succeeded"));
@@ -604,8 +871,79 @@ mod tests {
                 .any(|e| e.event_type.id() == "printer.hms_error")
         );
         let events = run(3, Scenario::FlappingPrinter, 5, 60, 1.0);
-        let flaps = events.iter().filter(|e| e.printer.name == "X1C-01").count();
+        let flaps = events
+            .iter()
+            .filter(|e| e.printer_name() == "X1C-01")
+            .count();
         assert!(flaps >= 5, "{flaps}");
+    }
+
+    #[test]
+    fn a_shift_has_orders_material_maintenance_and_every_event_validates_its_sections() {
+        let events = run(20, Scenario::NormalShift, 3, 3600, 1.0);
+        let ids: std::collections::BTreeSet<&str> =
+            events.iter().map(|e| e.event_type.id()).collect();
+        for id in [
+            "order.created_manual",
+            "order.created_retail",
+            "order.cancelled",
+            "order.closed",
+            "order.auto_printed",
+            "material.usage_recorded",
+            "maintenance.due_soon",
+            "maintenance.overdue",
+            "maintenance.mode_on",
+            "maintenance.mode_off",
+        ] {
+            assert!(ids.contains(id), "no {id} in {ids:?}");
+        }
+        for e in &events {
+            let id = e.event_type.id();
+            assert_eq!(e.order.is_some(), id.starts_with("order."), "{id}");
+            assert_eq!(
+                e.maintenance.is_some(),
+                id.starts_with("maintenance."),
+                "{id}"
+            );
+            assert_eq!(e.material.is_some(), id.starts_with("material."), "{id}");
+            let printerless = matches!(
+                id,
+                "order.created_manual" | "order.created_retail" | "order.cancelled"
+            );
+            assert_eq!(e.printer.is_none(), printerless, "{id}");
+        }
+        // Every job that printed something used material, once.
+        let ended = events
+            .iter()
+            .filter(|e| {
+                e.job
+                    .as_ref()
+                    .is_some_and(|j| j.ended_at.is_some() && j.progress > 0.0)
+                    && e.event_type.id().starts_with("job.")
+            })
+            .count();
+        let used = events
+            .iter()
+            .filter(|e| e.event_type.id() == "material.usage_recorded")
+            .count();
+        assert_eq!(used, ended);
+    }
+
+    #[test]
+    fn a_failing_printer_gets_continuous_print_disabled_after_three_failures() {
+        let events = run(3, Scenario::FailingPrinter, 5, 3000, 1.0);
+        let first: Vec<&str> = events
+            .iter()
+            .filter(|e| e.printer_name() == "X1C-01")
+            .map(|e| e.event_type.id())
+            .collect();
+        let failed_before = first
+            .iter()
+            .take_while(|id| **id != "printer.continuous_print_disabled")
+            .filter(|id| **id == "job.failed")
+            .count();
+        assert_eq!(failed_before, 3, "{first:?}");
+        assert!(first.contains(&"printer.continuous_print_disabled"));
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! The event checkboxes. As in the tile, one selection serves both
-//! destinations: ticking sets it for both. When they differ (set with the
-//! command line's `--to`), the box shows a dash and says which has it.
+//! The event checkboxes, grouped as in the tile (Print jobs, Printers,
+//! Orders, Maintenance, Material), each group with its own all/none. One
+//! selection serves both destinations here: ticking sets it for both. When
+//! they differ (set with the command line's `--to`), the box shows a dash
+//! and says which has it.
 
 use eframe::egui;
 
 use super::app::UiCommand;
 use super::widgets;
-use crate::core::events::{EventSelection, EventType, Severity};
+use crate::core::events::{EventSelection, EventType, Group, Severity};
 use crate::core::settings::Settings;
 
 pub fn ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<UiCommand>) {
@@ -34,18 +36,60 @@ pub fn ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<UiComma
                 set_all(settings, EventSelection::none(), commands);
             }
         });
-        egui::Grid::new("events_grid")
-            .num_columns(2)
-            .spacing([24.0, 4.0])
-            .show(ui, |ui| {
-                for (i, event) in EventType::all().enumerate() {
-                    event_ui(ui, settings, event, commands);
-                    if i % 2 == 1 {
-                        ui.end_row();
-                    }
-                }
-            });
+        for group in Group::ALL {
+            ui.add_space(6.0);
+            group_ui(ui, settings, group, commands);
+        }
     });
+}
+
+/// A group's heading with how many are ticked, its all/none, and its boxes.
+fn group_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    group: Group,
+    commands: &mut Vec<UiCommand>,
+) {
+    let total = group.events().count();
+    let ticked = settings.discord.events.count_in(group);
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(group.label()).strong());
+        widgets::hint(ui, format!("{ticked} of {total}"));
+        let name = group.label().to_lowercase();
+        if ui
+            .small_button(format!("All {name}"))
+            .on_hover_text(format!("Tick every {name} event"))
+            .clicked()
+        {
+            set_group(settings, group, true, commands);
+        }
+        if ui
+            .small_button(format!("No {name}"))
+            .on_hover_text(format!("Untick every {name} event"))
+            .clicked()
+        {
+            set_group(settings, group, false, commands);
+        }
+    });
+    egui::Grid::new(("events_grid", group))
+        .num_columns(2)
+        .spacing([24.0, 4.0])
+        .show(ui, |ui| {
+            for (i, event) in group.events().enumerate() {
+                event_ui(ui, settings, event, commands);
+                if i % 2 == 1 {
+                    ui.end_row();
+                }
+            }
+        });
+}
+
+fn set_group(settings: &mut Settings, group: Group, on: bool, commands: &mut Vec<UiCommand>) {
+    for event in group.events() {
+        settings.discord.events.set(event, on);
+        settings.webhook.events.set(event, on);
+    }
+    commands.push(UiCommand::SettingsEdited);
 }
 
 fn set_all(settings: &mut Settings, selection: EventSelection, commands: &mut Vec<UiCommand>) {
