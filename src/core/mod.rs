@@ -12,4 +12,5 @@ pub mod input;
 pub mod payload;
 pub mod profile;
 pub mod settings;
+pub mod settings_merge;
 pub mod simulator;

@@ -4,10 +4,12 @@
 //! runs after every update; nothing here knows egui.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::config_store::ConfigStore;
 use super::delivery::deliver::Target;
 use super::delivery::discord::{self, WebhookInfo};
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
@@ -21,6 +23,13 @@ use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
 use crate::core::settings::{Destination, Plan, Settings};
 use crate::engine::simulation::{self, SimulationSettings, SimulationView};
+
+/// How often the engine looks at the settings file for changes another
+/// process (the command line) made.
+pub const WATCH_FILE_EVERY: Duration = Duration::from_secs(1);
+/// How often, in settings-file looks, the keyring is read again for the same
+/// reason (D-Bus round trips: less often than the file).
+const WATCH_KEYRING_EVERY_TICKS: u64 = 2;
 
 /// The variable that points Discord traffic at a stand-in.
 pub const DISCORD_API_BASE_ENV: &str = "FARMHOOK_DISCORD_API_BASE";
@@ -71,7 +80,15 @@ pub fn discord_api_base_from_env() -> String {
 pub enum EngineCommand {
     /// Read settings and secrets again.
     Reload,
-    SaveSettings(Settings),
+    /// Save the window's edits: the changes from `base` (the settings the
+    /// window last had from the engine) to `edited` are applied onto the
+    /// file as it is now, so a change made meanwhile by another process is
+    /// kept. The engine answers `Saved`, after `Loaded` when the result
+    /// differs from `edited`.
+    SaveSettings {
+        base: Box<Settings>,
+        edited: Box<Settings>,
+    },
     SetDiscordUrl(String),
     ClearDiscordUrl,
     GenerateApiKey,
@@ -193,6 +210,13 @@ struct State {
     options: EngineOptions,
     settings: Settings,
     secrets: SecretsView,
+    /// What the last load said about the settings file, kept for updates
+    /// sent when the file changes.
+    notice: Option<String>,
+    /// A hash of the settings file as last looked at (`None`: not yet).
+    file_seen: Option<u64>,
+    /// Looks at the file so far, to pace the keyring's.
+    watch_ticks: u64,
     dispatcher: Dispatcher,
     out: Outbox,
     /// The engine's own command queue, for the simulator's events.
@@ -227,17 +251,25 @@ async fn run(
         options,
         settings: Settings::default(),
         secrets: SecretsView::default(),
+        notice: None,
+        file_seen: None,
+        watch_ticks: 0,
         dispatcher,
         out,
         commands: own_commands,
         simulation: None,
     };
     state.reload().await;
-    while let Some(command) = commands.recv().await {
-        if let EngineCommand::Shutdown = command {
-            break;
+    let mut watch = tokio::time::interval(WATCH_FILE_EVERY);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None | Some(EngineCommand::Shutdown) => break,
+                Some(command) => state.handle(command).await,
+            },
+            _ = watch.tick() => state.notice_outside_changes().await,
         }
-        state.handle(command).await;
     }
     if let Some(stop) = state.simulation.take() {
         stop.send_replace(true);
@@ -253,6 +285,7 @@ impl State {
             Err(e) => (Settings::default(), Some(e.to_string())),
         };
         self.settings = settings.clone();
+        self.notice = notice.clone();
         self.secrets = self.profile.read_secrets().await;
         self.out.send(EngineUpdate::Loaded {
             settings,
@@ -283,6 +316,49 @@ impl State {
         self.out.send(EngineUpdate::DuplicateWarnings(warnings));
     }
 
+    /// Shows changes another process (the command line) made to the
+    /// settings file or the keyring while the window is open. Cheap when
+    /// nothing changed: one small read, a hash, and every few ticks a keyring
+    /// read; nothing is sent to the window then.
+    async fn notice_outside_changes(&mut self) {
+        self.watch_ticks += 1;
+        let config = self.profile.config().clone();
+        if let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || config.peek()).await {
+            let hash = {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::hash::DefaultHasher::new();
+                bytes.hash(&mut hasher);
+                hasher.finish()
+            };
+            // A file that does not parse (say, half-saved by an editor) is
+            // skipped until it changes again; nothing is moved aside here.
+            if self.file_seen.replace(hash) != Some(hash)
+                && let Some(settings) = ConfigStore::parse(bytes.as_deref())
+                && settings != self.settings
+            {
+                self.settings = settings.clone();
+                self.out.send(EngineUpdate::Loaded {
+                    settings,
+                    secrets: self.secrets.clone(),
+                    notice: self.notice.clone(),
+                });
+                self.report_duplicates().await;
+            }
+        }
+        // A keyring that could not be read is not asked again and again (a
+        // locked one might prompt); Reload tries it again.
+        if self.watch_ticks.is_multiple_of(WATCH_KEYRING_EVERY_TICKS)
+            && self.secrets.keyring_error.is_none()
+        {
+            let secrets = self.profile.read_secrets().await;
+            if secrets != self.secrets {
+                self.secrets = secrets;
+                self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
+                self.report_duplicates().await;
+            }
+        }
+    }
+
     async fn refresh_secrets(&mut self) {
         self.secrets = self.profile.read_secrets().await;
         self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
@@ -292,10 +368,19 @@ impl State {
     async fn change<T>(&mut self, result: Result<T, ProfileError>) -> Option<T> {
         match result {
             Ok(value) => {
-                if let Ok(loaded) = self.profile.load().await {
-                    self.settings = loaded.settings;
-                }
                 self.refresh_secrets().await;
+                // The change may have touched the settings too (Forget URL
+                // turns Discord off): the window takes them as its base.
+                if let Ok(loaded) = self.profile.load().await
+                    && loaded.settings != self.settings
+                {
+                    self.settings = loaded.settings.clone();
+                    self.out.send(EngineUpdate::Loaded {
+                        settings: loaded.settings,
+                        secrets: self.secrets.clone(),
+                        notice: self.notice.clone(),
+                    });
+                }
                 self.report_duplicates().await;
                 Some(value)
             }
@@ -309,11 +394,20 @@ impl State {
     async fn handle(&mut self, command: EngineCommand) {
         match command {
             EngineCommand::Reload => self.reload().await,
-            EngineCommand::SaveSettings(settings) => {
-                match self.profile.save(settings.clone()).await {
-                    Ok(()) => {
+            EngineCommand::SaveSettings { base, edited } => {
+                match self.profile.merge_settings(*base, (*edited).clone()).await {
+                    Ok((settings, _)) => {
                         let endpoint_changed = self.settings.webhook.url != settings.webhook.url;
-                        self.settings = settings;
+                        self.settings = settings.clone();
+                        // Another process changed something meanwhile: the
+                        // window takes the merged result.
+                        if settings != *edited {
+                            self.out.send(EngineUpdate::Loaded {
+                                settings,
+                                secrets: self.secrets.clone(),
+                                notice: self.notice.clone(),
+                            });
+                        }
                         self.out.send(EngineUpdate::Saved);
                         if endpoint_changed {
                             self.report_duplicates().await;
