@@ -222,3 +222,62 @@ fn about_shows_the_version_and_revision() {
     w.click("About");
     assert!(w.shows(&format!("Version {}", farmhook::build_info::VERSION_LINE)));
 }
+
+/// The command line changes the settings file and the keyring while the
+/// window is open: the window shows both within seconds, an edit the user
+/// has not saved yet survives, and the window's saves keep what the command
+/// line did.
+#[test]
+fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edits() {
+    require_secret_service();
+    let mut w = Window::open("outside-changes");
+    let cli = support::Farmhook {
+        config_dir: w.config_dir.path().to_path_buf(),
+        profile: w.profile.clone(),
+        envs: Vec::new(),
+    };
+    w.wait_for_text("8 of 8 events");
+
+    // A settings-file change and a keyring change, made outside the window.
+    cli.ok(&["events", "disable", "job.failed"]);
+    cli.run_with_stdin(&["discord", "set-url", "-"], &discord_url());
+    w.wait_for_text("7 of 8 events");
+    w.wait_for_text("webhook 112233445566778899");
+
+    // An edit in the window, not saved yet, when the plan changes outside:
+    // the window shows the new plan and keeps the unticked event.
+    w.click("Configure");
+    w.click("Printer online");
+    assert!(w.app().is_saving(), "the edit waits for its debounced save");
+    cli.ok(&["plan", "commercial"]);
+    w.step_until("the plan switched by the command line", |w| {
+        w.app()
+            .settings()
+            .is_some_and(|s| s.plan == Plan::Commercial)
+    });
+    w.wait_saved();
+    let online = EventType::from_id("printer.online").unwrap();
+    let failed = EventType::from_id("job.failed").unwrap();
+    let settings = w.app().settings().unwrap();
+    assert!(!settings.discord.events.contains(online));
+    assert!(!settings.discord.events.contains(failed));
+
+    // On disk: the window's edit and every change the command line made.
+    let status: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["plan"], "commercial");
+    let discord = status["discord"]["events"].as_array().unwrap();
+    assert_eq!(discord.len(), 6, "{discord:?}");
+    assert!(!discord.contains(&serde_json::json!("job.failed")));
+    assert!(!discord.contains(&serde_json::json!("printer.online")));
+    assert!(status["discord"]["url"].is_string());
+
+    // A later edit in the window does not undo them either.
+    w.click("Enable Discord notifications");
+    w.wait_saved();
+    let status: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["discord"]["enabled"], true);
+    assert_eq!(status["plan"], "commercial");
+    assert_eq!(status["discord"]["events"].as_array().unwrap().len(), 6);
+}
