@@ -217,6 +217,12 @@ struct State {
     file_seen: Option<u64>,
     /// Looks at the file so far, to pace the keyring's.
     watch_ticks: u64,
+    /// Counts reads of the keyring, so a slow look from the watcher never
+    /// replaces secrets read later.
+    secrets_generation: u64,
+    keyring_look_running: bool,
+    /// Where keyring looks report, with the generation they started at.
+    keyring_looks: mpsc::UnboundedSender<(u64, SecretsView)>,
     dispatcher: Dispatcher,
     out: Outbox,
     /// The engine's own command queue, for the simulator's events.
@@ -246,6 +252,7 @@ async fn run(
             return;
         }
     };
+    let (keyring_looks, mut looked) = mpsc::unbounded_channel();
     let mut state = State {
         profile,
         options,
@@ -254,6 +261,9 @@ async fn run(
         notice: None,
         file_seen: None,
         watch_ticks: 0,
+        secrets_generation: 0,
+        keyring_look_running: false,
+        keyring_looks,
         dispatcher,
         out,
         commands: own_commands,
@@ -268,7 +278,16 @@ async fn run(
                 None | Some(EngineCommand::Shutdown) => break,
                 Some(command) => state.handle(command).await,
             },
-            _ = watch.tick() => state.notice_outside_changes().await,
+            _ = watch.tick() => {
+                state.watch_ticks += 1;
+                state.notice_file_changes().await;
+                if state.watch_ticks.is_multiple_of(WATCH_KEYRING_EVERY_TICKS) {
+                    state.start_keyring_look();
+                }
+            }
+            Some((generation, secrets)) = looked.recv() => {
+                state.keyring_looked(generation, secrets).await;
+            }
         }
     }
     if let Some(stop) = state.simulation.take() {
@@ -287,6 +306,7 @@ impl State {
         self.settings = settings.clone();
         self.notice = notice.clone();
         self.secrets = self.profile.read_secrets().await;
+        self.secrets_generation += 1;
         self.out.send(EngineUpdate::Loaded {
             settings,
             secrets: self.secrets.clone(),
@@ -317,50 +337,73 @@ impl State {
     }
 
     /// Shows changes another process (the command line) made to the
-    /// settings file or the keyring while the window is open. Cheap when
-    /// nothing changed: one small read, a hash, and every few ticks a keyring
-    /// read; nothing is sent to the window then.
-    async fn notice_outside_changes(&mut self) {
-        self.watch_ticks += 1;
+    /// settings file while the window is open. Cheap when nothing changed (one
+    /// small read and a hash), and then nothing is sent to the window.
+    async fn notice_file_changes(&mut self) {
         let config = self.profile.config().clone();
-        if let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || config.peek()).await {
-            let hash = {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::hash::DefaultHasher::new();
-                bytes.hash(&mut hasher);
-                hasher.finish()
-            };
-            // A file that does not parse (say, half-saved by an editor) is
-            // skipped until it changes again; nothing is moved aside here.
-            if self.file_seen.replace(hash) != Some(hash)
-                && let Some(settings) = ConfigStore::parse(bytes.as_deref())
-                && settings != self.settings
-            {
-                self.settings = settings.clone();
-                self.out.send(EngineUpdate::Loaded {
-                    settings,
-                    secrets: self.secrets.clone(),
-                    notice: self.notice.clone(),
-                });
-                self.report_duplicates().await;
-            }
-        }
-        // A keyring that could not be read is not asked again and again (a
-        // locked one might prompt); Reload tries it again.
-        if self.watch_ticks.is_multiple_of(WATCH_KEYRING_EVERY_TICKS)
-            && self.secrets.keyring_error.is_none()
+        let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || config.peek()).await else {
+            return;
+        };
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::hash::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
+        };
+        // A file that does not parse (say, half-saved by an editor) is
+        // skipped until it changes again; nothing is moved aside here.
+        if self.file_seen.replace(hash) != Some(hash)
+            && let Some(settings) = ConfigStore::parse(bytes.as_deref())
+            && settings != self.settings
         {
-            let secrets = self.profile.read_secrets().await;
-            if secrets != self.secrets {
-                self.secrets = secrets;
-                self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
-                self.report_duplicates().await;
-            }
+            self.settings = settings.clone();
+            self.out.send(EngineUpdate::Loaded {
+                settings,
+                secrets: self.secrets.clone(),
+                notice: self.notice.clone(),
+            });
+            self.report_duplicates().await;
         }
+    }
+
+    /// Starts reading the keyring again, for changes another process made,
+    /// unless a read is under way or the keyring could not be read (a locked
+    /// one may ask the user to unlock it: once, not every few seconds; the
+    /// banner's Try again reads it again). The read runs beside the command
+    /// loop, so a slow keyring delays no command.
+    fn start_keyring_look(&mut self) {
+        if self.keyring_look_running || self.secrets.keyring_error.is_some() {
+            return;
+        }
+        self.keyring_look_running = true;
+        let (profile, generation, looks) = (
+            self.profile.clone(),
+            self.secrets_generation,
+            self.keyring_looks.clone(),
+        );
+        tokio::spawn(async move {
+            let secrets = profile.read_secrets().await;
+            looks.send((generation, secrets)).ok();
+        });
+    }
+
+    /// Takes in what a keyring look found; tells the window only when
+    /// something changed.
+    async fn keyring_looked(&mut self, generation: u64, secrets: SecretsView) {
+        self.keyring_look_running = false;
+        // A command read the keyring after this look began: that is newer.
+        if generation != self.secrets_generation || secrets == self.secrets {
+            return;
+        }
+        self.secrets = secrets;
+        self.secrets_generation += 1;
+        self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
+        self.report_duplicates().await;
     }
 
     async fn refresh_secrets(&mut self) {
         self.secrets = self.profile.read_secrets().await;
+        self.secrets_generation += 1;
         self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
     }
 
@@ -413,7 +456,15 @@ impl State {
                             self.report_duplicates().await;
                         }
                     }
-                    Err(e) => self.out.error(format!("settings not saved: {e}")),
+                    Err(e) => {
+                        self.out.error(format!("settings not saved: {e}"));
+                        // The window shows what is saved, not the lost edit.
+                        self.out.send(EngineUpdate::Loaded {
+                            settings: self.settings.clone(),
+                            secrets: self.secrets.clone(),
+                            notice: self.notice.clone(),
+                        });
+                    }
                 }
             }
             EngineCommand::SetDiscordUrl(text) => {
