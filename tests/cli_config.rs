@@ -443,3 +443,34 @@ fn files_and_folders_are_the_users_alone_whatever_the_umask() {
     assert_eq!(mode(&profiles.join(format!("{p}.json"))), 0o600);
     assert_eq!(mode(&profiles.join(format!("{p}.health.jsonl"))), 0o600);
 }
+
+/// While another process holds the profile's lock, a change waits, then
+/// gives up in words (exit 2) rather than hanging, and changes nothing.
+#[test]
+fn a_change_that_cannot_get_the_lock_fails_in_words() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "busy");
+    fh.ok(&["events", "disable", "job.failed"]);
+    let settings = dir
+        .path()
+        .join("profiles")
+        .join(format!("{}.json", fh.profile));
+    let before = std::fs::read(&settings).unwrap();
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(settings.with_extension("json.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let run = fh.run(&["plan", "commercial"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("being changed by another farmhook process"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&settings).unwrap(), before);
+    drop(lock);
+    fh.ok(&["plan", "commercial"]);
+}
