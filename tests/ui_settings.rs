@@ -281,3 +281,71 @@ fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edit
     assert_eq!(status["plan"], "commercial");
     assert_eq!(status["discord"]["events"].as_array().unwrap().len(), 6);
 }
+
+/// The window's engine while nothing changes: it looks at the file and the
+/// keyring, but sends the window nothing (so asks for no frame); a change
+/// from the command line is sent once.
+#[test]
+fn the_engine_stays_quiet_until_something_changes_outside() {
+    use farmhook::engine::service::{self, EngineOptions, EngineUpdate};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    require_secret_service();
+    let runtime = ui_support::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let cli = support::Farmhook::new(dir.path(), "quiet");
+    let store = farmhook::engine::config_store::ConfigStore::locate(
+        Some(dir.path().to_path_buf()),
+        farmhook::core::profile::ProfileName::parse(&cli.profile).unwrap(),
+    )
+    .unwrap();
+    let notified = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = notified.clone();
+    let (engine, mut updates) = service::start(
+        runtime.handle(),
+        farmhook::engine::profile::Profile::new(store),
+        EngineOptions::from_env(),
+        move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        },
+    );
+    let next = |updates: &mut tokio::sync::mpsc::UnboundedReceiver<EngineUpdate>| {
+        runtime
+            .block_on(async { tokio::time::timeout(ui_support::DEADLINE, updates.recv()).await })
+            .expect("an update within the deadline")
+            .expect("the engine runs")
+    };
+    // What the first load reports ends with the health of both destinations.
+    let mut healths = 0;
+    while healths < 2 {
+        if let EngineUpdate::Health(..) = next(&mut updates) {
+            healths += 1;
+        }
+    }
+    let after_load = notified.load(Ordering::SeqCst);
+    // Long enough for several looks at the file and at least one at the
+    // keyring; a slower machine only makes fewer looks.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        updates.try_recv().is_err(),
+        "nothing changed, nothing is sent"
+    );
+    assert_eq!(notified.load(Ordering::SeqCst), after_load);
+
+    cli.ok(&["events", "disable", "job.failed"]);
+    let failed = EventType::from_id("job.failed").unwrap();
+    match next(&mut updates) {
+        EngineUpdate::Loaded { settings, .. } => {
+            assert!(!settings.discord.events.contains(failed));
+        }
+        other => panic!("expected the new settings, got {other:?}"),
+    }
+    cli.run_with_stdin(&["discord", "set-url", "-"], &discord_url());
+    loop {
+        if let EngineUpdate::Secrets(secrets) = next(&mut updates) {
+            assert!(secrets.discord_url.is_some());
+            break;
+        }
+    }
+    engine.send(service::EngineCommand::Shutdown);
+}
