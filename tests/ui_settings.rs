@@ -250,6 +250,11 @@ fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edit
     w.click("Printer online");
     assert!(w.app().is_saving(), "the edit waits for its debounced save");
     cli.ok(&["plan", "commercial"]);
+    // No frame runs meanwhile, so the edit is still unsaved when the engine
+    // reports the new plan (it looks every second): the window takes it and
+    // keeps the edit. On a slow machine the save may go first instead; then
+    // the engine merges it onto the new plan. Either way both are kept.
+    std::thread::sleep(farmhook::engine::service::WATCH_FILE_EVERY * 2);
     w.step_until("the plan switched by the command line", |w| {
         w.app()
             .settings()
