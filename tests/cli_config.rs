@@ -536,3 +536,162 @@ fn events_take_group_names_and_new_channels_start_with_jobs_and_printers() {
         bad.stderr
     );
 }
+/// Eight commands at once, each changing a different event: every change is
+/// kept, round after round (without the lock some were lost).
+#[test]
+fn commands_run_at_once_never_lose_each_others_changes() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "parallel");
+    let ids: Vec<&str> = farmhook::core::events::EventType::all()
+        .map(|e| e.id())
+        .collect();
+    assert!(ids.len() >= 8);
+    let all = serde_json::json!(ids);
+    let none = serde_json::json!([]);
+    // A new profile ticks only some groups: start from everything.
+    fh.ok(&["events", "enable", "all"]);
+    let rounds = [
+        ("disable", "discord", &none, &all),
+        ("disable", "webhook", &none, &none),
+        ("enable", "discord", &all, &none),
+        ("enable", "webhook", &all, &all),
+    ];
+    for (verb, to, discord, webhook) in rounds {
+        let children: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                fh.command(&["events", verb, id, "--to", to])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("the farmhook binary starts")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "events {verb} --to {to} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let status: serde_json::Value =
+            serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+        assert_eq!(&status["discord"]["events"], discord, "after {verb} {to}");
+        assert_eq!(&status["webhook"]["events"], webhook, "after {verb} {to}");
+    }
+    let list = fh.ok(&["events", "list"]).stdout;
+    assert_eq!(
+        list.lines().filter(|l| l.ends_with("yes      yes")).count(),
+        ids.len(),
+        "{list}"
+    );
+}
+
+/// Run with `umask 000`, farmhook still makes every folder 0700 and every
+/// file 0600; folders and files an older version left looser are tightened.
+#[cfg(unix)]
+#[test]
+fn files_and_folders_are_the_users_alone_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    require_secret_service();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config");
+    let fh = Farmhook::new(&config, "modes");
+    let with_umask_000 = |args: &[&str]| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"umask 000; exec "$0" "$@""#)
+            .arg(env!("CARGO_BIN_EXE_farmhook"))
+            .arg("--profile")
+            .arg(&fh.profile)
+            .arg("--config-dir")
+            .arg(&config)
+            .args(args)
+            .env_remove("FARMHOOK_DISCORD_API_BASE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "farmhook {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    with_umask_000(&["events", "disable", "job.failed"]);
+    // Resume writes the health journal.
+    with_umask_000(&["discord", "resume"]);
+    with_umask_000(&["plan", "commercial"]);
+
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut seen = Vec::new();
+    let mut stack = vec![config.clone()];
+    while let Some(dir) = stack.pop() {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                seen.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    seen.sort();
+    let p = &fh.profile;
+    assert_eq!(
+        seen,
+        [
+            format!("{p}.health.jsonl"),
+            format!("{p}.json"),
+            format!("{p}.json.lock")
+        ],
+        "no temp file is left behind"
+    );
+
+    // What an older farmhook left readable by others is tightened.
+    let profiles = config.join("profiles");
+    let loosen = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    loosen(&profiles, 0o755);
+    loosen(&profiles.join(format!("{p}.json")), 0o644);
+    loosen(&profiles.join(format!("{p}.health.jsonl")), 0o644);
+    fh.ok(&["events", "enable", "job.failed"]);
+    assert_eq!(mode(&profiles), 0o700);
+    assert_eq!(mode(&profiles.join(format!("{p}.json"))), 0o600);
+    assert_eq!(mode(&profiles.join(format!("{p}.health.jsonl"))), 0o600);
+}
+
+/// While another process holds the profile's lock, a change waits, then
+/// gives up in words (exit 2) rather than hanging, and changes nothing.
+#[test]
+fn a_change_that_cannot_get_the_lock_fails_in_words() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "busy");
+    fh.ok(&["events", "disable", "job.failed"]);
+    let settings = dir
+        .path()
+        .join("profiles")
+        .join(format!("{}.json", fh.profile));
+    let before = std::fs::read(&settings).unwrap();
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(settings.with_extension("json.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let run = fh.run(&["plan", "commercial"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("being changed by another farmhook process"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&settings).unwrap(), before);
+    drop(lock);
+    fh.ok(&["plan", "commercial"]);
+}

@@ -547,6 +547,30 @@ async fn no_secret_appears_in_anything_the_engine_reported() {
     );
 }
 
+/// An exported log is the user's alone, whether the file is new or was
+/// there before with more access.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exported_log_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let endpoint = Endpoint::start(Behaviour::Status(204)).await;
+    let (d, _) = dispatcher(fast_config());
+    d.submit(webhook(&endpoint.url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let fresh = dir.path().join("fresh.jsonl");
+    assert_eq!(d.export_json_lines(&fresh).unwrap(), 1);
+    assert_eq!(mode(&fresh), 0o600);
+    let old = dir.path().join("old.jsonl");
+    std::fs::write(&old, "old").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(d.export_json_lines(&old).unwrap(), 1);
+    assert_eq!(mode(&old), 0o600);
+    assert!(!std::fs::read_to_string(&old).unwrap().starts_with("old"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn health_says_when_a_waiting_delivery_retries() {
     let down = Endpoint::start(Behaviour::Status(503)).await;

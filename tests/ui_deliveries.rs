@@ -142,12 +142,10 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     assert_eq!(endpoint.hits(), 1, "a 401 is final: no retry");
 
     // The log's filters: only delivered → nothing; only failed → the 401.
-    w.click("Outcome");
-    w.click("delivered");
+    w.pick("Outcome", "delivered");
     w.wait_for_text("0 of 1 deliveries");
     assert!(!w.shows("failed, HTTP 401"));
-    w.click("Outcome");
-    w.click("failed");
+    w.pick("Outcome", "failed");
     w.wait_for_text("1 of 1 deliveries");
     assert!(w.shows("Custom webhook, Job failed (test), failed, HTTP 401"));
 

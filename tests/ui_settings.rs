@@ -244,3 +244,138 @@ fn about_shows_the_version_and_revision() {
     w.click("About");
     assert!(w.shows(&format!("Version {}", farmhook::build_info::VERSION_LINE)));
 }
+
+/// The command line changes the settings file and the keyring while the
+/// window is open: the window shows both within seconds, an edit the user
+/// has not saved yet survives, and the window's saves keep what the command
+/// line did.
+#[test]
+fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edits() {
+    require_secret_service();
+    let mut w = Window::open("outside-changes");
+    let cli = support::Farmhook {
+        config_dir: w.config_dir.path().to_path_buf(),
+        profile: w.profile.clone(),
+        envs: Vec::new(),
+    };
+    w.wait_for_text("9 of 19 events");
+
+    // A settings-file change and a keyring change, made outside the window.
+    cli.ok(&["events", "disable", "job.failed"]);
+    cli.run_with_stdin(&["discord", "set-url", "-"], &discord_url());
+    w.wait_for_text("8 of 19 events");
+    w.wait_for_text("webhook 112233445566778899");
+
+    // An edit in the window, not saved yet, when the plan changes outside:
+    // the window shows the new plan and keeps the unticked event.
+    w.click("Configure");
+    w.click("Printer online");
+    assert!(w.app().is_saving(), "the edit waits for its debounced save");
+    cli.ok(&["plan", "commercial"]);
+    // No frame runs meanwhile, so the edit is still unsaved when the engine
+    // reports the new plan (it looks every second): the window takes it and
+    // keeps the edit. On a slow machine the save may go first instead; then
+    // the engine merges it onto the new plan. Either way both are kept.
+    std::thread::sleep(farmhook::engine::service::WATCH_FILE_EVERY * 2);
+    w.step_until("the plan switched by the command line", |w| {
+        w.app()
+            .settings()
+            .is_some_and(|s| s.plan == Plan::Commercial)
+    });
+    w.wait_saved();
+    let online = EventType::from_id("printer.online").unwrap();
+    let failed = EventType::from_id("job.failed").unwrap();
+    let settings = w.app().settings().unwrap();
+    assert!(!settings.discord.events.contains(online));
+    assert!(!settings.discord.events.contains(failed));
+
+    // On disk: the window's edit and every change the command line made.
+    let status: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["plan"], "commercial");
+    let discord = status["discord"]["events"].as_array().unwrap();
+    assert_eq!(discord.len(), 7, "{discord:?}");
+    assert!(!discord.contains(&serde_json::json!("job.failed")));
+    assert!(!discord.contains(&serde_json::json!("printer.online")));
+    assert!(status["discord"]["url"].is_string());
+
+    // A later edit in the window does not undo them either.
+    w.click("Enable Discord notifications");
+    w.wait_saved();
+    let status: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["discord"]["enabled"], true);
+    assert_eq!(status["plan"], "commercial");
+    assert_eq!(status["discord"]["events"].as_array().unwrap().len(), 7);
+}
+
+/// The window's engine while nothing changes: it looks at the file and the
+/// keyring, but sends the window nothing (so asks for no frame); a change
+/// from the command line is sent once.
+#[test]
+fn the_engine_stays_quiet_until_something_changes_outside() {
+    use farmhook::engine::service::{self, EngineOptions, EngineUpdate};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    require_secret_service();
+    let runtime = ui_support::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let cli = support::Farmhook::new(dir.path(), "quiet");
+    let store = farmhook::engine::config_store::ConfigStore::locate(
+        Some(dir.path().to_path_buf()),
+        farmhook::core::profile::ProfileName::parse(&cli.profile).unwrap(),
+    )
+    .unwrap();
+    let notified = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = notified.clone();
+    let (engine, mut updates) = service::start(
+        runtime.handle(),
+        farmhook::engine::profile::Profile::new(store),
+        EngineOptions::from_env(),
+        move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        },
+    );
+    let next = |updates: &mut tokio::sync::mpsc::UnboundedReceiver<EngineUpdate>| {
+        runtime
+            .block_on(async { tokio::time::timeout(ui_support::DEADLINE, updates.recv()).await })
+            .expect("an update within the deadline")
+            .expect("the engine runs")
+    };
+    // What the first load reports ends with the health of both destinations.
+    let mut healths = 0;
+    while healths < 2 {
+        if let EngineUpdate::Health(..) = next(&mut updates) {
+            healths += 1;
+        }
+    }
+    // The callback runs just after each update is queued: let the last one
+    // finish before counting.
+    std::thread::sleep(Duration::from_millis(200));
+    let after_load = notified.load(Ordering::SeqCst);
+    // Long enough for several looks at the file and at least one at the
+    // keyring; a slower machine only makes fewer looks.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        updates.try_recv().is_err(),
+        "nothing changed, nothing is sent"
+    );
+    assert_eq!(notified.load(Ordering::SeqCst), after_load);
+
+    cli.ok(&["events", "disable", "job.failed"]);
+    let failed = EventType::from_id("job.failed").unwrap();
+    match next(&mut updates) {
+        EngineUpdate::Loaded { settings, .. } => {
+            assert!(!settings.discord.events.contains(failed));
+        }
+        other => panic!("expected the new settings, got {other:?}"),
+    }
+    cli.run_with_stdin(&["discord", "set-url", "-"], &discord_url());
+    loop {
+        if let EngineUpdate::Secrets(secrets) = next(&mut updates) {
+            assert!(secrets.discord_url.is_some());
+            break;
+        }
+    }
+    engine.send(service::EngineCommand::Shutdown);
+}

@@ -13,4 +13,5 @@ pub mod payload;
 pub mod profile;
 pub mod redact;
 pub mod settings;
+pub mod settings_merge;
 pub mod simulator;

@@ -1,10 +1,17 @@
-//! The settings file of a profile: read with care, written atomically.
+//! The settings file of a profile: read with care, written atomically,
+//! changed by one process at a time, and the user's alone.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use super::private_files;
 use crate::core::profile::ProfileName;
 use crate::core::settings::{SETTINGS_SCHEMA_VERSION, Settings};
+
+/// How long a change waits for another farmhook to finish its own before
+/// giving up with an error.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// What went wrong with the config directory or file, in words.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +26,12 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the settings are being changed by another farmhook process: its lock on {} was held for more than {} s; try again, or close the other farmhook",
+        lock.display(),
+        waited.as_secs()
+    )]
+    Busy { lock: PathBuf, waited: Duration },
 }
 
 /// Settings as loaded, plus anything the user should be told about them.
@@ -35,12 +48,24 @@ pub struct LoadedSettings {
 pub struct ConfigStore {
     dir: PathBuf,
     profile: ProfileName,
+    /// The platform's own config folder (not one named by the user): an
+    /// older, looser one is tightened.
+    platform_dir: bool,
+}
+
+/// Held while a profile's settings are read, changed and written; dropping
+/// it lets the next process in. An advisory lock on `<profile>.json.lock`,
+/// so every farmhook process (window or command line) waits its turn.
+#[derive(Debug)]
+pub struct SettingsLock {
+    _file: std::fs::File,
 }
 
 impl ConfigStore {
     /// The config dir chosen by `--config-dir`, `FARMHOOK_CONFIG_DIR`, or the
     /// platform's (e.g. `~/.config/farmhook`).
     pub fn locate(explicit: Option<PathBuf>, profile: ProfileName) -> Result<Self, ConfigError> {
+        let platform_dir = explicit.is_none();
         let dir = match explicit {
             Some(dir) => dir,
             None => directories::ProjectDirs::from("", "", "farmhook")
@@ -48,7 +73,11 @@ impl ConfigStore {
                 .config_dir()
                 .to_path_buf(),
         };
-        Ok(ConfigStore { dir, profile })
+        Ok(ConfigStore {
+            dir,
+            profile,
+            platform_dir,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -64,6 +93,13 @@ impl ConfigStore {
         self.dir
             .join("profiles")
             .join(format!("{}.json", self.profile))
+    }
+
+    /// `<dir>/profiles/<profile>.json.lock`: taken while the settings change.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir
+            .join("profiles")
+            .join(format!("{}.json.lock", self.profile))
     }
 
     /// `<dir>/profiles/<profile>.health.jsonl`: how deliveries went.
@@ -92,6 +128,9 @@ impl ConfigStore {
     /// parse is moved aside (never overwritten) and defaults are used, with a
     /// notice saying so. `now_unix` names the moved file.
     pub fn load(&self, now_unix: i64) -> Result<LoadedSettings, ConfigError> {
+        // Files left readable by others by an older farmhook are tightened
+        // as soon as they are seen; one that cannot be is still read.
+        self.tighten_existing().ok();
         let path = self.path();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -145,37 +184,147 @@ impl ConfigStore {
         }
     }
 
-    /// Writes the settings atomically: a temp file beside it, fsync, rename,
-    /// fsync of the directory. A crash leaves the old file or the new one.
-    pub fn save(&self, settings: &Settings) -> Result<(), ConfigError> {
+    /// What the settings file holds now (`None` when there is none), read
+    /// without locking or moving anything: for noticing changes another
+    /// process made. Saves replace the file whole, so this never sees half
+    /// of one.
+    pub fn peek(&self) -> Result<Option<Vec<u8>>, ConfigError> {
         let path = self.path();
-        let dir = path.parent().unwrap_or(&self.dir).to_path_buf();
-        let io = |action: &'static str, path: &Path| {
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ConfigError::Io {
+                action: "read",
+                path,
+                source,
+            }),
+        }
+    }
+
+    /// Settings from what [`ConfigStore::peek`] read: defaults for no file,
+    /// `None` for a file that does not parse (it is left for the next
+    /// [`ConfigStore::load`] to deal with).
+    pub fn parse(bytes: Option<&[u8]>) -> Option<Settings> {
+        match bytes {
+            None => Some(Settings::default()),
+            Some(bytes) => serde_json::from_slice(bytes).ok(),
+        }
+    }
+
+    /// Waits (up to [`LOCK_WAIT`]) until no other farmhook process is
+    /// changing this profile's settings, and keeps them out until the lock is
+    /// dropped. Blocking: call it off the async threads, and never twice in
+    /// one process at once (the second call would wait for the first).
+    pub fn lock(&self) -> Result<SettingsLock, ConfigError> {
+        self.lock_within(LOCK_WAIT)
+    }
+
+    fn lock_within(&self, bound: Duration) -> Result<SettingsLock, ConfigError> {
+        self.prepare_dirs()?;
+        let path = self.lock_path();
+        let file = private_files::file_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|source| ConfigError::Io {
+                action: "open the lock file",
+                path: path.clone(),
+                source,
+            })?;
+        private_files::tighten_file(&file).ok();
+        let start = Instant::now();
+        // Short at first (another process holds it for a few milliseconds),
+        // never so long that a freed lock sits unused.
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(SettingsLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < bound => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(ConfigError::Busy {
+                        lock: path,
+                        waited: bound,
+                    });
+                }
+                Err(std::fs::TryLockError::Error(source)) => {
+                    return Err(ConfigError::Io {
+                        action: "lock",
+                        path,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Creates the config and profiles folders owner-only; returns the
+    /// profiles folder. The platform's config folder is tightened if it is
+    /// looser (an older farmhook made it 0755); a folder the user named is
+    /// left as it is, but the profiles folder inside it is always ours.
+    fn prepare_dirs(&self) -> Result<PathBuf, ConfigError> {
+        let profiles = self.dir.join("profiles");
+        let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| ConfigError::Io {
-                action,
+                action: "create",
                 path,
                 source,
             }
         };
-        std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+        if self.platform_dir || !self.dir.exists() {
+            private_files::create_dir(&self.dir).map_err(io(&self.dir))?;
+        }
+        private_files::create_dir(&profiles).map_err(io(&profiles))?;
+        self.tighten_existing().ok();
+        Ok(profiles)
+    }
+
+    /// Takes group and other access away from this profile's folders and
+    /// files that already exist.
+    fn tighten_existing(&self) -> std::io::Result<()> {
+        if self.platform_dir {
+            private_files::tighten_dir(&self.dir)?;
+        }
+        private_files::tighten_dir(&self.dir.join("profiles"))?;
+        private_files::tighten_path(&self.path())?;
+        private_files::tighten_path(&self.health_journal_path())?;
+        private_files::tighten_path(&self.lock_path())
+    }
+
+    /// Writes the settings atomically: a temp file beside it (created
+    /// exclusively, under a name no one can guess, owner-only), fsync,
+    /// rename, fsync of the folder. A crash leaves the old file or the new
+    /// one. Callers that read first hold [`ConfigStore::lock`].
+    pub fn save(&self, settings: &Settings) -> Result<(), ConfigError> {
+        let path = self.path();
+        let dir = self.prepare_dirs()?;
         let text = serde_json::to_string_pretty(settings).expect("settings always serialize");
-        let tmp = dir.join(format!(".{}.json.tmp-{}", self.profile, std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
+        let write = || -> std::io::Result<tempfile::NamedTempFile> {
+            let mut file = tempfile::Builder::new()
+                .prefix(&format!(".{}.json.", self.profile))
+                .suffix(".tmp")
+                .tempfile_in(&dir)?;
             file.write_all(text.as_bytes())?;
             file.write_all(b"\n")?;
-            file.sync_all()
+            file.as_file().sync_all()?;
+            Ok(file)
         };
-        if let Err(source) = write() {
-            std::fs::remove_file(&tmp).ok();
-            return Err(ConfigError::Io {
-                action: "write",
-                path: tmp,
-                source,
-            });
-        }
-        std::fs::rename(&tmp, &path).map_err(io("replace", &path))?;
+        // A temp file that could not be finished is removed when dropped.
+        let tmp = write().map_err(|source| ConfigError::Io {
+            action: "write a temp file in",
+            path: dir.clone(),
+            source,
+        })?;
+        tmp.persist(&path).map_err(|e| ConfigError::Io {
+            action: "replace",
+            path: path.clone(),
+            source: e.error,
+        })?;
         // Make the rename itself durable; not every platform can open a dir.
         if let Ok(d) = std::fs::File::open(&dir) {
             d.sync_all().ok();
@@ -249,5 +398,70 @@ mod tests {
         let loaded = s.load(0).unwrap();
         assert_eq!(loaded.settings.plan, Plan::Commercial);
         assert!(loaded.notice.unwrap().contains("newer farmhook"));
+    }
+
+    #[test]
+    fn a_held_lock_makes_the_next_change_wait_then_fail_in_words() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = store(tmp.path());
+        let held = s.lock().unwrap();
+        // flock is per open file: a second lock in this process contends
+        // like another process would.
+        let e = s.lock_within(Duration::from_millis(50)).unwrap_err();
+        let words = e.to_string();
+        assert!(
+            words.contains("being changed by another farmhook process")
+                && words.contains("default.json.lock"),
+            "{words}"
+        );
+        drop(held);
+        s.lock_within(Duration::from_millis(50)).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_never_follows_a_symlink_at_the_old_temp_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = store(tmp.path());
+        let profiles = tmp.path().join("profiles");
+        std::fs::create_dir_all(&profiles).unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        // The name older versions wrote to, predictable from the pid.
+        let planted = profiles.join(format!(".default.json.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        s.save(&Settings::default()).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(
+            std::fs::symlink_metadata(&planted)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(s.load(0).unwrap().settings, Settings::default());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_and_folders_are_owner_only_and_looser_old_ones_are_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let s = store(&tmp.path().join("config"));
+        let profiles = tmp.path().join("config/profiles");
+        std::fs::create_dir_all(&profiles).unwrap();
+        std::fs::set_permissions(&profiles, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(s.health_journal_path(), "").unwrap();
+        std::fs::set_permissions(
+            s.health_journal_path(),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        drop(s.lock().unwrap());
+        s.save(&Settings::default()).unwrap();
+        assert_eq!(mode(&profiles), 0o700);
+        assert_eq!(mode(&s.path()), 0o600);
+        assert_eq!(mode(&s.lock_path()), 0o600);
+        assert_eq!(mode(&s.health_journal_path()), 0o600);
     }
 }

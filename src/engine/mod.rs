@@ -3,6 +3,7 @@
 
 pub mod config_store;
 pub mod delivery;
+pub mod private_files;
 pub mod profile;
 pub mod receiver;
 pub mod secret_store;

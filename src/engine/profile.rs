@@ -14,6 +14,7 @@ use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
 use crate::core::redact::Scrubber;
 use crate::core::settings::{Destination, LegacyEndpointUrl, Plan, Settings};
+use crate::core::settings_merge::merge_settings;
 use crate::engine::delivery::health::{DestinationHealth, HealthBook, now_ms};
 
 /// Why a change could not be made. All are the user's to fix (exit code 2).
@@ -90,8 +91,10 @@ impl Profile {
         Ok(loaded)
     }
 
-    /// Reads the settings file as it is.
-    async fn read_file(&self) -> Result<LoadedSettings, ProfileError> {
+    /// Reads the settings file as it is, and nothing else. [`Profile::update`]
+    /// reads with this under its lock, so it must never take the lock itself
+    /// (nor call `load`, which may call `update`).
+    pub async fn read_file(&self) -> Result<LoadedSettings, ProfileError> {
         let config = self.config.clone();
         let loaded = tokio::task::spawn_blocking(move || config.load(now_unix()))
             .await
@@ -99,25 +102,59 @@ impl Profile {
         Ok(loaded)
     }
 
+    /// Replaces the settings whole, waiting for any other writer to finish.
     pub async fn save(&self, settings: Settings) -> Result<(), ProfileError> {
         let config = self.config.clone();
-        tokio::task::spawn_blocking(move || config.save(&settings))
-            .await
-            .map_err(|_| ProfileError::TaskStopped)??;
+        tokio::task::spawn_blocking(move || {
+            let _lock = config.lock()?;
+            config.save(&settings)
+        })
+        .await
+        .map_err(|_| ProfileError::TaskStopped)??;
         Ok(())
     }
 
-    /// Load, change, save. Notices from loading are passed on as notes.
+    /// Load, change, save, with the profile's lock held throughout, so two
+    /// processes changing the settings at once never lose each other's
+    /// change. Notices from loading are passed on as notes.
     async fn update<R>(
         &self,
         change: impl FnOnce(&mut Settings) -> Result<R, ProfileError>,
     ) -> Result<(R, Notes), ProfileError> {
-        // The raw read: `load` may itself call `update`.
+        let config = self.config.clone();
+        // The lock is an open file: it may be held across the awaits below,
+        // and dropping it (on any error too) lets the next writer in.
+        let lock = tokio::task::spawn_blocking(move || config.lock())
+            .await
+            .map_err(|_| ProfileError::TaskStopped)??;
         let loaded = self.read_file().await?;
         let mut settings = loaded.settings;
         let result = change(&mut settings)?;
-        self.save(settings).await?;
+        let config = self.config.clone();
+        tokio::task::spawn_blocking(move || {
+            let saved = config.save(&settings);
+            drop(lock);
+            saved
+        })
+        .await
+        .map_err(|_| ProfileError::TaskStopped)??;
         Ok((result, loaded.notice.into_iter().collect()))
+    }
+
+    /// Saves the window's edits: what changed from `base` (the settings the
+    /// window started from) to `edited` is applied onto the file as it is now,
+    /// so a change another process made meanwhile is kept. Returns the
+    /// settings as saved.
+    pub async fn merge_settings(
+        &self,
+        base: Settings,
+        edited: Settings,
+    ) -> Result<(Settings, Notes), ProfileError> {
+        self.update(|current| {
+            *current = merge_settings(&base, &edited, current).map_err(ProfileError::Invalid)?;
+            Ok(current.clone())
+        })
+        .await
     }
 
     pub async fn set_plan(&self, plan: Plan) -> Result<Notes, ProfileError> {
@@ -540,7 +577,7 @@ pub struct HealthSummary {
 
 /// The secrets of a profile as the engine and the window hold them (types
 /// that redact themselves).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecretsView {
     pub discord_url: Option<DiscordWebhookUrl>,
     /// The custom webhook's endpoint.
@@ -619,4 +656,49 @@ pub struct WebhookStatus {
     pub signing: bool,
     pub signing_secret: Option<String>,
     pub events: Vec<&'static str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::events::EventType;
+
+    fn profile(dir: &std::path::Path) -> Profile {
+        Profile::new(ConfigStore::locate(Some(dir.to_path_buf()), ProfileName::default()).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changes_made_at_once_are_all_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = profile(tmp.path());
+        let changes = EventType::all().map(|e| {
+            let p = p.clone();
+            tokio::spawn(async move { p.set_events(&[Destination::Discord], &[e], false).await })
+        });
+        for change in changes.collect::<Vec<_>>() {
+            change.await.unwrap().unwrap();
+        }
+        let settings = p.load().await.unwrap().settings;
+        assert!(settings.discord.events.is_empty(), "{settings:?}");
+        assert_eq!(
+            settings.webhook.events,
+            crate::core::events::EventSelection::new_channel_default()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_window_save_keeps_what_changed_in_the_file_meanwhile() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = profile(tmp.path());
+        let base = p.load().await.unwrap().settings;
+        // The command line switches the plan while the window is open…
+        p.set_plan(Plan::Commercial).await.unwrap();
+        // …and the window saves its own edit, made on the old settings.
+        let mut edited = base.clone();
+        edited.discord.enabled = true;
+        let (saved, _) = p.merge_settings(base, edited).await.unwrap();
+        assert_eq!(saved.plan, Plan::Commercial);
+        assert!(saved.discord.enabled);
+        assert_eq!(p.load().await.unwrap().settings, saved);
+    }
 }

@@ -4,10 +4,12 @@
 //! runs after every update; nothing here knows egui.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::config_store::ConfigStore;
 use super::delivery::deliver::Target;
 use super::delivery::discord::{self, WebhookInfo};
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
@@ -21,6 +23,13 @@ use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
 use crate::core::settings::{Destination, Plan, Settings};
 use crate::engine::simulation::{self, SimulationSettings, SimulationView};
+
+/// How often the engine looks at the settings file for changes another
+/// process (the command line) made.
+pub const WATCH_FILE_EVERY: Duration = Duration::from_secs(1);
+/// How often, in settings-file looks, the keyring is read again for the same
+/// reason (D-Bus round trips: less often than the file).
+const WATCH_KEYRING_EVERY_TICKS: u64 = 2;
 
 /// The variable that points Discord traffic at a stand-in.
 pub const DISCORD_API_BASE_ENV: &str = "FARMHOOK_DISCORD_API_BASE";
@@ -71,7 +80,15 @@ pub fn discord_api_base_from_env() -> String {
 pub enum EngineCommand {
     /// Read settings and secrets again.
     Reload,
-    SaveSettings(Settings),
+    /// Save the window's edits: the changes from `base` (the settings the
+    /// window last had from the engine) to `edited` are applied onto the
+    /// file as it is now, so a change made meanwhile by another process is
+    /// kept. The engine answers `Saved`, after `Loaded` when the result
+    /// differs from `edited`.
+    SaveSettings {
+        base: Box<Settings>,
+        edited: Box<Settings>,
+    },
     SetDiscordUrl(String),
     ClearDiscordUrl,
     /// Store the custom webhook's endpoint in the keyring.
@@ -197,6 +214,19 @@ struct State {
     options: EngineOptions,
     settings: Settings,
     secrets: SecretsView,
+    /// What the last load said about the settings file, kept for updates
+    /// sent when the file changes.
+    notice: Option<String>,
+    /// A hash of the settings file as last looked at (`None`: not yet).
+    file_seen: Option<u64>,
+    /// Looks at the file so far, to pace the keyring's.
+    watch_ticks: u64,
+    /// Counts reads of the keyring, so a slow look from the watcher never
+    /// replaces secrets read later.
+    secrets_generation: u64,
+    keyring_look_running: bool,
+    /// Where keyring looks report, with the generation they started at.
+    keyring_looks: mpsc::UnboundedSender<(u64, SecretsView)>,
     dispatcher: Dispatcher,
     out: Outbox,
     /// The engine's own command queue, for the simulator's events.
@@ -226,22 +256,43 @@ async fn run(
             return;
         }
     };
+    let (keyring_looks, mut looked) = mpsc::unbounded_channel();
     let mut state = State {
         profile,
         options,
         settings: Settings::default(),
         secrets: SecretsView::default(),
+        notice: None,
+        file_seen: None,
+        watch_ticks: 0,
+        secrets_generation: 0,
+        keyring_look_running: false,
+        keyring_looks,
         dispatcher,
         out,
         commands: own_commands,
         simulation: None,
     };
     state.reload().await;
-    while let Some(command) = commands.recv().await {
-        if let EngineCommand::Shutdown = command {
-            break;
+    let mut watch = tokio::time::interval(WATCH_FILE_EVERY);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None | Some(EngineCommand::Shutdown) => break,
+                Some(command) => state.handle(command).await,
+            },
+            _ = watch.tick() => {
+                state.watch_ticks += 1;
+                state.notice_file_changes().await;
+                if state.watch_ticks.is_multiple_of(WATCH_KEYRING_EVERY_TICKS) {
+                    state.start_keyring_look();
+                }
+            }
+            Some((generation, secrets)) = looked.recv() => {
+                state.keyring_looked(generation, secrets).await;
+            }
         }
-        state.handle(command).await;
     }
     if let Some(stop) = state.simulation.take() {
         stop.send_replace(true);
@@ -257,8 +308,10 @@ impl State {
             Err(e) => (Settings::default(), Some(e.to_string())),
         };
         self.settings = settings.clone();
+        self.notice = notice.clone();
         self.secrets = self.profile.read_secrets().await;
         self.scrub_secrets();
+        self.secrets_generation += 1;
         self.out.send(EngineUpdate::Loaded {
             settings,
             secrets: self.secrets.clone(),
@@ -288,9 +341,76 @@ impl State {
         self.out.send(EngineUpdate::DuplicateWarnings(warnings));
     }
 
+    /// Shows changes another process (the command line) made to the
+    /// settings file while the window is open. Cheap when nothing changed (one
+    /// small read and a hash), and then nothing is sent to the window.
+    async fn notice_file_changes(&mut self) {
+        let config = self.profile.config().clone();
+        let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || config.peek()).await else {
+            return;
+        };
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::hash::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
+        };
+        // A file that does not parse (say, half-saved by an editor) is
+        // skipped until it changes again; nothing is moved aside here.
+        if self.file_seen.replace(hash) != Some(hash)
+            && let Some(settings) = ConfigStore::parse(bytes.as_deref())
+            && settings != self.settings
+        {
+            self.settings = settings.clone();
+            self.out.send(EngineUpdate::Loaded {
+                settings,
+                secrets: self.secrets.clone(),
+                notice: self.notice.clone(),
+            });
+            self.report_duplicates().await;
+        }
+    }
+
+    /// Starts reading the keyring again, for changes another process made,
+    /// unless a read is under way or the keyring could not be read (a locked
+    /// one may ask the user to unlock it: once, not every few seconds; the
+    /// banner's Try again reads it again). The read runs beside the command
+    /// loop, so a slow keyring delays no command.
+    fn start_keyring_look(&mut self) {
+        if self.keyring_look_running || self.secrets.keyring_error.is_some() {
+            return;
+        }
+        self.keyring_look_running = true;
+        let (profile, generation, looks) = (
+            self.profile.clone(),
+            self.secrets_generation,
+            self.keyring_looks.clone(),
+        );
+        tokio::spawn(async move {
+            let secrets = profile.read_secrets().await;
+            looks.send((generation, secrets)).ok();
+        });
+    }
+
+    /// Takes in what a keyring look found; tells the window only when
+    /// something changed.
+    async fn keyring_looked(&mut self, generation: u64, secrets: SecretsView) {
+        self.keyring_look_running = false;
+        // A command read the keyring after this look began: that is newer.
+        if generation != self.secrets_generation || secrets == self.secrets {
+            return;
+        }
+        self.secrets = secrets;
+        self.scrub_secrets();
+        self.secrets_generation += 1;
+        self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
+        self.report_duplicates().await;
+    }
+
     async fn refresh_secrets(&mut self) {
         self.secrets = self.profile.read_secrets().await;
         self.scrub_secrets();
+        self.secrets_generation += 1;
         self.out.send(EngineUpdate::Secrets(self.secrets.clone()));
     }
 
@@ -304,10 +424,19 @@ impl State {
     async fn change<T>(&mut self, result: Result<T, ProfileError>) -> Option<T> {
         match result {
             Ok(value) => {
-                if let Ok(loaded) = self.profile.load().await {
-                    self.settings = loaded.settings;
-                }
                 self.refresh_secrets().await;
+                // The change may have touched the settings too (Forget URL
+                // turns Discord off): the window takes them as its base.
+                if let Ok(loaded) = self.profile.load().await
+                    && loaded.settings != self.settings
+                {
+                    self.settings = loaded.settings.clone();
+                    self.out.send(EngineUpdate::Loaded {
+                        settings: loaded.settings,
+                        secrets: self.secrets.clone(),
+                        notice: self.notice.clone(),
+                    });
+                }
                 self.report_duplicates().await;
                 Some(value)
             }
@@ -321,13 +450,30 @@ impl State {
     async fn handle(&mut self, command: EngineCommand) {
         match command {
             EngineCommand::Reload => self.reload().await,
-            EngineCommand::SaveSettings(settings) => {
-                match self.profile.save(settings.clone()).await {
-                    Ok(()) => {
-                        self.settings = settings;
+            EngineCommand::SaveSettings { base, edited } => {
+                match self.profile.merge_settings(*base, (*edited).clone()).await {
+                    Ok((settings, _)) => {
+                        self.settings = settings.clone();
+                        // Another process changed something meanwhile: the
+                        // window takes the merged result.
+                        if settings != *edited {
+                            self.out.send(EngineUpdate::Loaded {
+                                settings,
+                                secrets: self.secrets.clone(),
+                                notice: self.notice.clone(),
+                            });
+                        }
                         self.out.send(EngineUpdate::Saved);
                     }
-                    Err(e) => self.out.error(format!("settings not saved: {e}")),
+                    Err(e) => {
+                        self.out.error(format!("settings not saved: {e}"));
+                        // The window shows what is saved, not the lost edit.
+                        self.out.send(EngineUpdate::Loaded {
+                            settings: self.settings.clone(),
+                            secrets: self.secrets.clone(),
+                            notice: self.notice.clone(),
+                        });
+                    }
                 }
             }
             EngineCommand::SetDiscordUrl(text) => {

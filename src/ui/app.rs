@@ -12,6 +12,7 @@ use super::engine_state::{EngineState, Verify, slot};
 use super::notification_settings_page::NotificationSettingsPage;
 use super::{account_page, banners};
 use crate::core::settings::Settings;
+use crate::core::settings_merge::merge_settings;
 use crate::engine::profile::Profile;
 use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, EngineUpdate};
 
@@ -51,6 +52,9 @@ pub struct FarmhookApp {
     state: EngineState,
     /// The settings as the user edits them; `None` until loaded.
     settings: Option<Settings>,
+    /// The settings as the engine last reported them, or as last sent to it:
+    /// the edit in flight is what differs from these.
+    base: Option<Settings>,
     /// `egui` time of the last unsaved edit.
     unsaved_since: Option<f64>,
     page: Page,
@@ -80,6 +84,7 @@ impl FarmhookApp {
             runtime,
             state,
             settings: None,
+            base: None,
             unsaved_since: None,
             page: Page::Account,
             notifications: NotificationSettingsPage::default(),
@@ -113,10 +118,18 @@ impl FarmhookApp {
     /// Feeds an update as if the engine had sent it (benchmarks fill the
     /// log this way without a network).
     pub fn apply_update(&mut self, update: EngineUpdate, now: f64) {
-        if let Some(settings) = self.state.apply(update, now)
-            && self.unsaved_since.is_none()
-        {
-            self.settings = Some(settings);
+        if let Some(incoming) = self.state.apply(update, now) {
+            // New settings from the engine (another process changed them, or
+            // a save was merged with such a change): take them, keeping any
+            // edit the user has not saved yet on top.
+            let working = match (self.base.take(), self.settings.take()) {
+                (Some(base), Some(working)) if working != base => {
+                    merge_settings(&base, &working, &incoming).unwrap_or(working)
+                }
+                _ => incoming.clone(),
+            };
+            self.settings = Some(working);
+            self.base = Some(incoming);
         }
     }
 
@@ -258,9 +271,17 @@ impl FarmhookApp {
         if self.unsaved_since.take().is_some()
             && let Some(settings) = &self.settings
         {
+            // From now on the edit is the engine's to merge; what the user
+            // changes next is measured from here.
+            let base = self
+                .base
+                .replace(settings.clone())
+                .unwrap_or_else(|| settings.clone());
             self.state.saves_in_flight += 1;
-            self.engine
-                .send(EngineCommand::SaveSettings(settings.clone()));
+            self.engine.send(EngineCommand::SaveSettings {
+                base: Box::new(base),
+                edited: Box::new(settings.clone()),
+            });
         }
     }
 

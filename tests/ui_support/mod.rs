@@ -120,12 +120,27 @@ impl Window {
         self.harness.run_ok();
     }
 
-    /// Clicks the one widget labelled exactly `label`, then lets the app
-    /// act on it.
+    /// Clicks the one widget labelled exactly `label` (through the
+    /// accessibility tree, as a screen reader does, so a notice that arrives
+    /// from the engine in the same frame and moves the page cannot make the
+    /// click land elsewhere), then lets the app act on it.
     #[track_caller]
     pub fn click(&mut self, label: &str) {
         self.settle();
-        self.harness.get_by_label(label).click();
+        self.harness.get_by_label(label).click_accesskit();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    /// Opens the drop-down labelled `combo` and picks `item`, with the
+    /// pointer (a drop-down closes on a pointer click, as a user makes).
+    #[track_caller]
+    pub fn pick(&mut self, combo: &str, item: &str) {
+        self.settle();
+        self.harness.get_by_label(combo).click();
+        self.harness.step();
+        self.settle();
+        self.harness.get_by_label(item).click();
         self.harness.step();
         self.harness.step();
     }
@@ -134,7 +149,7 @@ impl Window {
     #[track_caller]
     pub fn click_containing(&mut self, text: &str) {
         self.settle();
-        self.harness.get_by_label_contains(text).click();
+        self.harness.get_by_label_contains(text).click_accesskit();
         self.harness.step();
         self.harness.step();
     }

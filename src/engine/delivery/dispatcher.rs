@@ -513,9 +513,16 @@ impl Dispatcher {
     }
 
     /// Writes the log as JSON Lines (blocking I/O: call from a blocking task).
+    /// The file is the user's alone (0600), even one that existed before.
     pub fn export_json_lines(&self, path: &std::path::Path) -> std::io::Result<usize> {
         let snapshot = self.log_snapshot();
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let file = crate::engine::private_files::file_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        crate::engine::private_files::tighten_file(&file)?;
+        let mut out = std::io::BufWriter::new(file);
         let n = super::log::write_json_lines(snapshot.iter().map(|r| &**r), &mut out)?;
         std::io::Write::flush(&mut out)?;
         Ok(n)
