@@ -3,6 +3,7 @@
 //! 2 bad input or configuration (the reason on stderr).
 
 mod delivery;
+mod output;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -10,12 +11,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::core::api_base::ApiBases;
 use crate::core::events::EventType;
 use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
 use crate::core::settings::{Destination, Plan};
 use crate::engine::config_store::ConfigStore;
 use crate::engine::profile::{Notes, Profile, ProfileError, Status};
+use output::{note, outln};
 
 /// farmhook: Discord and custom-webhook notifications for a 3D-print farm.
 #[derive(Debug, Parser)]
@@ -197,6 +200,8 @@ impl From<DestinationArg> for Destination {
 }
 
 /// A failure the command line reports: the sentence and the exit code.
+/// Code 0 is no failure: the command stopped early because nobody reads its
+/// output any more, and ends quietly.
 #[derive(Debug)]
 pub struct CliError {
     pub code: u8,
@@ -212,6 +217,20 @@ impl CliError {
     }
 }
 
+impl From<std::io::Error> for CliError {
+    /// A failed write to stdout: quiet success when the reader went away.
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError {
+                code: 0,
+                message: String::new(),
+            }
+        } else {
+            CliError::input(format!("could not write the output: {e}"))
+        }
+    }
+}
+
 impl From<ProfileError> for CliError {
     fn from(e: ProfileError) -> Self {
         CliError::input(e.to_string())
@@ -220,13 +239,32 @@ impl From<ProfileError> for CliError {
 
 /// Runs a parsed command; prints results on stdout and notes on stderr.
 pub async fn run(cli: Cli, command: Command) -> ExitCode {
-    match run_inner(cli, command).await {
+    let result = match check_api_bases(&crate::engine::service::api_bases_from_env()) {
+        Ok(()) => run_inner(cli, command).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.code == 0 => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("farmhook: {}", e.message);
+            note!("farmhook: {}", e.message);
             ExitCode::from(e.code)
         }
     }
+}
+
+/// Refuses every command while a `FARMHOOK_*_API_BASE` variable is set to
+/// something unsafe, and says on one line of stderr where traffic goes
+/// while overrides are in force.
+fn check_api_bases(bases: &ApiBases) -> Result<(), CliError> {
+    if !bases.refused.is_empty() {
+        let reasons: Vec<String> = bases.refused.iter().map(|r| r.to_string()).collect();
+        return Err(CliError::input(reasons.join("; ")));
+    }
+    if let Some(line) = bases.note() {
+        note!("farmhook: note: {line}");
+    }
+    Ok(())
 }
 
 /// Opens the profile named on the command line.
@@ -238,8 +276,8 @@ pub fn open_profile(profile: &str, config_dir: Option<PathBuf>) -> Result<Profil
 }
 
 pub(crate) fn print_notes(notes: &Notes) {
-    for note in notes {
-        eprintln!("farmhook: {note}");
+    for text in notes {
+        note!("farmhook: {text}");
     }
 }
 
@@ -271,12 +309,12 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
         Command::Status { json } => {
             let status = profile.status().await?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&status).expect("status always serializes")
-                );
+                )?;
             } else {
-                print!("{}", status_text(&status));
+                output::text(&status_text(&status))?;
             }
         }
         Command::Plan { plan } => {
@@ -285,29 +323,29 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 PlanArg::Commercial => Plan::Commercial,
             };
             print_notes(&profile.set_plan(plan).await?);
-            println!("plan: {}", plan.label());
+            outln!("plan: {}", plan.label())?;
         }
         Command::Discord(cmd) => match cmd {
             DiscordCommand::SetUrl { url } => {
                 let url = profile.set_discord_url(&value_or_stdin(&url)?).await?;
-                println!("Discord webhook saved in the keyring: {url}");
+                outln!("Discord webhook saved in the keyring: {url}")?;
             }
             DiscordCommand::Clear => {
                 print_notes(&profile.clear_discord_url().await?);
-                println!("Discord webhook removed from the keyring; Discord is off");
+                outln!("Discord webhook removed from the keyring; Discord is off")?;
             }
             DiscordCommand::Enable => {
                 print_notes(&profile.set_enabled(Destination::Discord, true).await?);
-                println!("Discord: enabled");
+                outln!("Discord: enabled")?;
             }
             DiscordCommand::Disable => {
                 print_notes(&profile.set_enabled(Destination::Discord, false).await?);
-                println!("Discord: disabled");
+                outln!("Discord: disabled")?;
             }
             DiscordCommand::Verify => delivery::verify(&profile).await?,
             DiscordCommand::Resume => {
                 profile.resume(Destination::Discord).await?;
-                println!("Discord: resumed");
+                outln!("Discord: resumed")?;
             }
         },
         Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
@@ -355,16 +393,16 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 let settings = profile.load().await?;
                 print_notes(&settings.notice.into_iter().collect());
                 let s = settings.settings;
-                println!("{:<22}{:<24}{:<9}webhook", "id", "label", "discord");
+                outln!("{:<22}{:<24}{:<9}webhook", "id", "label", "discord")?;
                 for e in EventType::all() {
                     let mark = |d| if s.events(d).contains(e) { "yes" } else { "no" };
-                    println!(
+                    outln!(
                         "{:<22}{:<24}{:<9}{}",
                         e.id(),
                         e.label(),
                         mark(Destination::Discord),
                         mark(Destination::Webhook)
-                    );
+                    )?;
                 }
             }
             EventsCommand::Enable(args) => set_events(&profile, args, true).await?,
@@ -382,12 +420,12 @@ async fn set_events(profile: &Profile, args: EventsArgs, on: bool) -> Result<(),
     };
     print_notes(&profile.set_events(&destinations, &events, on).await?);
     let names: Vec<_> = destinations.iter().map(|d| d.label()).collect();
-    println!(
+    outln!(
         "{} {} event(s) for {}",
         if on { "enabled" } else { "disabled" },
         events.len(),
         names.join(" and ")
-    );
+    )?;
     Ok(())
 }
 
@@ -396,25 +434,25 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         WebhookCommand::SetUrl { url } => {
             let (url, notes) = profile.set_webhook_url(&url).await?;
             print_notes(&notes);
-            println!("endpoint saved: {url}");
+            outln!("endpoint saved: {url}")?;
         }
         WebhookCommand::Enable => {
             print_notes(&profile.set_enabled(Destination::Webhook, true).await?);
-            println!("custom webhook: enabled");
+            outln!("custom webhook: enabled")?;
         }
         WebhookCommand::Disable => {
             print_notes(&profile.set_enabled(Destination::Webhook, false).await?);
-            println!("custom webhook: disabled");
+            outln!("custom webhook: disabled")?;
         }
         WebhookCommand::Resume => {
             profile.resume(Destination::Webhook).await?;
-            println!("custom webhook: resumed");
+            outln!("custom webhook: resumed")?;
         }
         WebhookCommand::Key(KeyCommand::Generate) => {
             let key = profile.generate_api_key().await?;
-            println!(
+            outln!(
                 "generated a new API key ({key}); update your receiver: `farmhook webhook key show --reveal`"
-            );
+            )?;
         }
         WebhookCommand::Key(KeyCommand::Set { value }) => {
             if value != "-" {
@@ -424,7 +462,7 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
                 ));
             }
             let key = profile.set_api_key(&value_or_stdin(&value)?).await?;
-            println!("API key saved in the keyring ({key})");
+            outln!("API key saved in the keyring ({key})")?;
         }
         WebhookCommand::Key(KeyCommand::Show { reveal }) => match profile
             .secrets()
@@ -432,8 +470,8 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
             .await
             .map_err(ProfileError::from)?
         {
-            Some(key) if reveal => println!("{}", key.expose()),
-            Some(key) => println!("{key}  (add --reveal to print the whole key)"),
+            Some(key) if reveal => outln!("{}", key.expose())?,
+            Some(key) => outln!("{key}  (add --reveal to print the whole key)")?,
             None => {
                 return Err(CliError::input(
                     "no API key is set: run `farmhook webhook key generate`",
@@ -442,14 +480,14 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         },
         WebhookCommand::Key(KeyCommand::Clear) => {
             print_notes(&profile.clear_api_key().await?);
-            println!("API key removed from the keyring");
+            outln!("API key removed from the keyring")?;
         }
         WebhookCommand::Signing(SigningCommand::Generate) => {
             let (secret, notes) = profile.generate_signing_secret().await?;
             print_notes(&notes);
-            println!(
+            outln!(
                 "generated a signing secret ({secret}); deliveries now carry webhook-signature. Give it to your receiver: `farmhook webhook signing show --reveal`"
-            );
+            )?;
         }
         WebhookCommand::Signing(SigningCommand::Show { reveal }) => {
             match profile
@@ -458,8 +496,8 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
                 .await
                 .map_err(ProfileError::from)?
             {
-                Some(secret) if reveal => println!("{}", secret.expose()),
-                Some(secret) => println!("{secret}  (add --reveal to print the whole secret)"),
+                Some(secret) if reveal => outln!("{}", secret.expose())?,
+                Some(secret) => outln!("{secret}  (add --reveal to print the whole secret)")?,
                 None => {
                     return Err(CliError::input(
                         "no signing secret is set: run `farmhook webhook signing generate`",
@@ -469,7 +507,7 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         }
         WebhookCommand::Signing(SigningCommand::Clear) => {
             print_notes(&profile.clear_signing_secret().await?);
-            println!("signing secret removed; deliveries are no longer signed");
+            outln!("signing secret removed; deliveries are no longer signed")?;
         }
     }
     Ok(())

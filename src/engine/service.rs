@@ -15,6 +15,7 @@ use super::delivery::health::DestinationHealth;
 use super::delivery::log::{DeliveryRecord, Outcome};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
+use crate::core::api_base::ApiBases;
 use crate::core::discord_url::DEFAULT_API_BASE;
 use crate::core::duplicates::ProfileDestinations;
 use crate::core::events::EventType;
@@ -31,14 +32,24 @@ pub struct EngineOptions {
     pub delivery: DeliveryConfig,
     /// `https://discord.com/api`, or a stand-in's.
     pub discord_api_base: String,
+    /// `FARMHOOK_*_API_BASE` variables that are set but refused, in words
+    /// (the window shows them; the command line exits 2 on them).
+    pub refused_api_bases: Vec<String>,
 }
 
 impl EngineOptions {
-    /// Defaults, with `FARMHOOK_DISCORD_API_BASE` honoured.
+    /// Defaults, with the `FARMHOOK_*_API_BASE` overrides honoured when
+    /// they pass the rule (see [`ApiBases`]).
     pub fn from_env() -> Self {
+        Self::with_api_bases(&api_bases_from_env())
+    }
+
+    /// Defaults, with these overrides.
+    pub fn with_api_bases(bases: &ApiBases) -> Self {
         EngineOptions {
             delivery: DeliveryConfig::default(),
-            discord_api_base: discord_api_base_from_env(),
+            discord_api_base: bases.base("discord").to_string(),
+            refused_api_bases: bases.refused.iter().map(|r| r.to_string()).collect(),
         }
     }
 
@@ -58,12 +69,14 @@ impl EngineOptions {
     }
 }
 
+/// The `FARMHOOK_*_API_BASE` overrides as this process's environment sets them.
+pub fn api_bases_from_env() -> ApiBases {
+    ApiBases::read(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+}
+
+/// Where Discord traffic goes: a checked override, else Discord.
 pub fn discord_api_base_from_env() -> String {
-    std::env::var(DISCORD_API_BASE_ENV)
-        .ok()
-        .map(|v| v.trim().trim_end_matches('/').to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_API_BASE.to_string())
+    api_bases_from_env().base("discord").to_string()
 }
 
 /// What the window asks for.
