@@ -12,7 +12,7 @@ use crate::engine::delivery::discord;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
 use crate::engine::profile::{Profile, ProfileError};
-use crate::engine::receiver::{self, ReceiverConfig};
+use crate::engine::receiver::{self, ReceiverConfig, ReceiverLimits};
 use crate::engine::service::{self, EngineOptions};
 
 /// One line of `test-fire --json`.
@@ -269,7 +269,7 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
     // quietly, as a closed stdout ends every other command.
     let stdout_closed = std::sync::Arc::new(tokio::sync::Notify::new());
     let closed = stdout_closed.clone();
-    let serve = receiver::serve(listener, config, move |d| {
+    let report = move |d: receiver::ReceivedDelivery| {
         let verdict = match &d.problem {
             None => "accepted".to_string(),
             Some(p) => format!("REFUSED: {p}"),
@@ -292,11 +292,18 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
         if written.is_err() {
             closed.notify_one();
         }
-    });
+    };
+    // The delivery that found stdout closed is still answered.
+    let serve = receiver::serve_until(
+        listener,
+        config,
+        ReceiverLimits::default(),
+        report,
+        async move { stdout_closed.notified().await },
+    );
     tokio::select! {
         r = serve => r.map_err(|e| CliError::input(format!("the receiver stopped: {e}"))),
         _ = tokio::signal::ctrl_c() => Ok(()),
-        _ = stdout_closed.notified() => Ok(()),
     }
 }
 

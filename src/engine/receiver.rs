@@ -146,21 +146,36 @@ pub async fn serve(
     config: ReceiverConfig,
     report: impl Fn(ReceivedDelivery) + Send + Sync + 'static,
 ) -> std::io::Result<()> {
-    serve_with_limits(listener, config, ReceiverLimits::default(), report).await
+    serve_until(
+        listener,
+        config,
+        ReceiverLimits::default(),
+        report,
+        std::future::pending(),
+    )
+    .await
 }
 
-/// Serves within `limits` until the future is dropped.
-pub async fn serve_with_limits(
+/// Serves within `limits` until `stop` completes (or the future is
+/// dropped). After `stop`, requests under way are answered before it
+/// returns; connections that sent no request are closed.
+pub async fn serve_until(
     listener: tokio::net::TcpListener,
     config: ReceiverConfig,
     limits: ReceiverLimits,
     report: impl Fn(ReceivedDelivery) + Send + Sync + 'static,
+    stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let app = TowerToHyperService::new(router(config, report));
     let connections = Arc::new(Connections::default());
     let mut next_id = 0u64;
+    tokio::pin!(stop);
     loop {
-        let stream = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(_) => {
                 // A connection that failed while queued, or no file
@@ -206,6 +221,8 @@ pub async fn serve_with_limits(
             },
         );
     }
+    connections.finish().await;
+    Ok(())
 }
 
 /// The app: every method and path is judged and reported.
@@ -271,6 +288,28 @@ impl Connections {
                     .map(|(id, _)| *id);
                 if let Some(connection) = idle.and_then(|id| open.remove(&id)) {
                     connection.task.abort();
+                    return;
+                }
+            }
+            closed.await;
+        }
+    }
+
+    /// Closes the connections that sent no request and waits for the
+    /// others to be answered.
+    async fn finish(&self) {
+        loop {
+            let closed = self.closed.notified();
+            {
+                let mut open = lock(&self.open);
+                open.retain(|_, c| {
+                    let busy = c.in_request.load(Ordering::Relaxed);
+                    if !busy {
+                        c.task.abort();
+                    }
+                    busy
+                });
+                if open.is_empty() {
                     return;
                 }
             }
