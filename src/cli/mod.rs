@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::core::api_base::ApiBases;
 use crate::core::events::EventType;
@@ -98,9 +99,10 @@ pub enum TestTo {
 
 #[derive(Debug, Subcommand)]
 pub enum DiscordCommand {
-    /// Store the webhook URL in the keyring (`-` reads it from stdin).
+    /// Store the webhook URL in the keyring (`-` reads it from stdin:
+    /// `farmhook discord set-url - < url.txt`, so it stays out of shell history).
     SetUrl {
-        url: String,
+        url: SecretString,
     },
     /// Forget the webhook URL.
     Clear,
@@ -136,7 +138,7 @@ pub enum KeyCommand {
     Generate,
     /// Set your own key, read from stdin: `farmhook webhook key set - < key.txt`.
     Set {
-        value: String,
+        value: SecretString,
     },
     /// Show the key masked, or alone on stdout with --reveal.
     Show {
@@ -327,7 +329,9 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
         }
         Command::Discord(cmd) => match cmd {
             DiscordCommand::SetUrl { url } => {
-                let url = profile.set_discord_url(&value_or_stdin(&url)?).await?;
+                let url = profile
+                    .set_discord_url(&value_or_stdin(url.expose_secret())?)
+                    .await?;
                 outln!("Discord webhook saved in the keyring: {url}")?;
             }
             DiscordCommand::Clear => {
@@ -455,13 +459,13 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
             )?;
         }
         WebhookCommand::Key(KeyCommand::Set { value }) => {
-            if value != "-" {
+            if value.expose_secret() != "-" {
                 return Err(CliError::input(
                     "give the key on stdin, not as an argument (arguments land in shell history and `ps`): \
                      `farmhook webhook key set - < key.txt`",
                 ));
             }
-            let key = profile.set_api_key(&value_or_stdin(&value)?).await?;
+            let key = profile.set_api_key(&value_or_stdin("-")?).await?;
             outln!("API key saved in the keyring ({key})")?;
         }
         WebhookCommand::Key(KeyCommand::Show { reveal }) => match profile
@@ -561,4 +565,32 @@ pub fn status_text(s: &Status) -> String {
         writeln!(out, "note:     {n}").ok();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+
+    #[test]
+    fn debug_of_a_parsed_command_never_shows_a_secret_argument() {
+        let url = format!("https://discord.com/api/webhooks/123456789012345678/{TOKEN}");
+        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
+        for args in [
+            vec!["farmhook", "discord", "set-url", url.as_str()],
+            vec!["farmhook", "webhook", "key", "set", key],
+        ] {
+            let cli = Cli::try_parse_from(&args).unwrap();
+            let shown = format!("{cli:?} {cli:#?}");
+            assert!(!shown.contains(TOKEN) && !shown.contains(key), "{shown}");
+            assert!(shown.contains("REDACTED"), "{shown}");
+        }
+        // The value itself still arrives.
+        let cli = Cli::try_parse_from(["farmhook", "discord", "set-url", url.as_str()]).unwrap();
+        let Some(Command::Discord(DiscordCommand::SetUrl { url: given })) = cli.command else {
+            panic!("parsed as something else");
+        };
+        assert_eq!(given.expose_secret(), url);
+    }
 }

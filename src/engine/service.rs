@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
@@ -85,10 +86,12 @@ pub enum EngineCommand {
     /// Read settings and secrets again.
     Reload,
     SaveSettings(Settings),
-    SetDiscordUrl(String),
+    /// The pasted webhook URL (a secret: `Debug` never shows it).
+    SetDiscordUrl(SecretString),
     ClearDiscordUrl,
     GenerateApiKey,
-    SetApiKey(String),
+    /// A custom key as typed (a secret: `Debug` never shows it).
+    SetApiKey(SecretString),
     ClearApiKey,
     GenerateSigningSecret,
     ClearSigningSecret,
@@ -336,7 +339,7 @@ impl State {
                 }
             }
             EngineCommand::SetDiscordUrl(text) => {
-                let r = self.profile.set_discord_url(&text).await;
+                let r = self.profile.set_discord_url(text.expose_secret()).await;
                 if let Some(url) = self.change(r).await {
                     self.out
                         .info(format!("Discord webhook saved in the keyring: {url}"));
@@ -354,7 +357,7 @@ impl State {
                 }
             }
             EngineCommand::SetApiKey(text) => {
-                let r = self.profile.set_api_key(&text).await;
+                let r = self.profile.set_api_key(text.expose_secret()).await;
                 if self.change(r).await.is_some() {
                     self.out.info("API key saved in the keyring");
                 }
@@ -607,6 +610,25 @@ pub fn test_target(
                 None
             };
             Ok(Target::Webhook { url, key, signing })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_an_engine_command_never_shows_a_secret() {
+        let token = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+        let url = format!("https://discord.com/api/webhooks/123456789012345678/{token}");
+        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
+        for command in [
+            EngineCommand::SetDiscordUrl(url.as_str().into()),
+            EngineCommand::SetApiKey(key.into()),
+        ] {
+            let shown = format!("{command:?} {command:#?} {:?}", command.clone());
+            assert!(!shown.contains(token) && !shown.contains(key), "{shown}");
         }
     }
 }

@@ -175,7 +175,7 @@ impl ApiKeyPanel {
                 "Saving replaces the current key: update your receiver with the new one.",
             );
             if submit && let Ok(key) = parsed {
-                commands.push(UiCommand::Engine(EngineCommand::SetApiKey(custom.text.clone())));
+                commands.push(UiCommand::Engine(EngineCommand::SetApiKey(custom.text.clone().into())));
                 custom.submitted = Some((key, state.errors_seen));
             }
         });

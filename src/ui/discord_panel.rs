@@ -151,7 +151,7 @@ impl DiscordPanel {
             && let Some(Ok(url)) = parsed
         {
             commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(
-                self.url_text.trim().to_string(),
+                self.url_text.trim().into(),
             )));
             self.submitted = Some(Submitted {
                 url,
