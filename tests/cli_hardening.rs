@@ -84,7 +84,8 @@ fn an_unsafe_api_base_stops_every_command_with_the_reason_and_sends_nothing() {
     let run = unsafe_slack.run(&["status"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("FARMHOOK_SLACK_API_BASE cannot be used"),
+        run.stderr
+            .contains("FARMHOOK_SLACK_API_BASE cannot be used"),
         "{}",
         run.stderr
     );
@@ -461,4 +462,29 @@ fn an_extreme_signature_timestamp_is_refused_without_a_panic() {
         "{}",
         receiver.stderr()
     );
+}
+
+#[test]
+fn hints_show_the_stdin_form_for_urls_that_carry_a_secret() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "hints");
+    for (args, form) in [
+        (&["discord", "enable"][..], "`farmhook discord set-url -`"),
+        (&["discord", "verify"], "`farmhook discord set-url -`"),
+        (&["test-fire"], "`farmhook discord set-url -`"),
+        (&["webhook", "enable"], "`farmhook webhook set-url -`"),
+    ] {
+        let run = fh.run(args);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(run.stderr.contains(form), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("<URL>"), "{args:?}: {}", run.stderr);
+    }
+    // The form the hint shows works for the endpoint too.
+    let set = fh.run_with_stdin(
+        &["webhook", "set-url", "-"],
+        "https://hooks.example.com/in?token=s3cr3t\n",
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    assert!(!set.stdout.contains("s3cr3t"), "{}", set.stdout);
 }

@@ -93,7 +93,7 @@ pub async fn test_fire(
     }
     if targets.is_empty() {
         return Err(CliError::input(
-            "nothing to test: set a Discord webhook URL (farmhook discord set-url) or a custom webhook (Commercial plan)",
+            "nothing to test: set a Discord webhook URL (`farmhook discord set-url -`, then paste it) or a custom webhook (Commercial plan)",
         ));
     }
 
@@ -205,9 +205,10 @@ pub async fn verify(profile: &Profile) -> Result<(), CliError> {
         .await
         .map_err(ProfileError::from)?
         .ok_or_else(|| {
-            CliError::input(
-                "no Discord webhook URL is set: run `farmhook discord set-url <URL>` first",
-            )
+            CliError::input(format!(
+                "no Discord webhook URL is set: {}",
+                crate::engine::profile::SET_DISCORD_URL_HINT
+            ))
         })?;
     let client = crate::engine::delivery::http::build_client(&options.delivery.http)
         .map_err(CliError::input)?;
@@ -416,7 +417,10 @@ pub async fn simulate(
     } else {
         outln_or_drop!(
             "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings; {} answers were 429",
-            tally.delivered, tally.failed, tally.filtered, tally.rate_limited
+            tally.delivered,
+            tally.failed,
+            tally.filtered,
+            tally.rate_limited
         )?;
         for (d, h) in &health {
             outln_or_drop!("{}: {}", d.label(), h.summary())?;

@@ -5,7 +5,7 @@
 mod delivery;
 mod output;
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -116,7 +116,8 @@ pub enum DiscordCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
-    /// Set the endpoint (https://, or http:// on loopback).
+    /// Set the endpoint (https://, or http:// on loopback; `-` reads it
+    /// from stdin, for a URL that carries a token).
     SetUrl {
         url: String,
     },
@@ -288,6 +289,9 @@ fn value_or_stdin(value: &str) -> Result<String, CliError> {
     if value != "-" {
         return Ok(value.to_string());
     }
+    if std::io::stdin().is_terminal() {
+        note!("farmhook: reading the value from stdin: paste it, then press Enter and Ctrl-D");
+    }
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
@@ -436,7 +440,7 @@ async fn set_events(profile: &Profile, args: EventsArgs, on: bool) -> Result<(),
 async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliError> {
     match cmd {
         WebhookCommand::SetUrl { url } => {
-            let (url, notes) = profile.set_webhook_url(&url).await?;
+            let (url, notes) = profile.set_webhook_url(&value_or_stdin(&url)?).await?;
             print_notes(&notes);
             outln!("endpoint saved: {url}")?;
         }

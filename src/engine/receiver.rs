@@ -201,7 +201,10 @@ pub async fn serve_until(
         // registered.
         let mut registry = lock(&connections.open);
         let task = tokio::spawn(async move {
-            let _registered = Registered { id, connections: open };
+            let _registered = Registered {
+                id,
+                connections: open,
+            };
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
