@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::clipboard::{SecretClipboard, SecretToCopy};
 use super::delivery::deliver::Target;
 use super::delivery::discord::{self, WebhookInfo};
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
@@ -85,6 +86,9 @@ pub fn discord_api_base_from_env() -> String {
 pub enum EngineCommand {
     /// Read settings and secrets again.
     Reload,
+    /// The window just copied this secret: clear it from the clipboard
+    /// after 30 s if it is still there.
+    ClearCopiedSecret(SecretToCopy, SecretString),
     SaveSettings(Settings),
     /// The pasted webhook URL (a secret: `Debug` never shows it).
     SetDiscordUrl(SecretString),
@@ -215,6 +219,8 @@ struct State {
     commands: mpsc::UnboundedSender<EngineCommand>,
     /// Stops the running simulation.
     simulation: Option<tokio::sync::watch::Sender<bool>>,
+    /// Copied secrets waiting to be cleared from the clipboard.
+    clipboard: SecretClipboard,
 }
 
 async fn run(
@@ -247,6 +253,7 @@ async fn run(
         out,
         commands: own_commands,
         simulation: None,
+        clipboard: SecretClipboard::default(),
     };
     state.reload().await;
     while let Some(command) = commands.recv().await {
@@ -258,6 +265,8 @@ async fn run(
     if let Some(stop) = state.simulation.take() {
         stop.send_replace(true);
     }
+    // A secret copied less than 30 s ago does not outlive the window.
+    state.clipboard.clear(None).await;
     state.dispatcher.shutdown().await;
     state.out.send(EngineUpdate::Stopped);
 }
@@ -325,6 +334,17 @@ impl State {
     async fn handle(&mut self, command: EngineCommand) {
         match command {
             EngineCommand::Reload => self.reload().await,
+            EngineCommand::ClearCopiedSecret(what, copied) => {
+                let out = self.out.clone();
+                self.clipboard.clear_later(what, copied, move |result| {
+                    if let Err(e) = result {
+                        out.error(format!(
+                            "the {} could not be cleared from the clipboard ({e}): clear it yourself",
+                            what.label()
+                        ));
+                    }
+                });
+            }
             EngineCommand::SaveSettings(settings) => {
                 match self.profile.save(settings.clone()).await {
                     Ok(()) => {

@@ -10,6 +10,7 @@ use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::settings::{Destination, Plan, Settings};
+use crate::engine::clipboard::SecretToCopy;
 use crate::engine::service::EngineCommand;
 
 #[derive(Default)]
@@ -19,6 +20,8 @@ pub struct WebhookPanel {
     endpoint_seen: Option<Option<EndpointUrl>>,
     api_key: ApiKeyPanel,
     reveal_signing: bool,
+    /// When (egui time) the signing secret was last copied.
+    signing_copied_at: Option<f64>,
 }
 
 impl WebhookPanel {
@@ -186,6 +189,11 @@ impl WebhookPanel {
                     ui.toggle_value(&mut self.reveal_signing, "Show secret");
                     if ui.button("Copy secret").clicked() {
                         ui.ctx().copy_text(secret.expose().to_string());
+                        commands.push(UiCommand::Engine(EngineCommand::ClearCopiedSecret(
+                            SecretToCopy::SigningSecret,
+                            secret.expose().into(),
+                        )));
+                        self.signing_copied_at = Some(ui.input(|i| i.time));
                     }
                     if ui
                         .button("Remove signing")
@@ -197,6 +205,9 @@ impl WebhookPanel {
                         commands.push(UiCommand::Engine(EngineCommand::ClearSigningSecret));
                     }
                 });
+                if let Some(at) = self.signing_copied_at {
+                    widgets::copied_secret_line(ui, at);
+                }
                 if !settings.webhook.signing {
                     widgets::warn_line(ui, "a secret is stored but signing is off");
                 }
