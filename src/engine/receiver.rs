@@ -196,15 +196,16 @@ pub async fn serve_until(
                 app.call(request)
             })
         };
-        let open = connections.clone();
+        // Moved into the task, so it unregisters even if aborted unpolled.
+        let registered = Registered {
+            id,
+            connections: connections.clone(),
+        };
         // Held while spawning, so the task cannot unregister before it is
         // registered.
         let mut registry = lock(&connections.open);
         let task = tokio::spawn(async move {
-            let _registered = Registered {
-                id,
-                connections: open,
-            };
+            let _registered = registered;
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
@@ -396,6 +397,71 @@ mod tests {
             0,
         );
         assert_eq!(missing.status, 401);
+    }
+
+    /// Registers a connection whose task runs until aborted.
+    fn open_one(
+        connections: &Arc<Connections>,
+        id: u64,
+        in_request: bool,
+    ) -> tokio::task::JoinHandle<()> {
+        let registered = Registered {
+            id,
+            connections: connections.clone(),
+        };
+        let task = tokio::spawn(async move {
+            let _registered = registered;
+            std::future::pending::<()>().await
+        });
+        lock(&connections.open).insert(
+            id,
+            OpenConnection {
+                in_request: Arc::new(AtomicBool::new(in_request)),
+                task: task.abort_handle(),
+            },
+        );
+        task
+    }
+
+    fn open_ids(connections: &Connections) -> Vec<u64> {
+        lock(&connections.open).keys().copied().collect()
+    }
+
+    #[tokio::test]
+    async fn a_full_receiver_closes_the_oldest_idle_connection_else_waits() {
+        let connections = Arc::new(Connections::default());
+        let busy = open_one(&connections, 0, true);
+        let oldest_idle = open_one(&connections, 1, false);
+        let _idle = open_one(&connections, 2, false);
+        // Below the limit: nothing is closed.
+        connections.make_room(4).await;
+        assert_eq!(open_ids(&connections), [0, 1, 2]);
+        // At the limit: the oldest connection without a request goes.
+        connections.make_room(3).await;
+        assert!(oldest_idle.await.unwrap_err().is_cancelled());
+        assert_eq!(open_ids(&connections), [0, 2]);
+
+        // Every connection in a request: wait until one ends.
+        lock(&connections.open)
+            .get(&2)
+            .unwrap()
+            .in_request
+            .store(true, Ordering::Relaxed);
+        let waiting = tokio::spawn({
+            let connections = connections.clone();
+            async move { connections.make_room(2).await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished());
+        assert_eq!(open_ids(&connections), [0, 2]);
+        busy.abort();
+        tokio::time::timeout(Duration::from_secs(30), waiting)
+            .await
+            .expect("room once a request ended")
+            .unwrap();
+        assert_eq!(open_ids(&connections), [2]);
     }
 
     #[test]
