@@ -27,7 +27,11 @@ impl Receiver {
             .unwrap();
         let mut first = String::new();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        stderr.read_line(&mut first).unwrap();
+        // The note that an API-base override is in force may come first.
+        while !first.contains("receiving on") {
+            first.clear();
+            assert!(stderr.read_line(&mut first).unwrap() > 0, "no address");
+        }
         // Keep reading so the receiver never writes into a closed pipe.
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {

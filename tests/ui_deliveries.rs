@@ -5,6 +5,7 @@
 mod support;
 mod ui_support;
 
+use farmhook::core::api_base::ApiBases;
 use farmhook::core::events::EventType;
 use farmhook::engine::service::EngineOptions;
 use support::discord_stand_in::DiscordStandIn;
@@ -254,4 +255,22 @@ fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkb
     assert!(!stand_in.received().is_empty());
     let embed = &stand_in.received()[0].body["embeds"][0];
     assert!(!embed["title"].as_str().unwrap().contains("[TEST]"));
+}
+
+#[test]
+fn an_unsafe_discord_api_base_is_refused_in_a_banner_and_not_used() {
+    require_secret_service();
+    let bases = ApiBases::read(|name| {
+        (name == "FARMHOOK_DISCORD_API_BASE").then(|| "http://farmhook-stand-in.invalid/api".into())
+    });
+    let options = EngineOptions::with_api_bases(&bases);
+    assert_eq!(options.discord_api_base, "https://discord.com/api");
+    let mut w = Window::open_with("unsafe-base", runtime(), options);
+    w.wait_for_text(
+        "FARMHOOK_DISCORD_API_BASE cannot be used: plain http:// is allowed only to this machine",
+    );
+    assert!(w.shows("farmhook-stand-in.invalid is not"));
+    assert!(w.shows("farmhook ignores it and sends to the real service"));
+    assert!(!w.shows("Discord stand-in:"));
+    assert_eq!(w.app().state().stand_in, None);
 }

@@ -151,6 +151,7 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     assert_eq!(w.click_and_copy("Copy key"), key.expose());
     w.harness.step();
     assert!(w.shows("copied to the clipboard"));
+    assert!(w.shows("it is cleared from the clipboard in 30 s"));
 
     // A short custom key says why it cannot be saved.
     w.click("Customize…");

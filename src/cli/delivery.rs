@@ -4,6 +4,7 @@
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::output::{note, outln, outln_or_drop};
 use super::{CliError, TestTo, print_notes};
 use crate::core::events::EventType;
 use crate::core::settings::{Destination, Plan};
@@ -11,7 +12,7 @@ use crate::engine::delivery::discord;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
 use crate::engine::profile::{Profile, ProfileError};
-use crate::engine::receiver::{self, ReceiverConfig};
+use crate::engine::receiver::{self, ReceiverConfig, ReceiverLimits};
 use crate::engine::service::{self, EngineOptions};
 
 /// One line of `test-fire --json`.
@@ -79,7 +80,7 @@ pub async fn test_fire(
                 continue;
             }
             if destination == Destination::Webhook && settings.plan == Plan::Free {
-                eprintln!(
+                note!(
                     "farmhook: skipping the custom webhook: custom webhooks need the Commercial plan"
                 );
                 continue;
@@ -94,7 +95,7 @@ pub async fn test_fire(
     }
     if targets.is_empty() {
         return Err(CliError::input(
-            "nothing to test: set a Discord webhook URL (farmhook discord set-url) or a custom webhook (Commercial plan)",
+            "nothing to test: set a Discord webhook URL (`farmhook discord set-url -`, then paste it) or a custom webhook (Commercial plan)",
         ));
     }
 
@@ -129,10 +130,12 @@ pub async fn test_fire(
             record = done.recv() => {
                 let Some(record) = record else { break };
                 failed |= record.outcome != Outcome::Delivered;
+                // Nobody reading the results does not stop the deliveries:
+                // the exit code still says how they went.
                 if json {
-                    println!("{}", serde_json::to_string(&line(&record)).expect("lines serialize"));
+                    outln_or_drop!("{}", serde_json::to_string(&line(&record)).expect("lines serialize"))?;
                 } else {
-                    print_result(&record);
+                    print_result(&record)?;
                 }
             }
             Some(record) = progress.recv(), if !json => {
@@ -141,7 +144,7 @@ pub async fn test_fire(
                 if record.outcome == Outcome::InProgress && record.attempts.len() > *shown {
                     *shown = record.attempts.len();
                     if let Some(a) = record.attempts.last() {
-                        eprintln!(
+                        note!(
                             "farmhook: {} attempt {}: {}; retrying",
                             record.destination.label(),
                             a.number,
@@ -152,7 +155,7 @@ pub async fn test_fire(
             }
             _ = &mut ctrl_c, if !stopping => {
                 stopping = true;
-                eprintln!("farmhook: interrupted: stopping deliveries");
+                note!("farmhook: interrupted: stopping deliveries");
                 let d = dispatcher.clone();
                 tokio::spawn(async move { d.shutdown().await });
             }
@@ -169,7 +172,7 @@ pub async fn test_fire(
     }
 }
 
-fn print_result(record: &DeliveryRecord) {
+fn print_result(record: &DeliveryRecord) -> std::io::Result<()> {
     let status = record
         .status()
         .map(|s| s.to_string())
@@ -179,14 +182,14 @@ fn print_result(record: &DeliveryRecord) {
         .map(|e| e.event_type.id())
         .unwrap_or("");
     match record.outcome {
-        Outcome::Delivered => println!(
+        Outcome::Delivered => outln_or_drop!(
             "{}: delivered {event} (HTTP {status}, {} ms, {} attempt{})",
             record.destination.label(),
             record.latency_ms().unwrap_or(0),
             record.attempts.len(),
             if record.attempts.len() == 1 { "" } else { "s" }
         ),
-        _ => println!(
+        _ => outln_or_drop!(
             "{}: FAILED {event} ({status}, {} attempt{}): {}",
             record.destination.label(),
             record.attempts.len(),
@@ -205,9 +208,10 @@ pub async fn verify(profile: &Profile) -> Result<(), CliError> {
         .await
         .map_err(ProfileError::from)?
         .ok_or_else(|| {
-            CliError::input(
-                "no Discord webhook URL is set: run `farmhook discord set-url <URL>` first",
-            )
+            CliError::input(format!(
+                "no Discord webhook URL is set: {}",
+                crate::engine::profile::SET_DISCORD_URL_HINT
+            ))
         })?;
     let client = crate::engine::delivery::http::build_client(&options.delivery.http)
         .map_err(CliError::input)?;
@@ -220,9 +224,9 @@ pub async fn verify(profile: &Profile) -> Result<(), CliError> {
     .await
     {
         Ok(info) => {
-            println!("name:    {}", info.name);
-            println!("channel: {}", info.channel_id);
-            println!("server:  {}", info.guild_id.as_deref().unwrap_or("(none)"));
+            outln!("name:    {}", info.name)?;
+            outln!("channel: {}", info.channel_id)?;
+            outln!("server:  {}", info.guild_id.as_deref().unwrap_or("(none)"))?;
             Ok(())
         }
         Err(e) => Err(CliError {
@@ -256,7 +260,7 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::input(format!("could not listen on 127.0.0.1:{port}: {e}")))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-    eprintln!(
+    note!(
         "farmhook: receiving on http://127.0.0.1:{port}/hook (key {key}{}); point the custom webhook here with:\n  farmhook webhook set-url http://127.0.0.1:{port}/hook",
         if signing.is_some() {
             ", signature checked"
@@ -265,7 +269,11 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
         }
     );
     let config = ReceiverConfig { key, signing };
-    let serve = receiver::serve(listener, config, |d| {
+    // Nobody reading the report any more (`| head -3`) ends the receiver
+    // quietly, as a closed stdout ends every other command.
+    let stdout_closed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let closed = stdout_closed.clone();
+    let report = move |d: receiver::ReceivedDelivery| {
         let verdict = match &d.problem {
             None => "accepted".to_string(),
             Some(p) => format!("REFUSED: {p}"),
@@ -275,11 +283,7 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
             Some(true) => ", signature ok",
             Some(false) => ", signature BAD",
         };
-        // A reader that went away (`| head`) must not stop the receiver.
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
+        let written = outln!(
             "{} {} {} {} → {} {verdict} (key {}{signature})\n{}",
             d.method,
             d.path,
@@ -288,10 +292,19 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
             d.status,
             if d.key_ok { "ok" } else { "wrong" },
             d.body
-        )
-        .ok();
-        out.flush().ok();
-    });
+        );
+        if written.is_err() {
+            closed.notify_one();
+        }
+    };
+    // The delivery that found stdout closed is still answered.
+    let serve = receiver::serve_until(
+        listener,
+        config,
+        ReceiverLimits::default(),
+        report,
+        async move { stdout_closed.notified().await },
+    );
     tokio::select! {
         r = serve => r.map_err(|e| CliError::input(format!("the receiver stopped: {e}"))),
         _ = tokio::signal::ctrl_c() => Ok(()),
@@ -317,7 +330,7 @@ pub async fn simulate(
         return Err(CliError::input(e.clone()));
     }
     if !Destination::ALL.iter().any(|d| config_settings.enabled(*d)) {
-        eprintln!("farmhook: no destination is enabled: every event will be recorded as filtered");
+        note!("farmhook: no destination is enabled: every event will be recorded as filtered");
     }
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<std::sync::Arc<DeliveryRecord>>();
     let dispatcher = Dispatcher::new(options.delivery_config(profile), move |update| {
@@ -330,7 +343,7 @@ pub async fn simulate(
     .map_err(CliError::input)?;
     dispatcher.set_scrubber(secrets.scrubber(&options.discord_api_base));
 
-    eprintln!(
+    note!(
         "farmhook: simulating {} printers, scenario {}, ×{} for {:.0} s",
         settings.printers,
         settings.scenario,
@@ -343,6 +356,7 @@ pub async fn simulate(
     let api_base = options.discord_api_base.clone();
     let mut generated = 0u64;
     let mut tally = Tally::default();
+    let mut output_error = None;
     {
         let farm = simulation::run(settings, Some(duration), stop, |events, _view| {
             for event in events {
@@ -363,9 +377,18 @@ pub async fn simulate(
         while !farm_done {
             tokio::select! {
                 _ = &mut farm => farm_done = true,
-                Some(record) = finished.recv() => tally.add(&record, json),
+                Some(record) = finished.recv() => {
+                    if let Err(e) = tally.add(&record, json)
+                        && output_error.is_none()
+                    {
+                        // Nobody reads the results any more: stop the farm
+                        // as Ctrl-C would, and let what was started end.
+                        stop_tx.send_replace(true);
+                        output_error = Some(e);
+                    }
+                }
                 _ = &mut ctrl_c => {
-                    eprintln!("farmhook: interrupted: stopping the farm");
+                    note!("farmhook: interrupted: stopping the farm");
                     stop_tx.send_replace(true);
                 }
             }
@@ -377,7 +400,7 @@ pub async fn simulate(
     }
     dispatcher.shutdown().await;
     while let Ok(record) = finished.try_recv() {
-        tally.add(&record, json);
+        tally.add(&record, json).ok();
     }
     let health = [Destination::Discord, Destination::Webhook].map(|d| (d, dispatcher.health(d)));
     if json {
@@ -394,14 +417,17 @@ pub async fn simulate(
                 }
             }
         });
-        println!("{summary}");
+        outln_or_drop!("{summary}")?;
     } else {
-        println!(
+        outln_or_drop!(
             "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings; {} answers were 429",
-            tally.delivered, tally.failed, tally.filtered, tally.rate_limited
-        );
+            tally.delivered,
+            tally.failed,
+            tally.filtered,
+            tally.rate_limited
+        )?;
         for (d, h) in &health {
-            println!("{}: {}", d.label(), h.summary());
+            outln_or_drop!("{}: {}", d.label(), h.summary())?;
         }
     }
     if tally.failed > 0 {
@@ -410,7 +436,8 @@ pub async fn simulate(
             message: format!("{} deliveries failed", tally.failed),
         });
     }
-    Ok(())
+    // A closed stdout ends quietly (exit 0); another write error is said.
+    output_error.map_or(Ok(()), |e| Err(e.into()))
 }
 
 /// Counts for the simulate summary. A Discord delivery may carry several
@@ -424,13 +451,14 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, record: &DeliveryRecord, json: bool) {
+    /// Counts `record`, then prints it (with `--json`, or when it failed).
+    fn add(&mut self, record: &DeliveryRecord, json: bool) -> std::io::Result<()> {
         let n = record.events.len();
         match record.outcome {
             Outcome::Delivered => self.delivered += n,
             Outcome::Failed => self.failed += n,
             Outcome::Filtered => self.filtered += n,
-            Outcome::InProgress => return,
+            Outcome::InProgress => return Ok(()),
         }
         self.rate_limited += record
             .attempts
@@ -452,14 +480,16 @@ impl Tally {
                 "latency_ms": record.latency_ms(),
                 "error": record.error,
             });
-            println!("{line}");
+            outln!("{line}")
         } else if record.outcome == Outcome::Failed {
-            println!(
+            outln!(
                 "{} FAILED ({} events): {}",
                 record.destination.label(),
                 n,
                 record.error.as_deref().unwrap_or("unknown error")
-            );
+            )
+        } else {
+            Ok(())
         }
     }
 }

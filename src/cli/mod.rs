@@ -3,19 +3,23 @@
 //! 2 bad input or configuration (the reason on stderr).
 
 mod delivery;
+mod output;
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 
+use crate::core::api_base::ApiBases;
 use crate::core::events::{EventType, Group};
 use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
 use crate::core::settings::{Destination, Plan};
 use crate::engine::config_store::ConfigStore;
 use crate::engine::profile::{Notes, Profile, ProfileError, Status};
+use output::{note, outln};
 
 /// farmhook: Discord and custom-webhook notifications for a 3D-print farm.
 #[derive(Debug, Parser)]
@@ -95,9 +99,10 @@ pub enum TestTo {
 
 #[derive(Debug, Subcommand)]
 pub enum DiscordCommand {
-    /// Store the webhook URL in the keyring (`-` reads it from stdin).
+    /// Store the webhook URL in the keyring (`-` reads it from stdin:
+    /// `farmhook discord set-url - < url.txt`, so it stays out of shell history).
     SetUrl {
-        url: String,
+        url: SecretString,
     },
     /// Forget the webhook URL.
     Clear,
@@ -114,7 +119,7 @@ pub enum WebhookCommand {
     /// Store the endpoint in the keyring (https://, or http:// on loopback;
     /// `-` reads it from stdin, so a token in it stays out of shell history).
     SetUrl {
-        url: String,
+        url: SecretString,
     },
     /// Forget the endpoint; the custom webhook is turned off.
     Clear,
@@ -136,7 +141,7 @@ pub enum KeyCommand {
     Generate,
     /// Set your own key, read from stdin: `farmhook webhook key set - < key.txt`.
     Set {
-        value: String,
+        value: SecretString,
     },
     /// Show the key masked, or alone on stdout with --reveal.
     Show {
@@ -200,6 +205,8 @@ impl From<DestinationArg> for Destination {
 }
 
 /// A failure the command line reports: the sentence and the exit code.
+/// Code 0 is no failure: the command stopped early because nobody reads its
+/// output any more, and ends quietly.
 #[derive(Debug)]
 pub struct CliError {
     pub code: u8,
@@ -215,6 +222,20 @@ impl CliError {
     }
 }
 
+impl From<std::io::Error> for CliError {
+    /// A failed write to stdout: quiet success when the reader went away.
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError {
+                code: 0,
+                message: String::new(),
+            }
+        } else {
+            CliError::input(format!("could not write the output: {e}"))
+        }
+    }
+}
+
 impl From<ProfileError> for CliError {
     fn from(e: ProfileError) -> Self {
         CliError::input(e.to_string())
@@ -223,13 +244,32 @@ impl From<ProfileError> for CliError {
 
 /// Runs a parsed command; prints results on stdout and notes on stderr.
 pub async fn run(cli: Cli, command: Command) -> ExitCode {
-    match run_inner(cli, command).await {
+    let result = match check_api_bases(&crate::engine::service::api_bases_from_env()) {
+        Ok(()) => run_inner(cli, command).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.code == 0 => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("farmhook: {}", e.message);
+            note!("farmhook: {}", e.message);
             ExitCode::from(e.code)
         }
     }
+}
+
+/// Refuses every command while a `FARMHOOK_*_API_BASE` variable is set to
+/// something unsafe, and says on one line of stderr where traffic goes
+/// while overrides are in force.
+fn check_api_bases(bases: &ApiBases) -> Result<(), CliError> {
+    if !bases.refused.is_empty() {
+        let reasons: Vec<String> = bases.refused.iter().map(|r| r.to_string()).collect();
+        return Err(CliError::input(reasons.join("; ")));
+    }
+    if let Some(line) = bases.note() {
+        note!("farmhook: note: {line}");
+    }
+    Ok(())
 }
 
 /// Opens the profile named on the command line.
@@ -241,8 +281,8 @@ pub fn open_profile(profile: &str, config_dir: Option<PathBuf>) -> Result<Profil
 }
 
 pub(crate) fn print_notes(notes: &Notes) {
-    for note in notes {
-        eprintln!("farmhook: {note}");
+    for text in notes {
+        note!("farmhook: {text}");
     }
 }
 
@@ -250,6 +290,9 @@ pub(crate) fn print_notes(notes: &Notes) {
 fn value_or_stdin(value: &str) -> Result<String, CliError> {
     if value != "-" {
         return Ok(value.to_string());
+    }
+    if std::io::stdin().is_terminal() {
+        note!("farmhook: reading the value from stdin: paste it, then press Enter and Ctrl-D");
     }
     let mut text = String::new();
     std::io::stdin()
@@ -287,12 +330,12 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
         Command::Status { json } => {
             let status = profile.status().await?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&status).expect("status always serializes")
-                );
+                )?;
             } else {
-                print!("{}", status_text(&status));
+                output::text(&status_text(&status))?;
             }
         }
         Command::Plan { plan } => {
@@ -301,29 +344,31 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 PlanArg::Commercial => Plan::Commercial,
             };
             print_notes(&profile.set_plan(plan).await?);
-            println!("plan: {}", plan.label());
+            outln!("plan: {}", plan.label())?;
         }
         Command::Discord(cmd) => match cmd {
             DiscordCommand::SetUrl { url } => {
-                let url = profile.set_discord_url(&value_or_stdin(&url)?).await?;
-                println!("Discord webhook saved in the keyring: {url}");
+                let url = profile
+                    .set_discord_url(&value_or_stdin(url.expose_secret())?)
+                    .await?;
+                outln!("Discord webhook saved in the keyring: {url}")?;
             }
             DiscordCommand::Clear => {
                 print_notes(&profile.clear_discord_url().await?);
-                println!("Discord webhook removed from the keyring; Discord is off");
+                outln!("Discord webhook removed from the keyring; Discord is off")?;
             }
             DiscordCommand::Enable => {
                 print_notes(&profile.set_enabled(Destination::Discord, true).await?);
-                println!("Discord: enabled");
+                outln!("Discord: enabled")?;
             }
             DiscordCommand::Disable => {
                 print_notes(&profile.set_enabled(Destination::Discord, false).await?);
-                println!("Discord: disabled");
+                outln!("Discord: disabled")?;
             }
             DiscordCommand::Verify => delivery::verify(&profile).await?,
             DiscordCommand::Resume => {
                 profile.resume(Destination::Discord).await?;
-                println!("Discord: resumed");
+                outln!("Discord: resumed")?;
             }
         },
         Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
@@ -371,18 +416,18 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 let settings = profile.load().await?;
                 print_notes(&settings.notice.into_iter().collect());
                 let s = settings.settings;
-                println!("{:<34}{:<28}{:<9}webhook", "id", "label", "discord");
+                outln!("{:<34}{:<28}{:<9}webhook", "id", "label", "discord")?;
                 for group in Group::ALL {
-                    println!("{} ({}):", group.label(), group.id());
+                    outln!("{} ({}):", group.label(), group.id())?;
                     for e in group.events() {
                         let mark = |d| if s.events(d).contains(e) { "yes" } else { "no" };
-                        println!(
+                        outln!(
                             "  {:<32}{:<28}{:<9}{}",
                             e.id(),
                             e.label(),
                             mark(Destination::Discord),
                             mark(Destination::Webhook)
-                        );
+                        )?;
                     }
                 }
             }
@@ -401,53 +446,55 @@ async fn set_events(profile: &Profile, args: EventsArgs, on: bool) -> Result<(),
     };
     print_notes(&profile.set_events(&destinations, &events, on).await?);
     let names: Vec<_> = destinations.iter().map(|d| d.label()).collect();
-    println!(
+    outln!(
         "{} {} event(s) for {}",
         if on { "enabled" } else { "disabled" },
         events.len(),
         names.join(" and ")
-    );
+    )?;
     Ok(())
 }
 
 async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliError> {
     match cmd {
         WebhookCommand::SetUrl { url } => {
-            let (url, notes) = profile.set_webhook_url(&value_or_stdin(&url)?).await?;
+            let (url, notes) = profile
+                .set_webhook_url(&value_or_stdin(url.expose_secret())?)
+                .await?;
             print_notes(&notes);
-            println!("endpoint saved in the keyring: {url}");
+            outln!("endpoint saved in the keyring: {url}")?;
         }
         WebhookCommand::Clear => {
             print_notes(&profile.clear_webhook_url().await?);
-            println!("endpoint removed from the keyring; the custom webhook is off");
+            outln!("endpoint removed from the keyring; the custom webhook is off")?;
         }
         WebhookCommand::Enable => {
             print_notes(&profile.set_enabled(Destination::Webhook, true).await?);
-            println!("custom webhook: enabled");
+            outln!("custom webhook: enabled")?;
         }
         WebhookCommand::Disable => {
             print_notes(&profile.set_enabled(Destination::Webhook, false).await?);
-            println!("custom webhook: disabled");
+            outln!("custom webhook: disabled")?;
         }
         WebhookCommand::Resume => {
             profile.resume(Destination::Webhook).await?;
-            println!("custom webhook: resumed");
+            outln!("custom webhook: resumed")?;
         }
         WebhookCommand::Key(KeyCommand::Generate) => {
             let key = profile.generate_api_key().await?;
-            println!(
+            outln!(
                 "generated a new API key ({key}); update your receiver: `farmhook webhook key show --reveal`"
-            );
+            )?;
         }
         WebhookCommand::Key(KeyCommand::Set { value }) => {
-            if value != "-" {
+            if value.expose_secret() != "-" {
                 return Err(CliError::input(
                     "give the key on stdin, not as an argument (arguments land in shell history and `ps`): \
                      `farmhook webhook key set - < key.txt`",
                 ));
             }
-            let key = profile.set_api_key(&value_or_stdin(&value)?).await?;
-            println!("API key saved in the keyring ({key})");
+            let key = profile.set_api_key(&value_or_stdin("-")?).await?;
+            outln!("API key saved in the keyring ({key})")?;
         }
         WebhookCommand::Key(KeyCommand::Show { reveal }) => match profile
             .secrets()
@@ -455,8 +502,8 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
             .await
             .map_err(ProfileError::from)?
         {
-            Some(key) if reveal => println!("{}", key.expose()),
-            Some(key) => println!("{key}  (add --reveal to print the whole key)"),
+            Some(key) if reveal => outln!("{}", key.expose())?,
+            Some(key) => outln!("{key}  (add --reveal to print the whole key)")?,
             None => {
                 return Err(CliError::input(
                     "no API key is set: run `farmhook webhook key generate`",
@@ -465,14 +512,14 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         },
         WebhookCommand::Key(KeyCommand::Clear) => {
             print_notes(&profile.clear_api_key().await?);
-            println!("API key removed from the keyring");
+            outln!("API key removed from the keyring")?;
         }
         WebhookCommand::Signing(SigningCommand::Generate) => {
             let (secret, notes) = profile.generate_signing_secret().await?;
             print_notes(&notes);
-            println!(
+            outln!(
                 "generated a signing secret ({secret}); deliveries now carry webhook-signature. Give it to your receiver: `farmhook webhook signing show --reveal`"
-            );
+            )?;
         }
         WebhookCommand::Signing(SigningCommand::Show { reveal }) => {
             match profile
@@ -481,8 +528,8 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
                 .await
                 .map_err(ProfileError::from)?
             {
-                Some(secret) if reveal => println!("{}", secret.expose()),
-                Some(secret) => println!("{secret}  (add --reveal to print the whole secret)"),
+                Some(secret) if reveal => outln!("{}", secret.expose())?,
+                Some(secret) => outln!("{secret}  (add --reveal to print the whole secret)")?,
                 None => {
                     return Err(CliError::input(
                         "no signing secret is set: run `farmhook webhook signing generate`",
@@ -492,7 +539,7 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         }
         WebhookCommand::Signing(SigningCommand::Clear) => {
             print_notes(&profile.clear_signing_secret().await?);
-            println!("signing secret removed; deliveries are no longer signed");
+            outln!("signing secret removed; deliveries are no longer signed")?;
         }
     }
     Ok(())
@@ -546,4 +593,32 @@ pub fn status_text(s: &Status) -> String {
         writeln!(out, "note:     {n}").ok();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+
+    #[test]
+    fn debug_of_a_parsed_command_never_shows_a_secret_argument() {
+        let url = format!("https://discord.com/api/webhooks/123456789012345678/{TOKEN}");
+        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
+        for args in [
+            vec!["farmhook", "discord", "set-url", url.as_str()],
+            vec!["farmhook", "webhook", "key", "set", key],
+        ] {
+            let cli = Cli::try_parse_from(&args).unwrap();
+            let shown = format!("{cli:?} {cli:#?}");
+            assert!(!shown.contains(TOKEN) && !shown.contains(key), "{shown}");
+            assert!(shown.contains("REDACTED"), "{shown}");
+        }
+        // The value itself still arrives.
+        let cli = Cli::try_parse_from(["farmhook", "discord", "set-url", url.as_str()]).unwrap();
+        let Some(Command::Discord(DiscordCommand::SetUrl { url: given })) = cli.command else {
+            panic!("parsed as something else");
+        };
+        assert_eq!(given.expose_secret(), url);
+    }
 }

@@ -2,6 +2,7 @@
 //! No I/O and no clock reads here; time and randomness come in as arguments
 //! (key generation is the one exception: it asks the OS for randomness).
 
+pub mod api_base;
 pub mod api_key;
 pub mod discord_message;
 pub mod discord_url;

@@ -1,6 +1,7 @@
 //! The services: config file, keyring, and (later) delivery. Async, on
 //! tokio; nothing here knows about egui.
 
+pub mod clipboard;
 pub mod config_store;
 pub mod delivery;
 pub mod private_files;

@@ -32,6 +32,14 @@ pub enum ProfileError {
     TaskStopped,
 }
 
+/// How to give the Discord URL without it landing in shell history or `ps`.
+pub const SET_DISCORD_URL_HINT: &str = "run `farmhook discord set-url -`, paste the URL and press Ctrl-D \
+     (or `farmhook discord set-url - < url.txt`)";
+
+/// How to give the endpoint, which may carry a token, the same way.
+pub const SET_ENDPOINT_HINT: &str = "run `farmhook webhook set-url -`, paste the URL and press Ctrl-D \
+     (or `farmhook webhook set-url - < url.txt`)";
+
 /// A change went through; these are things the user should know about it.
 pub type Notes = Vec<String>;
 
@@ -294,17 +302,16 @@ impl Profile {
             match destination {
                 Destination::Discord => {
                     if self.secrets.discord_url().await?.is_none() {
-                        return Err(ProfileError::Invalid(
-                            "no Discord webhook URL is set: run `farmhook discord set-url <URL>` first".into(),
-                        ));
+                        return Err(ProfileError::Invalid(format!(
+                            "no Discord webhook URL is set: {SET_DISCORD_URL_HINT}"
+                        )));
                     }
                 }
                 Destination::Webhook => {
                     if self.secrets.endpoint_url().await?.is_none() {
-                        return Err(ProfileError::Invalid(
-                            "no endpoint URL is set: run `farmhook webhook set-url -` first and paste the URL"
-                                .into(),
-                        ));
+                        return Err(ProfileError::Invalid(format!(
+                            "no endpoint URL is set: {SET_ENDPOINT_HINT}"
+                        )));
                     }
                     if self.secrets.api_key().await?.is_none() {
                         self.generate_api_key().await?;

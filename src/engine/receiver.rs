@@ -1,13 +1,24 @@
 //! A local receiver for the custom webhook (`farmhook receive`): it listens
 //! on loopback, checks `X-API-Key` in constant time and the signature when
 //! one is configured, and reports each delivery, so a user can test the
-//! custom webhook with no server of their own.
+//! custom webhook with no server of their own. A client cannot tie it up:
+//! each connection carries one request, must send its headers within
+//! [`ReceiverLimits::header_read_timeout`], and at most
+//! [`ReceiverLimits::max_connections`] are open at once; when full, the
+//! connection that has waited longest without sending a request is closed
+//! to make room, so idle connections never keep a real delivery out.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
+use hyper::service::Service as _;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use subtle::ConstantTimeEq;
 
 use crate::core::api_key::{ApiKey, SigningSecret};
@@ -59,7 +70,9 @@ pub fn judge(
         ) else {
             return false;
         };
-        (now_unix - ts).abs() <= TIMESTAMP_TOLERANCE_S && secret.verify(id, ts, body, sig)
+        // abs_diff: any i64 timestamp, however extreme, is judged without overflow.
+        now_unix.abs_diff(ts) <= TIMESTAMP_TOLERANCE_S.unsigned_abs()
+            && secret.verify(id, ts, body, sig)
     });
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let event_type = parsed
@@ -103,15 +116,127 @@ pub fn judge(
     }
 }
 
-/// Serves until the future is dropped. `report` sees every request.
+/// What keeps one client from tying the receiver up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiverLimits {
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// How long a connection may take to send its request's headers.
+    pub header_read_timeout: Duration,
+    /// How long one connection (one request) may last in all.
+    pub connection_timeout: Duration,
+}
+
+impl Default for ReceiverLimits {
+    /// Generous for farmhook's own sender, which sends its headers at once
+    /// and gives up after 15 s.
+    fn default() -> Self {
+        ReceiverLimits {
+            max_connections: 32,
+            header_read_timeout: Duration::from_secs(5),
+            connection_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves with the default [`ReceiverLimits`] until the future is dropped.
+/// `report` sees every request.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     config: ReceiverConfig,
     report: impl Fn(ReceivedDelivery) + Send + Sync + 'static,
 ) -> std::io::Result<()> {
+    serve_until(
+        listener,
+        config,
+        ReceiverLimits::default(),
+        report,
+        std::future::pending(),
+    )
+    .await
+}
+
+/// Serves within `limits` until `stop` completes (or the future is
+/// dropped). After `stop`, requests under way are answered before it
+/// returns; connections that sent no request are closed.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    config: ReceiverConfig,
+    limits: ReceiverLimits,
+    report: impl Fn(ReceivedDelivery) + Send + Sync + 'static,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let app = TowerToHyperService::new(router(config, report));
+    let connections = Arc::new(Connections::default());
+    let mut next_id = 0u64;
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // A connection that failed while queued, or no file
+                // descriptor left: wait a moment and go on listening.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        connections.make_room(limits.max_connections.max(1)).await;
+        let id = next_id;
+        next_id += 1;
+        let in_request = Arc::new(AtomicBool::new(false));
+        let service = {
+            let app = app.clone();
+            let in_request = in_request.clone();
+            hyper::service::service_fn(move |request| {
+                in_request.store(true, Ordering::Relaxed);
+                app.call(request)
+            })
+        };
+        // Moved into the task, so it unregisters even if aborted unpolled.
+        let registered = Registered {
+            id,
+            connections: connections.clone(),
+        };
+        // Held while spawning, so the task cannot unregister before it is
+        // registered.
+        let mut registry = lock(&connections.open);
+        let task = tokio::spawn(async move {
+            let _registered = registered;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .keep_alive(false);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            // A client that errs or dawdles only loses its own connection.
+            tokio::time::timeout(limits.connection_timeout, connection)
+                .await
+                .ok();
+        });
+        registry.insert(
+            id,
+            OpenConnection {
+                in_request,
+                task: task.abort_handle(),
+            },
+        );
+    }
+    connections.finish().await;
+    Ok(())
+}
+
+/// The app: every method and path is judged and reported.
+fn router(
+    config: ReceiverConfig,
+    report: impl Fn(ReceivedDelivery) + Send + Sync + 'static,
+) -> axum::Router {
     let config = Arc::new(config);
     let report = Arc::new(report);
-    let app = axum::Router::new().fallback(
+    axum::Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let config = config.clone();
             let report = report.clone();
@@ -132,8 +257,88 @@ pub async fn serve(
                     .into_response()
             }
         },
-    );
-    axum::serve(listener, app).await
+    )
+}
+
+/// The open connections, oldest first.
+#[derive(Default)]
+struct Connections {
+    open: Mutex<BTreeMap<u64, OpenConnection>>,
+    closed: tokio::sync::Notify,
+}
+
+struct OpenConnection {
+    /// Set once the connection's request headers have arrived.
+    in_request: Arc<AtomicBool>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Connections {
+    /// Returns once one more connection may open: at once below `max`,
+    /// else after closing the oldest connection that has sent no request,
+    /// else when a request ends.
+    async fn make_room(&self, max: usize) {
+        loop {
+            // Created before looking, so a close in between still wakes us.
+            let closed = self.closed.notified();
+            {
+                let mut open = lock(&self.open);
+                if open.len() < max {
+                    return;
+                }
+                let idle = open
+                    .iter()
+                    .find(|(_, c)| !c.in_request.load(Ordering::Relaxed))
+                    .map(|(id, _)| *id);
+                if let Some(connection) = idle.and_then(|id| open.remove(&id)) {
+                    connection.task.abort();
+                    return;
+                }
+            }
+            closed.await;
+        }
+    }
+
+    /// Closes the connections that sent no request and waits for the
+    /// others to be answered.
+    async fn finish(&self) {
+        loop {
+            let closed = self.closed.notified();
+            {
+                let mut open = lock(&self.open);
+                open.retain(|_, c| {
+                    let busy = c.in_request.load(Ordering::Relaxed);
+                    if !busy {
+                        c.task.abort();
+                    }
+                    busy
+                });
+                if open.is_empty() {
+                    return;
+                }
+            }
+            closed.await;
+        }
+    }
+}
+
+/// Unregisters a connection when its task ends or is aborted.
+struct Registered {
+    id: u64,
+    connections: Arc<Connections>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        lock(&self.connections.open).remove(&self.id);
+        self.connections.closed.notify_waiters();
+    }
+}
+
+/// The registry stays consistent even if a task panicked while holding it:
+/// every change is one insert or remove.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -192,6 +397,94 @@ mod tests {
             0,
         );
         assert_eq!(missing.status, 401);
+    }
+
+    /// Registers a connection whose task runs until aborted.
+    fn open_one(
+        connections: &Arc<Connections>,
+        id: u64,
+        in_request: bool,
+    ) -> tokio::task::JoinHandle<()> {
+        let registered = Registered {
+            id,
+            connections: connections.clone(),
+        };
+        let task = tokio::spawn(async move {
+            let _registered = registered;
+            std::future::pending::<()>().await
+        });
+        lock(&connections.open).insert(
+            id,
+            OpenConnection {
+                in_request: Arc::new(AtomicBool::new(in_request)),
+                task: task.abort_handle(),
+            },
+        );
+        task
+    }
+
+    fn open_ids(connections: &Connections) -> Vec<u64> {
+        lock(&connections.open).keys().copied().collect()
+    }
+
+    #[tokio::test]
+    async fn a_full_receiver_closes_the_oldest_idle_connection_else_waits() {
+        let connections = Arc::new(Connections::default());
+        let busy = open_one(&connections, 0, true);
+        let oldest_idle = open_one(&connections, 1, false);
+        let _idle = open_one(&connections, 2, false);
+        // Below the limit: nothing is closed.
+        connections.make_room(4).await;
+        assert_eq!(open_ids(&connections), [0, 1, 2]);
+        // At the limit: the oldest connection without a request goes.
+        connections.make_room(3).await;
+        assert!(oldest_idle.await.unwrap_err().is_cancelled());
+        assert_eq!(open_ids(&connections), [0, 2]);
+
+        // Every connection in a request: wait until one ends.
+        lock(&connections.open)
+            .get(&2)
+            .unwrap()
+            .in_request
+            .store(true, Ordering::Relaxed);
+        let waiting = tokio::spawn({
+            let connections = connections.clone();
+            async move { connections.make_room(2).await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished());
+        assert_eq!(open_ids(&connections), [0, 2]);
+        busy.abort();
+        tokio::time::timeout(Duration::from_secs(30), waiting)
+            .await
+            .expect("room once a request ended")
+            .unwrap();
+        assert_eq!(open_ids(&connections), [2]);
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        let c = config(true);
+        let body = br#"{"type":"job.failed"}"#;
+        for (ts, now) in [
+            (i64::MIN, 1_800_000_000),
+            (i64::MAX, 1_800_000_000),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+        ] {
+            let sig = c.signing.as_ref().unwrap().sign("evt_1", ts, body);
+            let h = headers(&[
+                ("x-api-key", "k".repeat(40)),
+                ("webhook-id", "evt_1".into()),
+                ("webhook-timestamp", ts.to_string()),
+                ("webhook-signature", sig),
+            ]);
+            let judged = judge(&c, &Method::POST, "/", &h, body, now);
+            assert_eq!(judged.status, 401, "{ts} at {now}");
+            assert!(judged.problem.unwrap().contains("stale"));
+        }
     }
 
     #[test]

@@ -6,9 +6,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::clipboard::{SecretClipboard, SecretToCopy};
 use super::config_store::ConfigStore;
 use super::delivery::deliver::Target;
 use super::delivery::discord::{self, WebhookInfo};
@@ -17,6 +19,7 @@ use super::delivery::health::DestinationHealth;
 use super::delivery::log::{DeliveryRecord, Outcome};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
+use crate::core::api_base::ApiBases;
 use crate::core::discord_url::DEFAULT_API_BASE;
 use crate::core::duplicates::ProfileDestinations;
 use crate::core::events::EventType;
@@ -40,14 +43,24 @@ pub struct EngineOptions {
     pub delivery: DeliveryConfig,
     /// `https://discord.com/api`, or a stand-in's.
     pub discord_api_base: String,
+    /// `FARMHOOK_*_API_BASE` variables that are set but refused, in words
+    /// (the window shows them; the command line exits 2 on them).
+    pub refused_api_bases: Vec<String>,
 }
 
 impl EngineOptions {
-    /// Defaults, with `FARMHOOK_DISCORD_API_BASE` honoured.
+    /// Defaults, with the `FARMHOOK_*_API_BASE` overrides honoured when
+    /// they pass the rule (see [`ApiBases`]).
     pub fn from_env() -> Self {
+        Self::with_api_bases(&api_bases_from_env())
+    }
+
+    /// Defaults, with these overrides.
+    pub fn with_api_bases(bases: &ApiBases) -> Self {
         EngineOptions {
             delivery: DeliveryConfig::default(),
-            discord_api_base: discord_api_base_from_env(),
+            discord_api_base: bases.base("discord").to_string(),
+            refused_api_bases: bases.refused.iter().map(|r| r.to_string()).collect(),
         }
     }
 
@@ -67,12 +80,14 @@ impl EngineOptions {
     }
 }
 
+/// The `FARMHOOK_*_API_BASE` overrides as this process's environment sets them.
+pub fn api_bases_from_env() -> ApiBases {
+    ApiBases::read(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+}
+
+/// Where Discord traffic goes: a checked override, else Discord.
 pub fn discord_api_base_from_env() -> String {
-    std::env::var(DISCORD_API_BASE_ENV)
-        .ok()
-        .map(|v| v.trim().trim_end_matches('/').to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_API_BASE.to_string())
+    api_bases_from_env().base("discord").to_string()
 }
 
 /// What the window asks for.
@@ -80,6 +95,9 @@ pub fn discord_api_base_from_env() -> String {
 pub enum EngineCommand {
     /// Read settings and secrets again.
     Reload,
+    /// The window just copied this secret: clear it from the clipboard
+    /// after 30 s if it is still there.
+    ClearCopiedSecret(SecretToCopy, SecretString),
     /// Save the window's edits: the changes from `base` (the settings the
     /// window last had from the engine) to `edited` are applied onto the
     /// file as it is now, so a change made meanwhile by another process is
@@ -89,14 +107,17 @@ pub enum EngineCommand {
         base: Box<Settings>,
         edited: Box<Settings>,
     },
-    SetDiscordUrl(String),
+    /// The pasted webhook URL (a secret: `Debug` never shows it).
+    SetDiscordUrl(SecretString),
     ClearDiscordUrl,
-    /// Store the custom webhook's endpoint in the keyring.
-    SetWebhookUrl(String),
+    /// Store the custom webhook's endpoint in the keyring (a secret:
+    /// `Debug` never shows it).
+    SetWebhookUrl(SecretString),
     /// Forget the endpoint and turn the custom webhook off.
     ClearWebhookUrl,
     GenerateApiKey,
-    SetApiKey(String),
+    /// A custom key as typed (a secret: `Debug` never shows it).
+    SetApiKey(SecretString),
     ClearApiKey,
     GenerateSigningSecret,
     ClearSigningSecret,
@@ -233,6 +254,8 @@ struct State {
     commands: mpsc::UnboundedSender<EngineCommand>,
     /// Stops the running simulation.
     simulation: Option<tokio::sync::watch::Sender<bool>>,
+    /// Copied secrets waiting to be cleared from the clipboard.
+    clipboard: SecretClipboard,
 }
 
 async fn run(
@@ -272,6 +295,7 @@ async fn run(
         out,
         commands: own_commands,
         simulation: None,
+        clipboard: SecretClipboard::default(),
     };
     state.reload().await;
     let mut watch = tokio::time::interval(WATCH_FILE_EVERY);
@@ -297,6 +321,8 @@ async fn run(
     if let Some(stop) = state.simulation.take() {
         stop.send_replace(true);
     }
+    // A secret copied less than 30 s ago does not outlive the window.
+    state.clipboard.clear(None).await;
     state.dispatcher.shutdown().await;
     state.out.send(EngineUpdate::Stopped);
 }
@@ -450,6 +476,17 @@ impl State {
     async fn handle(&mut self, command: EngineCommand) {
         match command {
             EngineCommand::Reload => self.reload().await,
+            EngineCommand::ClearCopiedSecret(what, copied) => {
+                let out = self.out.clone();
+                self.clipboard.clear_later(what, copied, move |result| {
+                    if let Err(e) = result {
+                        out.error(format!(
+                            "the {} could not be cleared from the clipboard ({e}): clear it yourself",
+                            what.label()
+                        ));
+                    }
+                });
+            }
             EngineCommand::SaveSettings { base, edited } => {
                 match self.profile.merge_settings(*base, (*edited).clone()).await {
                     Ok((settings, _)) => {
@@ -477,7 +514,7 @@ impl State {
                 }
             }
             EngineCommand::SetDiscordUrl(text) => {
-                let r = self.profile.set_discord_url(&text).await;
+                let r = self.profile.set_discord_url(text.expose_secret()).await;
                 if let Some(url) = self.change(r).await {
                     self.out
                         .info(format!("Discord webhook saved in the keyring: {url}"));
@@ -488,7 +525,7 @@ impl State {
                 self.change(r).await;
             }
             EngineCommand::SetWebhookUrl(text) => {
-                let r = self.profile.set_webhook_url(&text).await;
+                let r = self.profile.set_webhook_url(text.expose_secret()).await;
                 if let Some((url, notes)) = self.change(r).await {
                     self.out
                         .info(format!("endpoint saved in the keyring: {url}"));
@@ -507,7 +544,7 @@ impl State {
                 }
             }
             EngineCommand::SetApiKey(text) => {
-                let r = self.profile.set_api_key(&text).await;
+                let r = self.profile.set_api_key(text.expose_secret()).await;
                 if self.change(r).await.is_some() {
                     self.out.info("API key saved in the keyring");
                 }
@@ -759,6 +796,25 @@ pub fn test_target(
                 None
             };
             Ok(Target::Webhook { url, key, signing })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_an_engine_command_never_shows_a_secret() {
+        let token = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+        let url = format!("https://discord.com/api/webhooks/123456789012345678/{token}");
+        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
+        for command in [
+            EngineCommand::SetDiscordUrl(url.as_str().into()),
+            EngineCommand::SetApiKey(key.into()),
+        ] {
+            let shown = format!("{command:?} {command:#?} {:?}", command.clone());
+            assert!(!shown.contains(token) && !shown.contains(key), "{shown}");
         }
     }
 }

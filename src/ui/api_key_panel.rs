@@ -7,13 +7,14 @@ use super::app::UiCommand;
 use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::api_key::{ApiKey, GENERATED_KEY_LEN, KeyStrength, MIN_KEY_LEN};
+use crate::engine::clipboard::SecretToCopy;
 use crate::engine::service::EngineCommand;
 
 #[derive(Default)]
 pub struct ApiKeyPanel {
     reveal: bool,
-    /// The key last copied, to say so next to it.
-    copied: Option<ApiKey>,
+    /// The key last copied and when (egui time), to say so next to it.
+    copied: Option<(ApiKey, f64)>,
     confirm_regenerate: bool,
     custom: Option<CustomKey>,
 }
@@ -57,7 +58,11 @@ impl ApiKeyPanel {
                         .clicked()
                     {
                         ui.ctx().copy_text(key.expose().to_string());
-                        self.copied = Some(key.clone());
+                        commands.push(UiCommand::Engine(EngineCommand::ClearCopiedSecret(
+                            SecretToCopy::ApiKey,
+                            key.expose().into(),
+                        )));
+                        self.copied = Some((key.clone(), ui.input(|i| i.time)));
                     }
                     if ui.button("Regenerate…").clicked() {
                         self.confirm_regenerate = true;
@@ -74,8 +79,10 @@ impl ApiKeyPanel {
                         key.strength().words()
                     ),
                 );
-                if self.copied.as_ref() == Some(key) {
-                    widgets::ok_line(ui, "copied to the clipboard: paste it into your receiver");
+                if let Some((copied, at)) = &self.copied
+                    && copied == key
+                {
+                    widgets::copied_secret_line(ui, *at);
                 }
             }
             None => {
@@ -175,7 +182,7 @@ impl ApiKeyPanel {
                 "Saving replaces the current key: update your receiver with the new one.",
             );
             if submit && let Ok(key) = parsed {
-                commands.push(UiCommand::Engine(EngineCommand::SetApiKey(custom.text.clone())));
+                commands.push(UiCommand::Engine(EngineCommand::SetApiKey(custom.text.clone().into())));
                 custom.submitted = Some((key, state.errors_seen));
             }
         });

@@ -73,10 +73,11 @@ impl FarmhookApp {
         options: EngineOptions,
         notify: impl Fn() + Send + Sync + 'static,
     ) -> Self {
-        let state = EngineState::new(
+        let mut state = EngineState::new(
             profile.name().to_string(),
             options.discord_stand_in().map(str::to_string),
         );
+        state.refused_api_bases = options.refused_api_bases.clone();
         let (engine, updates) = service::start(&runtime, profile, options, notify);
         FarmhookApp {
             engine,

@@ -1,6 +1,6 @@
-//! The strips across the top of the window: the Discord stand-in, an
-//! unreachable keyring, a settings-file problem, a stopped engine, and the
-//! engine's notices.
+//! The strips across the top of the window: the Discord stand-in, a
+//! refused API-base override, an unreachable keyring, a settings-file
+//! problem, a stopped engine, and the engine's notices.
 
 use eframe::egui::{self, RichText};
 
@@ -46,6 +46,16 @@ pub fn ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>)
             ui.add(
                 egui::Label::new(format!(
                     "Discord stand-in: FARMHOOK_DISCORD_API_BASE is set, so Discord deliveries go to {base}, not to Discord."
+                ))
+                .wrap(),
+            );
+        });
+    }
+    for refused in &state.refused_api_bases {
+        banner(ui, Tone::Error, |ui| {
+            ui.add(
+                egui::Label::new(format!(
+                    "{refused}. farmhook ignores it and sends to the real service."
                 ))
                 .wrap(),
             );

@@ -82,7 +82,7 @@ impl DiscordPanel {
             |url| format!("saving webhook {} in the keyring…", url.id()),
         );
         if let Some(text) = submitted {
-            commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(text)));
+            commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(text.into())));
         }
         match stored {
             Some(url) => {

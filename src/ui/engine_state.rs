@@ -49,6 +49,8 @@ pub struct EngineState {
     pub profile: String,
     /// The stand-in's API base while `FARMHOOK_DISCORD_API_BASE` is set.
     pub stand_in: Option<String>,
+    /// `FARMHOOK_*_API_BASE` variables that are set but not used, and why.
+    pub refused_api_bases: Vec<String>,
     /// False until the settings and secrets were read the first time.
     pub loaded: bool,
     pub secrets: SecretsView,
@@ -81,6 +83,7 @@ impl EngineState {
         EngineState {
             profile,
             stand_in,
+            refused_api_bases: Vec::new(),
             loaded: false,
             secrets: SecretsView::default(),
             settings_notice: None,

@@ -11,6 +11,7 @@ use super::secret_url_field::{FieldWords, SecretUrlField};
 use super::widgets;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::settings::{Destination, Plan, Settings};
+use crate::engine::clipboard::SecretToCopy;
 use crate::engine::service::EngineCommand;
 
 #[derive(Default)]
@@ -18,6 +19,8 @@ pub struct WebhookPanel {
     endpoint: SecretUrlField<EndpointUrl>,
     api_key: ApiKeyPanel,
     reveal_signing: bool,
+    /// When (egui time) the signing secret was last copied.
+    signing_copied_at: Option<f64>,
 }
 
 const ENDPOINT_WORDS: FieldWords = FieldWords {
@@ -114,7 +117,7 @@ impl WebhookPanel {
             |url| format!("saving {url} in the keyring…"),
         );
         if let Some(text) = submitted {
-            commands.push(UiCommand::Engine(EngineCommand::SetWebhookUrl(text)));
+            commands.push(UiCommand::Engine(EngineCommand::SetWebhookUrl(text.into())));
         }
         match stored {
             Some(url) => {
@@ -177,6 +180,11 @@ impl WebhookPanel {
                     ui.toggle_value(&mut self.reveal_signing, "Show secret");
                     if ui.button("Copy secret").clicked() {
                         ui.ctx().copy_text(secret.expose().to_string());
+                        commands.push(UiCommand::Engine(EngineCommand::ClearCopiedSecret(
+                            SecretToCopy::SigningSecret,
+                            secret.expose().into(),
+                        )));
+                        self.signing_copied_at = Some(ui.input(|i| i.time));
                     }
                     if ui
                         .button("Remove signing")
@@ -188,6 +196,9 @@ impl WebhookPanel {
                         commands.push(UiCommand::Engine(EngineCommand::ClearSigningSecret));
                     }
                 });
+                if let Some(at) = self.signing_copied_at {
+                    widgets::copied_secret_line(ui, at);
+                }
                 if !settings.webhook.signing {
                     widgets::warn_line(ui, "a secret is stored but signing is off");
                 }

@@ -49,6 +49,24 @@ pub fn warn_line(ui: &mut egui::Ui, text: impl Into<String>) -> egui::Response {
     ui.add(egui::Label::new(RichText::new(format!("⚠ {}", text.into())).color(colour)).wrap())
 }
 
+/// Says that a secret copied at `copied_at` (egui time) is on the
+/// clipboard until the engine clears it; shows nothing after that.
+pub fn copied_secret_line(ui: &mut egui::Ui, copied_at: f64) {
+    let after = crate::engine::clipboard::CLEAR_AFTER.as_secs_f64();
+    let left = after - (ui.input(|i| i.time) - copied_at);
+    if left > 0.0 {
+        ok_line(
+            ui,
+            format!(
+                "copied to the clipboard: paste it into your receiver; it is cleared from the clipboard in {after:.0} s"
+            ),
+        );
+        // One frame when the line should go; an idle window asks for no others.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs_f64(left));
+    }
+}
+
 /// Quieter explanatory text.
 pub fn hint(ui: &mut egui::Ui, text: impl Into<String>) -> egui::Response {
     ui.add(egui::Label::new(RichText::new(text.into()).weak()).wrap())
