@@ -528,6 +528,21 @@ fn events_take_group_names_and_new_channels_start_with_jobs_and_printers() {
         ]
     );
     assert_eq!(ids(&json["discord"]["events"]).len(), 4);
+    // One channel's list, and several channels named at once.
+    let list = fh.ok(&["events", "list", "--to", "webhook"]).stdout;
+    assert!(list.lines().next().unwrap().ends_with("webhook"), "{list}");
+    assert!(!list.contains("discord"), "{list}");
+    let orders = list
+        .lines()
+        .find(|l| l.trim_start().starts_with("order.closed"))
+        .unwrap();
+    assert!(orders.ends_with("yes"), "{orders}");
+    fh.ok(&["events", "enable", "maintenance", "--to", "discord,webhook"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    for channel in ["discord", "webhook"] {
+        assert!(ids(&json[channel]["events"]).contains(&"maintenance.overdue".to_string()));
+    }
     let bad = fh.run(&["events", "enable", "printerz"]);
     assert_eq!(bad.code, 2);
     assert!(

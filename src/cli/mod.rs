@@ -2,15 +2,19 @@
 //! same engine the window uses. Exit codes: 0 done, 1 a delivery failed,
 //! 2 bad input or configuration (the reason on stderr).
 
+mod args;
 mod delivery;
 mod output;
+mod status_text;
+
+pub use args::*;
+pub use status_text::status_text;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use crate::core::api_base::ApiBases;
 use crate::core::events::{EventType, Group};
@@ -18,191 +22,8 @@ use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
 use crate::core::settings::{Destination, Plan};
 use crate::engine::config_store::ConfigStore;
-use crate::engine::profile::{Notes, Profile, ProfileError, Status};
+use crate::engine::profile::{Notes, Profile, ProfileError};
 use output::{note, outln};
-
-/// farmhook: Discord and custom-webhook notifications for a 3D-print farm.
-#[derive(Debug, Parser)]
-#[command(name = "farmhook", version = crate::build_info::VERSION_LINE, about)]
-pub struct Cli {
-    /// Which profile to use.
-    #[arg(long, global = true, default_value = "default", value_name = "NAME")]
-    pub profile: String,
-    /// Where settings files live (default: the platform's config dir).
-    #[arg(long, global = true, env = "FARMHOOK_CONFIG_DIR", value_name = "DIR")]
-    pub config_dir: Option<PathBuf>,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Show what is configured (secrets redacted).
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
-    /// The Discord webhook.
-    #[command(subcommand)]
-    Discord(DiscordCommand),
-    /// The custom HTTPS webhook (Commercial plan).
-    #[command(subcommand)]
-    Webhook(WebhookCommand),
-    /// Which events are sent.
-    #[command(subcommand)]
-    Events(EventsCommand),
-    /// Switch the account plan.
-    Plan { plan: PlanArg },
-    /// Send a test event now (to configured destinations, enabled or not).
-    TestFire {
-        /// The event to send (default job.failed).
-        event: Option<String>,
-        #[arg(long, value_enum, default_value = "all")]
-        to: TestTo,
-        /// One JSON object per destination, as each delivery ends.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Run a virtual print farm whose events go through your settings.
-    Simulate {
-        #[arg(long, default_value_t = 10)]
-        printers: usize,
-        /// ×real time (0.1 to 100).
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
-        /// normal-shift, failing-printer, network-outage or flapping-printer.
-        #[arg(long, default_value = "normal-shift")]
-        scenario: String,
-        /// Seconds of real time to run.
-        #[arg(long, default_value_t = 60.0)]
-        duration: f64,
-        /// The same seed gives the same farm.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// One JSON object per finished delivery, then a summary.
-        #[arg(long)]
-        json: bool,
-    },
-    /// A local receiver for the custom webhook, for testing.
-    Receive {
-        #[arg(long, default_value_t = 8787)]
-        port: u16,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TestTo {
-    Discord,
-    Webhook,
-    All,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DiscordCommand {
-    /// Store the webhook URL in the keyring (`-` reads it from stdin:
-    /// `farmhook discord set-url - < url.txt`, so it stays out of shell history).
-    SetUrl {
-        url: SecretString,
-    },
-    /// Forget the webhook URL.
-    Clear,
-    Enable,
-    Disable,
-    /// Ask Discord which webhook the URL is (posts nothing).
-    Verify,
-    /// Send again after Discord was paused for failing.
-    Resume,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum WebhookCommand {
-    /// Store the endpoint in the keyring (https://, or http:// on loopback;
-    /// `-` reads it from stdin, so a token in it stays out of shell history).
-    SetUrl {
-        url: SecretString,
-    },
-    /// Forget the endpoint; the custom webhook is turned off.
-    Clear,
-    Enable,
-    Disable,
-    /// Send again after the webhook was paused for failing.
-    Resume,
-    /// The X-API-Key value.
-    #[command(subcommand)]
-    Key(KeyCommand),
-    /// The optional Standard Webhooks signing secret.
-    #[command(subcommand)]
-    Signing(SigningCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KeyCommand {
-    /// Generate a new 48-character key (the receiver must be updated).
-    Generate,
-    /// Set your own key, read from stdin: `farmhook webhook key set - < key.txt`.
-    Set {
-        value: SecretString,
-    },
-    /// Show the key masked, or alone on stdout with --reveal.
-    Show {
-        #[arg(long)]
-        reveal: bool,
-    },
-    Clear,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum SigningCommand {
-    /// Generate a signing secret and sign every delivery.
-    Generate,
-    /// Show the secret masked, or alone on stdout with --reveal.
-    Show {
-        #[arg(long)]
-        reveal: bool,
-    },
-    /// Stop signing and forget the secret.
-    Clear,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum EventsCommand {
-    /// List the events and which destinations send them.
-    List,
-    /// Tick events (ids or `all`).
-    Enable(EventsArgs),
-    /// Untick events (ids or `all`).
-    Disable(EventsArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct EventsArgs {
-    #[arg(required = true, value_name = "ID|GROUP|all")]
-    pub events: Vec<String>,
-    /// Change one destination only (default: both).
-    #[arg(long)]
-    pub to: Option<DestinationArg>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PlanArg {
-    Free,
-    Commercial,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DestinationArg {
-    Discord,
-    Webhook,
-}
-
-impl From<DestinationArg> for Destination {
-    fn from(d: DestinationArg) -> Self {
-        match d {
-            DestinationArg::Discord => Destination::Discord,
-            DestinationArg::Webhook => Destination::Webhook,
-        }
-    }
-}
 
 /// A failure the command line reports: the sentence and the exit code.
 /// Code 0 is no failure: the command stopped early because nobody reads its
@@ -412,22 +233,25 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
             .await?
         }
         Command::Events(cmd) => match cmd {
-            EventsCommand::List => {
+            EventsCommand::List { to } => {
                 let settings = profile.load().await?;
                 print_notes(&settings.notice.into_iter().collect());
                 let s = settings.settings;
-                outln!("{:<34}{:<28}{:<9}webhook", "id", "label", "discord")?;
+                let channels = chosen(&to);
+                let mut head = format!("{:<34}{:<28}", "id", "label");
+                for d in &channels {
+                    head.push_str(&format!("{:<9}", d.id()));
+                }
+                outln!("{}", head.trim_end())?;
                 for group in Group::ALL {
                     outln!("{} ({}):", group.label(), group.id())?;
                     for e in group.events() {
-                        let mark = |d| if s.events(d).contains(e) { "yes" } else { "no" };
-                        outln!(
-                            "  {:<32}{:<28}{:<9}{}",
-                            e.id(),
-                            e.label(),
-                            mark(Destination::Discord),
-                            mark(Destination::Webhook)
-                        )?;
+                        let mut line = format!("  {:<32}{:<28}", e.id(), e.label());
+                        for &d in &channels {
+                            let mark = if s.events(d).contains(e) { "yes" } else { "no" };
+                            line.push_str(&format!("{mark:<9}"));
+                        }
+                        outln!("{}", line.trim_end())?;
                     }
                 }
             }
@@ -438,12 +262,19 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The channels named with `--to`, in their usual order; every one when
+/// none is named.
+fn chosen(to: &[DestinationArg]) -> Vec<Destination> {
+    let named: Vec<Destination> = to.iter().map(|&d| d.into()).collect();
+    Destination::ALL
+        .into_iter()
+        .filter(|d| named.is_empty() || named.contains(d))
+        .collect()
+}
+
 async fn set_events(profile: &Profile, args: EventsArgs, on: bool) -> Result<(), CliError> {
     let events = parse_events(&args.events)?;
-    let destinations: Vec<Destination> = match args.to {
-        Some(d) => vec![d.into()],
-        None => Destination::ALL.to_vec(),
-    };
+    let destinations = chosen(&args.to);
     print_notes(&profile.set_events(&destinations, &events, on).await?);
     let names: Vec<_> = destinations.iter().map(|d| d.label()).collect();
     outln!(
@@ -543,82 +374,4 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
         }
     }
     Ok(())
-}
-
-/// The human-readable form of `status`.
-pub fn status_text(s: &Status) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let on = |b: bool| if b { "enabled" } else { "disabled" };
-    let count = |events: &[&str]| format!("{}/{} events", events.len(), EventType::all().count());
-    writeln!(out, "profile:  {} ({})", s.profile, s.config_file).ok();
-    writeln!(out, "plan:     {}", s.plan.label()).ok();
-    match &s.keyring.error {
-        None => writeln!(out, "keyring:  reachable").ok(),
-        Some(e) => writeln!(out, "keyring:  UNREACHABLE: {e}").ok(),
-    };
-    writeln!(
-        out,
-        "discord:  {}, {}, {}",
-        on(s.discord.enabled),
-        s.discord.url.as_deref().unwrap_or("no webhook URL"),
-        count(&s.discord.events)
-    )
-    .ok();
-    let webhook_state = match (s.webhook.enabled, s.webhook.active) {
-        (true, false) => "enabled but inactive (needs the Commercial plan and an endpoint)",
-        (enabled, _) => on(enabled),
-    };
-    writeln!(
-        out,
-        "webhook:  {}, {}, key {}, signing {}, {}",
-        webhook_state,
-        s.webhook.url.as_deref().unwrap_or("no endpoint"),
-        s.webhook.api_key.as_deref().unwrap_or("not set"),
-        if s.webhook.signing { "on" } else { "off" },
-        count(&s.webhook.events)
-    )
-    .ok();
-    writeln!(out, "health:   Discord: {}", s.health.discord.summary()).ok();
-    writeln!(
-        out,
-        "          custom webhook: {}",
-        s.health.webhook.summary()
-    )
-    .ok();
-    for w in &s.warnings {
-        writeln!(out, "warning:  {w}").ok();
-    }
-    for n in &s.notices {
-        writeln!(out, "note:     {n}").ok();
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TOKEN: &str = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
-
-    #[test]
-    fn debug_of_a_parsed_command_never_shows_a_secret_argument() {
-        let url = format!("https://discord.com/api/webhooks/123456789012345678/{TOKEN}");
-        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
-        for args in [
-            vec!["farmhook", "discord", "set-url", url.as_str()],
-            vec!["farmhook", "webhook", "key", "set", key],
-        ] {
-            let cli = Cli::try_parse_from(&args).unwrap();
-            let shown = format!("{cli:?} {cli:#?}");
-            assert!(!shown.contains(TOKEN) && !shown.contains(key), "{shown}");
-            assert!(shown.contains("REDACTED"), "{shown}");
-        }
-        // The value itself still arrives.
-        let cli = Cli::try_parse_from(["farmhook", "discord", "set-url", url.as_str()]).unwrap();
-        let Some(Command::Discord(DiscordCommand::SetUrl { url: given })) = cli.command else {
-            panic!("parsed as something else");
-        };
-        assert_eq!(given.expose_secret(), url);
-    }
 }

@@ -1,0 +1,227 @@
+//! The command line's arguments, as clap parses them: every command and
+//! flag defined once, with its help text. Secrets given as arguments are
+//! `SecretString`s, so `Debug` never shows them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+use crate::core::settings::Destination;
+
+/// farmhook: Discord and custom-webhook notifications for a 3D-print farm.
+#[derive(Debug, Parser)]
+#[command(name = "farmhook", version = crate::build_info::VERSION_LINE, about)]
+pub struct Cli {
+    /// Which profile to use.
+    #[arg(long, global = true, default_value = "default", value_name = "NAME")]
+    pub profile: String,
+    /// Where settings files live (default: the platform's config dir).
+    #[arg(long, global = true, env = "FARMHOOK_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what is configured (secrets redacted).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The Discord webhook.
+    #[command(subcommand)]
+    Discord(DiscordCommand),
+    /// The custom HTTPS webhook (Commercial plan).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Which events are sent.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Switch the account plan.
+    Plan { plan: PlanArg },
+    /// Send a test event now (to configured destinations, enabled or not).
+    TestFire {
+        /// The event to send (default job.failed).
+        event: Option<String>,
+        #[arg(long, value_enum, default_value = "all")]
+        to: TestTo,
+        /// One JSON object per destination, as each delivery ends.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a virtual print farm whose events go through your settings.
+    Simulate {
+        #[arg(long, default_value_t = 10)]
+        printers: usize,
+        /// ×real time (0.1 to 100).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// normal-shift, failing-printer, network-outage or flapping-printer.
+        #[arg(long, default_value = "normal-shift")]
+        scenario: String,
+        /// Seconds of real time to run.
+        #[arg(long, default_value_t = 60.0)]
+        duration: f64,
+        /// The same seed gives the same farm.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One JSON object per finished delivery, then a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A local receiver for the custom webhook, for testing.
+    Receive {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestTo {
+    Discord,
+    Webhook,
+    All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscordCommand {
+    /// Store the webhook URL in the keyring (`-` reads it from stdin:
+    /// `farmhook discord set-url - < url.txt`, so it stays out of shell history).
+    SetUrl {
+        url: SecretString,
+    },
+    /// Forget the webhook URL.
+    Clear,
+    Enable,
+    Disable,
+    /// Ask Discord which webhook the URL is (posts nothing).
+    Verify,
+    /// Send again after Discord was paused for failing.
+    Resume,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Store the endpoint in the keyring (https://, or http:// on loopback;
+    /// `-` reads it from stdin, so a token in it stays out of shell history).
+    SetUrl {
+        url: SecretString,
+    },
+    /// Forget the endpoint; the custom webhook is turned off.
+    Clear,
+    Enable,
+    Disable,
+    /// Send again after the webhook was paused for failing.
+    Resume,
+    /// The X-API-Key value.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// The optional Standard Webhooks signing secret.
+    #[command(subcommand)]
+    Signing(SigningCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new 48-character key (the receiver must be updated).
+    Generate,
+    /// Set your own key, read from stdin: `farmhook webhook key set - < key.txt`.
+    Set {
+        value: SecretString,
+    },
+    /// Show the key masked, or alone on stdout with --reveal.
+    Show {
+        #[arg(long)]
+        reveal: bool,
+    },
+    Clear,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningCommand {
+    /// Generate a signing secret and sign every delivery.
+    Generate,
+    /// Show the secret masked, or alone on stdout with --reveal.
+    Show {
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Stop signing and forget the secret.
+    Clear,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List the events, grouped, and which channels send them.
+    List {
+        /// Show these channels only (default: all).
+        #[arg(long, value_delimiter = ',', value_name = "CHANNEL")]
+        to: Vec<DestinationArg>,
+    },
+    /// Tick events (ids, group names such as `jobs` or `orders`, or `all`).
+    Enable(EventsArgs),
+    /// Untick events (ids, group names, or `all`).
+    Disable(EventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[arg(required = true, value_name = "ID|GROUP|all")]
+    pub events: Vec<String>,
+    /// Change these channels only (`--to discord --to webhook` or
+    /// `--to discord,webhook`; default: every channel).
+    #[arg(long, value_delimiter = ',', value_name = "CHANNEL")]
+    pub to: Vec<DestinationArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanArg {
+    Free,
+    Commercial,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DestinationArg {
+    Discord,
+    Webhook,
+}
+
+impl From<DestinationArg> for Destination {
+    fn from(d: DestinationArg) -> Self {
+        match d {
+            DestinationArg::Discord => Destination::Discord,
+            DestinationArg::Webhook => Destination::Webhook,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const TOKEN: &str = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+
+    #[test]
+    fn debug_of_a_parsed_command_never_shows_a_secret_argument() {
+        let url = format!("https://discord.com/api/webhooks/123456789012345678/{TOKEN}");
+        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
+        for args in [
+            vec!["farmhook", "discord", "set-url", url.as_str()],
+            vec!["farmhook", "webhook", "key", "set", key],
+        ] {
+            let cli = Cli::try_parse_from(&args).unwrap();
+            let shown = format!("{cli:?} {cli:#?}");
+            assert!(!shown.contains(TOKEN) && !shown.contains(key), "{shown}");
+            assert!(shown.contains("REDACTED"), "{shown}");
+        }
+        // The value itself still arrives.
+        let cli = Cli::try_parse_from(["farmhook", "discord", "set-url", url.as_str()]).unwrap();
+        let Some(Command::Discord(DiscordCommand::SetUrl { url: given })) = cli.command else {
+            panic!("parsed as something else");
+        };
+        assert_eq!(given.expose_secret(), url);
+    }
+}
