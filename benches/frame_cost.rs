@@ -16,7 +16,7 @@ use farmhook::engine::delivery::log::{
 use farmhook::engine::profile::Profile;
 use farmhook::engine::service::{EngineOptions, EngineUpdate};
 use farmhook::ui::FarmhookApp;
-use farmhook::ui::app::Page;
+use farmhook::ui::command::Page;
 use time::OffsetDateTime;
 
 const FRAMES: u32 = 300;

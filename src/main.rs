@@ -4,6 +4,8 @@ use clap::Parser;
 use farmhook::cli::Cli;
 
 fn main() -> ExitCode {
+    // Before any thread starts (see its doc).
+    farmhook::ui::learn_local_offset();
     let mut cli = Cli::parse();
     let Some(command) = cli.command.take() else {
         return farmhook::ui::run(cli.profile, cli.config_dir);

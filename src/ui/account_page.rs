@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use super::app::UiCommand;
+use super::command::UiCommand;
 use super::engine_state::EngineState;
 use super::notifications_tile;
 use super::widgets;

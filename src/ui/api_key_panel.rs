@@ -3,7 +3,7 @@
 
 use eframe::egui::{self, RichText};
 
-use super::app::UiCommand;
+use super::command::UiCommand;
 use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::api_key::{ApiKey, GENERATED_KEY_LEN, KeyStrength, MIN_KEY_LEN};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use eframe::egui;
 use tokio::sync::mpsc;
 
+use super::command::{Page, UiCommand};
 use super::delivery_log_panel::DeliveryLogPanel;
 use super::engine_state::{EngineState, Verify, slot};
 use super::notification_settings_page::NotificationSettingsPage;
@@ -18,30 +19,6 @@ use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, E
 
 /// How long after the last edit settings are written.
 pub const SAVE_DEBOUNCE_SECONDS: f64 = 0.5;
-
-/// The pages of the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    /// Settings › Account: the plan and the Notifications tile.
-    Account,
-    /// Settings › Account › Notifications: everything the tile configures.
-    Notifications,
-}
-
-/// What a panel asks for; the app runs these after drawing.
-#[must_use]
-#[derive(Debug)]
-pub enum UiCommand {
-    /// Send to the engine (pending settings are saved first, so the engine
-    /// acts on what the user sees).
-    Engine(EngineCommand),
-    /// The working copy of the settings was edited: save it soon.
-    SettingsEdited,
-    Open(Page),
-    DismissNotice(u64),
-    /// Forget the window's copy of the log too.
-    ClearLog,
-}
 
 /// The running window: engine handle, engine state, working settings and
 /// the panels' own state.

@@ -4,7 +4,7 @@
 
 use eframe::egui::{self, RichText};
 
-use super::app::UiCommand;
+use super::command::UiCommand;
 use super::engine_state::EngineState;
 use crate::engine::service::{EngineCommand, NoticeLevel};
 

@@ -4,7 +4,7 @@
 
 use eframe::egui::{self, RichText};
 
-use super::delivery_log_panel::event_words;
+use super::record_words::event_words;
 use super::widgets;
 use crate::engine::delivery::log::{AttemptRecord, DeliveryRecord, Outcome};
 
@@ -49,14 +49,7 @@ fn body_ui(ui: &mut egui::Ui, record: &DeliveryRecord) {
         .num_columns(2)
         .spacing([12.0, 2.0])
         .show(ui, |ui| {
-            fact(
-                ui,
-                "Started",
-                format!(
-                    "{} UTC",
-                    crate::core::payload::rfc3339_millis::format(&record.started_at)
-                ),
-            );
+            fact(ui, "Started", widgets::local_and_utc(record.started_at));
             fact(ui, "Target", record.target.clone());
             if let Some(ms) = record.total_ms {
                 fact(ui, "Total time", format!("{ms} ms (waits included)"));

@@ -4,9 +4,10 @@
 
 use eframe::egui::{self, Align2, RichText, Sense, TextStyle};
 
-use super::app::UiCommand;
+use super::command::UiCommand;
 use super::delivery_detail_panel;
 use super::engine_state::{Deliveries, EngineState};
+use super::record_words::event_words;
 use super::widgets;
 use crate::core::events::EventType;
 use crate::core::settings::Destination;
@@ -22,7 +23,7 @@ const OUTCOMES: [Outcome; 4] = [
 
 /// The columns: title and width in points (the last one takes the rest).
 const COLUMNS: [(&str, f32); 7] = [
-    ("Time (UTC)", 76.0),
+    ("Time", 76.0),
     ("Destination", 112.0),
     ("Event", 170.0),
     ("Outcome", 84.0),
@@ -246,20 +247,6 @@ pub fn row_label(record: &DeliveryRecord) -> String {
     let n = record.attempts.len();
     parts.push(format!("{n} attempt{}", if n == 1 { "" } else { "s" }));
     parts.join(", ")
-}
-
-/// "Job failed (test)", or "Job failed +2" for a batch.
-pub fn event_words(record: &DeliveryRecord) -> String {
-    let mut text = record
-        .first_event()
-        .map_or_else(|| "—".to_string(), |e| e.event_type.label().to_string());
-    if record.events.len() > 1 {
-        text.push_str(&format!(" +{}", record.events.len() - 1));
-    }
-    if record.test {
-        text.push_str(" (test)");
-    }
-    text
 }
 
 /// Draws one row; true when it was clicked.

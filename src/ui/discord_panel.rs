@@ -1,10 +1,11 @@
 //! The Discord block: the webhook URL (masked, checked as typed, kept in the
 //! keyring), Enable, Verify, and Resume when paused.
 
-use eframe::egui::{self, RichText};
+use eframe::egui;
 
-use super::app::UiCommand;
-use super::engine_state::{EngineState, Verify, slot};
+use super::channel_health::paused_ui;
+use super::command::UiCommand;
+use super::engine_state::{EngineState, Verify};
 use super::secret_url_field::{FieldWords, SecretUrlField};
 use super::widgets;
 use crate::core::discord_url::DiscordWebhookUrl;
@@ -187,29 +188,4 @@ fn verify_ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiComman
             }
         }
     });
-}
-
-/// A paused destination says why and offers Resume.
-pub fn paused_ui(
-    ui: &mut egui::Ui,
-    state: &EngineState,
-    destination: Destination,
-    commands: &mut Vec<UiCommand>,
-) {
-    let health = &state.health[slot(destination)];
-    if let Some(reason) = &health.paused {
-        ui.horizontal_wrapped(|ui| {
-            ui.label(
-                RichText::new(format!("⏸ Paused: {reason}")).color(ui.visuals().error_fg_color),
-            );
-            if ui
-                .button(format!("Resume {}", destination.label()))
-                .clicked()
-            {
-                commands.push(UiCommand::Engine(EngineCommand::Resume(destination)));
-            }
-        });
-    } else if health.success_rate.is_some() || health.next_retry_at.is_some() {
-        widgets::hint(ui, health.summary());
-    }
 }

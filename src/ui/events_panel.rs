@@ -6,7 +6,7 @@
 
 use eframe::egui;
 
-use super::app::UiCommand;
+use super::command::UiCommand;
 use super::widgets;
 use crate::core::events::{EventSelection, EventType, Group, Severity};
 use crate::core::settings::Settings;

@@ -8,6 +8,8 @@ pub mod account_page;
 pub mod api_key_panel;
 pub mod app;
 pub mod banners;
+mod channel_health;
+pub mod command;
 pub mod delivery_detail_panel;
 pub mod delivery_log_panel;
 pub mod discord_panel;
@@ -16,6 +18,7 @@ pub mod events_panel;
 pub mod notification_settings_page;
 pub mod notifications_tile;
 pub mod payload_preview;
+pub mod record_words;
 mod secret_url_field;
 pub mod simulation_panel;
 pub mod test_panel;
@@ -34,6 +37,23 @@ use crate::core::profile::ProfileName;
 use crate::engine::config_store::ConfigStore;
 use crate::engine::profile::Profile;
 use crate::engine::service::EngineOptions;
+
+/// The user's UTC offset, learned once at start-up (see [`learn_local_offset`]).
+static LOCAL_OFFSET: std::sync::OnceLock<time::UtcOffset> = std::sync::OnceLock::new();
+
+/// Learns the local time zone's offset. Must run while the process has one
+/// thread (first thing in `main`): the `time` crate refuses to read it later,
+/// since another thread could be changing the environment meanwhile.
+pub fn learn_local_offset() {
+    if let Ok(offset) = time::UtcOffset::current_local_offset() {
+        LOCAL_OFFSET.set(offset).ok();
+    }
+}
+
+/// The offset the window shows times in: local, or UTC when unknown.
+pub fn local_offset() -> time::UtcOffset {
+    LOCAL_OFFSET.get().copied().unwrap_or(time::UtcOffset::UTC)
+}
 
 /// How long closing the window waits for the engine to record deliveries it
 /// had to cut short.

@@ -4,7 +4,7 @@
 
 use eframe::egui;
 
-use super::app::{Page, UiCommand};
+use super::command::{Page, UiCommand};
 use super::discord_panel::DiscordPanel;
 use super::engine_state::EngineState;
 use super::simulation_panel::SimulationPanel;

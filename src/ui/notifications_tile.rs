@@ -3,12 +3,12 @@
 
 use eframe::egui::{self, RichText};
 
-use super::app::{Page, UiCommand};
+use super::command::{Page, UiCommand};
 use super::engine_state::{EngineState, Verify};
+use super::record_words::describe;
 use super::widgets;
 use crate::core::events::EventType;
 use crate::core::settings::{Destination, Plan, Settings};
-use crate::engine::delivery::log::{DeliveryRecord, Outcome};
 
 pub fn ui(
     ui: &mut egui::Ui,
@@ -144,32 +144,4 @@ fn last_delivery_ui(ui: &mut egui::Ui, state: &EngineState) {
             ui.label(RichText::new(describe(record)).color(colour));
         }
     }
-}
-
-/// "delivered to Discord at 14:03:22 UTC (HTTP 204, 120 ms)".
-pub fn describe(record: &DeliveryRecord) -> String {
-    let mut text = format!(
-        "{} {} {} at {} UTC",
-        record.outcome.words(),
-        match record.outcome {
-            Outcome::Failed | Outcome::Filtered => "for",
-            _ => "to",
-        },
-        record.destination.label(),
-        widgets::clock(record.started_at)
-    );
-    let mut details = Vec::new();
-    if let Some(status) = record.status() {
-        details.push(format!("HTTP {status}"));
-    }
-    if let Some(ms) = record.latency_ms() {
-        details.push(format!("{ms} ms"));
-    }
-    if !details.is_empty() {
-        text.push_str(&format!(" ({})", details.join(", ")));
-    }
-    if let Some(error) = &record.error {
-        text.push_str(&format!(": {error}"));
-    }
-    text
 }

@@ -4,7 +4,7 @@
 
 use eframe::egui;
 
-use super::app::UiCommand;
+use super::command::UiCommand;
 use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::simulator::{MAX_PRINTERS, MAX_SPEED, Scenario};

@@ -3,10 +3,10 @@
 
 use eframe::egui;
 
-use super::app::UiCommand;
+use super::command::UiCommand;
 use super::engine_state::EngineState;
-use super::notifications_tile::describe;
 use super::payload_preview::PayloadPreview;
+use super::record_words::describe;
 use super::widgets;
 use crate::core::events::EventType;
 use crate::core::settings::{Destination, Plan, Settings};

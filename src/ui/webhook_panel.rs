@@ -4,8 +4,8 @@
 use eframe::egui::{self, RichText};
 
 use super::api_key_panel::ApiKeyPanel;
-use super::app::{Page, UiCommand};
-use super::discord_panel::paused_ui;
+use super::channel_health::paused_ui;
+use super::command::{Page, UiCommand};
 use super::engine_state::EngineState;
 use super::secret_url_field::{FieldWords, SecretUrlField};
 use super::widgets;

@@ -93,7 +93,53 @@ pub fn field_width(ui: &egui::Ui, buttons: f32) -> f32 {
     (ui.available_width() - buttons).clamp(200.0, 460.0)
 }
 
-/// `HH:MM:SS UTC` of a moment.
+/// `HH:MM:SS` of a moment in the user's local time (UTC where the local
+/// offset could not be learned).
 pub fn clock(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(super::local_offset());
     format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+}
+
+/// A moment in full, local first with UTC beside it:
+/// `2026-11-27 03:14:15.123 (02:14:15 UTC)`.
+pub fn local_and_utc(t: time::OffsetDateTime) -> String {
+    local_and_utc_at(t, super::local_offset())
+}
+
+fn local_and_utc_at(t: time::OffsetDateTime, offset: time::UtcOffset) -> String {
+    let local = t.to_offset(offset);
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} ({:02}:{:02}:{:02} UTC)",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        local.millisecond(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moment_reads_in_local_time_with_utc_beside_it() {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_795_719_000_123_000_000).unwrap();
+        let cet = time::UtcOffset::from_hms(1, 0, 0).unwrap();
+        assert_eq!(
+            local_and_utc_at(t, cet),
+            "2026-11-26 19:50:00.123 (18:50:00 UTC)"
+        );
+        let nz = time::UtcOffset::from_hms(13, 0, 0).unwrap();
+        assert_eq!(
+            local_and_utc_at(t, nz),
+            "2026-11-27 07:50:00.123 (18:50:00 UTC)"
+        );
+    }
 }
