@@ -334,7 +334,6 @@ pub async fn simulate(
         duration.as_secs_f64()
     );
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let mut pending = Vec::new();
     let sim_dispatcher = dispatcher.clone();
     let api_base = options.discord_api_base.clone();
     let mut generated = 0u64;
@@ -343,7 +342,9 @@ pub async fn simulate(
         let farm = simulation::run(settings, Some(duration), stop, |events, _view| {
             for event in events {
                 generated += 1;
-                pending.extend(service::route_event(
+                // The records come through `finished`; keeping each
+                // delivery's receiver would hold every record to the end.
+                drop(service::route_event(
                     &sim_dispatcher,
                     &config_settings,
                     &secrets,
@@ -367,9 +368,17 @@ pub async fn simulate(
             }
         }
     }
-    // Let the deliveries already started end (they have their own timeouts).
-    for receiver in pending {
-        receiver.await.ok();
+    // Let the deliveries already started end (they have their own timeouts),
+    // counting their records as they come.
+    {
+        let idle = dispatcher.idle();
+        tokio::pin!(idle);
+        loop {
+            tokio::select! {
+                _ = &mut idle => break,
+                Some(record) = finished.recv() => tally.add(&record, json),
+            }
+        }
     }
     dispatcher.shutdown().await;
     while let Ok(record) = finished.try_recv() {
@@ -383,6 +392,7 @@ pub async fn simulate(
                 "delivered": tally.delivered,
                 "failed": tally.failed,
                 "filtered": tally.filtered,
+                "summarised": tally.summarised,
                 "responses_429": tally.rate_limited,
                 "health": {
                     "discord": health[0].1,
@@ -393,8 +403,8 @@ pub async fn simulate(
         println!("{summary}");
     } else {
         println!(
-            "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings; {} answers were 429",
-            tally.delivered, tally.failed, tally.filtered, tally.rate_limited
+            "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings, {} summarised (more than a queue holds); {} answers were 429",
+            tally.delivered, tally.failed, tally.filtered, tally.summarised, tally.rate_limited
         );
         for (d, h) in &health {
             println!("{}: {}", d.label(), h.summary());
@@ -416,6 +426,7 @@ struct Tally {
     delivered: usize,
     failed: usize,
     filtered: usize,
+    summarised: usize,
     rate_limited: usize,
 }
 
@@ -426,6 +437,7 @@ impl Tally {
             Outcome::Delivered => self.delivered += n,
             Outcome::Failed => self.failed += n,
             Outcome::Filtered => self.filtered += n,
+            Outcome::Summarised => self.summarised += n,
             Outcome::InProgress => return,
         }
         self.rate_limited += record

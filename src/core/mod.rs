@@ -13,3 +13,4 @@ pub mod payload;
 pub mod profile;
 pub mod settings;
 pub mod simulator;
+pub mod summary;

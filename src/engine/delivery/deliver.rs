@@ -14,11 +14,12 @@ use super::log::{
 use super::retry::{RetryPolicy, Verdict, classify, parse_retry_after};
 use crate::build_info;
 use crate::core::api_key::{ApiKey, SigningSecret};
-use crate::core::discord_message::discord_message;
+use crate::core::discord_message::discord_message_with_summary;
 use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
 use crate::core::settings::Destination;
+use crate::core::summary::Summary;
 
 /// Where a delivery goes, with the secrets it needs.
 #[derive(Clone, Debug)]
@@ -63,7 +64,7 @@ impl Target {
 
 /// Everything a delivery needs besides its target and events.
 pub struct DeliveryContext<'a> {
-    pub client: &'a reqwest::Client,
+    pub client: &'a http::HttpClient,
     pub http: &'a HttpConfig,
     pub retry: &'a RetryPolicy,
     /// Discord's bucket for this webhook; `None` for the custom webhook.
@@ -76,6 +77,11 @@ pub struct DeliveryContext<'a> {
     pub now: &'a (dyn Fn() -> OffsetDateTime + Send + Sync),
     /// Random number in 0..1 for jitter.
     pub jitter: &'a (dyn Fn() -> f64 + Send + Sync),
+    /// Events summarised rather than sent, told in this Discord message.
+    pub summary: Option<&'a Summary>,
+    /// Holds the destination's pause reason once it is paused; a wait to
+    /// retry then ends at once. `None` for tests, which a pause does not stop.
+    pub paused: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 /// How a delivery ended, for the worker's health bookkeeping.
@@ -86,6 +92,8 @@ pub enum Ending {
     /// The destination cannot work until the user acts (deleted webhook).
     FailedAndPause(String),
     CutShort,
+    /// The destination was paused while this waited to retry.
+    Paused,
 }
 
 /// A new record for events about to be sent.
@@ -133,11 +141,14 @@ pub async fn deliver(
         cancelled,
         now,
         jitter,
+        summary,
+        mut paused,
     } = ctx;
     let started = Instant::now();
     let body = match target {
         Target::Discord { .. } => {
-            serde_json::to_vec(&discord_message(events)).expect("JSON values serialize")
+            serde_json::to_vec(&discord_message_with_summary(events, summary))
+                .expect("JSON values serialize")
         }
         Target::Webhook { .. } => events.first().map(Event::to_json).unwrap_or_default(),
     };
@@ -159,9 +170,31 @@ pub async fn deliver(
         if !wait.is_zero() {
             record.next_attempt_at = time::Duration::try_from(wait).ok().map(|w| now() + w);
             on_change(record);
+            let pause = async {
+                let reason = match paused.as_mut() {
+                    Some(p) => p
+                        .wait_for(Option::is_some)
+                        .await
+                        .ok()
+                        .map(|reason| reason.clone().unwrap_or_default()),
+                    None => None,
+                };
+                match reason {
+                    Some(reason) => reason,
+                    None => std::future::pending().await,
+                }
+            };
             let cut = tokio::select! {
                 _ = tokio::time::sleep(wait) => false,
                 _ = cancelled.wait_for(|c| *c) => true,
+                reason = pause => {
+                    let error = format!(
+                        "not sent: {} was paused while this waited to retry ({reason}); press Resume",
+                        target.destination().label()
+                    );
+                    finish(record, Outcome::Failed, Some(error));
+                    return Ending::Paused;
+                }
             };
             record.next_attempt_at = None;
             if cut {
@@ -284,7 +317,7 @@ pub async fn deliver(
 
 /// The request for one attempt and its headers as they may be logged.
 fn build_request(
-    client: &reqwest::Client,
+    client: &http::HttpClient,
     target: &Target,
     events: &[Event],
     body: &[u8],
@@ -295,12 +328,12 @@ fn build_request(
         ("user-agent".to_string(), build_info::USER_AGENT.to_string()),
     ];
     let request = match target {
-        Target::Discord { url, api_base } => client.post(url.expose_api_url(api_base)),
+        Target::Discord { url, api_base } => client.post(&url.expose_api_url(api_base)),
         Target::Webhook { url, key, signing } => {
             let id = events.first().map(|e| e.id.as_str()).unwrap_or_default();
             let timestamp = at.unix_timestamp();
             let mut request = client
-                .post(url.expose().clone())
+                .post(url.expose().as_str())
                 .header("x-api-key", key.expose())
                 .header("webhook-id", id)
                 .header("webhook-timestamp", timestamp.to_string());
