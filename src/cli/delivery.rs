@@ -352,6 +352,7 @@ pub async fn simulate(
                     event,
                 ));
             }
+            std::future::ready(())
         });
         tokio::pin!(farm);
         let ctrl_c = tokio::signal::ctrl_c();

@@ -47,7 +47,7 @@ impl Summary {
         let total = self.total();
         let mut counts: Vec<(EventType, u64)> = self.counts.iter().map(|(t, n)| (*t, *n)).collect();
         // Stable: equal counts keep catalogue order.
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         let parts: Vec<String> = counts
             .iter()
             .map(|(t, n)| format!("{} ×{n}", t.id()))

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use eframe::egui;
-use tokio::sync::mpsc;
 
 use super::delivery_log_panel::DeliveryLogPanel;
 use super::engine_state::{EngineState, Verify, slot};
@@ -14,6 +13,7 @@ use super::{account_page, banners};
 use crate::core::settings::Settings;
 use crate::engine::profile::Profile;
 use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, EngineUpdate};
+use crate::engine::updates::UpdateReceiver;
 
 /// How long after the last edit settings are written.
 pub const SAVE_DEBOUNCE_SECONDS: f64 = 0.5;
@@ -46,7 +46,7 @@ pub enum UiCommand {
 /// the panels' own state.
 pub struct FarmhookApp {
     engine: EngineHandle,
-    updates: mpsc::UnboundedReceiver<EngineUpdate>,
+    updates: UpdateReceiver,
     runtime: tokio::runtime::Handle,
     state: EngineState,
     /// The settings as the user edits them; `None` until loaded.

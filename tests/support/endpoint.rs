@@ -431,6 +431,8 @@ pub enum Behaviour {
     SlowDrip { bytes_per_sec: u64 },
     /// Reads the request, then resets the connection (RST) without answering.
     CloseImmediately,
+    /// `status`, but only after `delay`: a slow endpoint.
+    Slow { status: u16, delay: Duration },
 }
 
 /// A custom-webhook endpoint on 127.0.0.1. Stops when dropped.
@@ -530,6 +532,10 @@ async fn serve_endpoint(stream: TcpStream, behaviour: Arc<Behaviour>, recorder: 
                 break;
             }
             Behaviour::NeverAnswer => std::future::pending().await,
+            Behaviour::Slow { status, delay } => {
+                tokio::time::sleep(*delay).await;
+                status_reply(*status)
+            }
             Behaviour::CloseImmediately => {
                 // Linger 0: close() sends RST instead of FIN and does not block.
                 #[allow(deprecated)]
