@@ -299,7 +299,8 @@ impl CountingProxy {
 async fn a_loopback_delivery_never_goes_through_the_proxy_in_the_environment() {
     require_secret_service();
     let proxy = CountingProxy::start().await;
-    let endpoint = support::endpoint::Endpoint::start(support::endpoint::Behaviour::Status(200)).await;
+    let endpoint =
+        support::endpoint::Endpoint::start(support::endpoint::Behaviour::Status(200)).await;
     let dir = tempfile::tempdir().unwrap();
     let fh = proxy.env(Farmhook::new(dir.path(), "proxy"));
     fh.ok(&["plan", "commercial"]);
@@ -343,7 +344,9 @@ async fn a_loopback_delivery_never_goes_through_the_proxy_in_the_environment() {
     assert_eq!(verify.code, 1, "{}\n{}", verify.stdout, verify.stderr);
     let lines = proxy.first_lines();
     assert!(
-        lines.iter().any(|l| l.starts_with("CONNECT discord.com:443")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("CONNECT discord.com:443")),
         "{lines:?}"
     );
     assert!(stand_in.requests().is_empty());

@@ -636,8 +636,15 @@ async fn a_burst_beyond_the_custom_webhook_queue_is_summarised_not_lost() {
         .iter()
         .filter(|r| r.outcome == Outcome::Summarised)
         .collect();
-    assert_eq!(delivered + summarised.len(), 200, "every event is accounted for");
-    assert!(delivered >= 10 && delivered <= 20, "{delivered} delivered");
+    assert_eq!(
+        delivered + summarised.len(),
+        200,
+        "every event is accounted for"
+    );
+    // Ten wait and two are in flight; more only as the slow endpoint
+    // answers while the burst is still being submitted.
+    assert!(delivered >= 10, "{delivered} delivered");
+    assert!(summarised.len() >= 100, "{} summarised", summarised.len());
     assert_eq!(slow.hits(), delivered, "only delivered events were sent");
     for r in &summarised {
         let why = r.error.as_deref().unwrap();
@@ -715,7 +722,11 @@ async fn a_burst_beyond_the_discord_queue_is_told_as_and_n_more_events() {
         }
     }
     assert_eq!(embeds_for_events, delivered);
-    assert_eq!(told, summarised.len() as u64, "the summaries count every shed event");
+    assert_eq!(
+        told,
+        summarised.len() as u64,
+        "the summaries count every shed event"
+    );
     assert!(stand_in.count_429() <= 1);
 }
 
@@ -777,10 +788,12 @@ async fn a_pause_ends_the_queued_discord_events_without_another_request() {
         .count();
     assert_eq!(paused + deleted, 40);
     assert!(paused >= 30, "{paused} ended by the pause");
-    assert!(records
-        .iter()
-        .filter(|r| r.error.as_deref().unwrap().contains("is paused"))
-        .all(|r| r.attempts.is_empty()));
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.error.as_deref().unwrap().contains("is paused"))
+            .all(|r| r.attempts.is_empty())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -811,7 +824,12 @@ async fn a_pause_ends_deliveries_waiting_to_retry_at_once() {
         .iter()
         .filter(|r| words(r).contains("is paused") && r.attempts.is_empty())
         .count();
-    assert_eq!(waited, 7, "{:?}", records.iter().map(words).collect::<Vec<_>>());
+    assert_eq!(
+        waited,
+        7,
+        "{:?}",
+        records.iter().map(words).collect::<Vec<_>>()
+    );
     assert_eq!(queued, 12);
     assert!(d.health(Destination::Webhook).paused.is_some());
     assert_eq!(d.health(Destination::Webhook).next_retry_at, None);

@@ -374,10 +374,17 @@ pub async fn simulate(
     {
         let idle = dispatcher.idle();
         tokio::pin!(idle);
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
         loop {
             tokio::select! {
                 _ = &mut idle => break,
                 Some(record) = finished.recv() => tally.add(&record, json),
+                // What is still queued or waiting ends as cut short below.
+                _ = &mut ctrl_c => {
+                    eprintln!("farmhook: interrupted: stopping deliveries");
+                    break;
+                }
             }
         }
     }

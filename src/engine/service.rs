@@ -186,7 +186,13 @@ pub fn start(
         notify: notify.clone(),
     };
     let stop = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
-    runtime.spawn(run(profile, options, command_rx, stop.subscribe(), out.clone()));
+    runtime.spawn(run(
+        profile,
+        options,
+        command_rx,
+        stop.subscribe(),
+        out.clone(),
+    ));
     (
         EngineHandle {
             commands,

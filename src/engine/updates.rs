@@ -295,8 +295,14 @@ mod tests {
         tx.send(EngineUpdate::Saved);
         tx.send(delivery(2, Outcome::InProgress));
         tx.send(delivery(1, Outcome::Delivered));
-        tx.send(EngineUpdate::Health(Destination::Discord, Default::default()));
-        tx.send(EngineUpdate::Health(Destination::Discord, Default::default()));
+        tx.send(EngineUpdate::Health(
+            Destination::Discord,
+            Default::default(),
+        ));
+        tx.send(EngineUpdate::Health(
+            Destination::Discord,
+            Default::default(),
+        ));
         assert_eq!(rx.len(), 4);
         let Ok(EngineUpdate::Delivery(first)) = rx.try_recv() else {
             panic!("a record first");
@@ -323,7 +329,10 @@ mod tests {
             tx.send(delivery(id, Outcome::Delivered));
         }
         for n in 0..(MAX_WAITING_MESSAGES + 10) {
-            tx.send(EngineUpdate::Notice(NoticeLevel::Info, format!("notice {n}")));
+            tx.send(EngineUpdate::Notice(
+                NoticeLevel::Info,
+                format!("notice {n}"),
+            ));
         }
         assert_eq!(rx.len(), MAX_WAITING_RECORDS + MAX_WAITING_MESSAGES);
         drop(rx);
