@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use support::endpoint::{Behaviour, Endpoint};
 
-/// How long the farm runs; peak memory is read a little after it ends.
-const FARM_SECONDS: u64 = 30;
+/// How long the farm runs (`FARMHOOK_BENCH_SECONDS` to change it); peak
+/// memory is read 5 s after it ends.
+const FARM_SECONDS: u64 = 60;
 const SLOW: Duration = Duration::from_secs(2);
 
 fn main() {
@@ -34,6 +35,10 @@ fn main() {
             delay: SLOW,
         })
         .await;
+        let farm_seconds: u64 = std::env::var("FARMHOOK_BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(FARM_SECONDS);
         let bin = std::env::var("FARMHOOK_BENCH_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_farmhook").to_string());
         let dir = tempfile::tempdir().expect("temp dir");
@@ -72,7 +77,7 @@ fn main() {
             .arg(dir.path())
             .args(["simulate", "--printers", "500", "--speed", "50"])
             .arg("--duration")
-            .arg(FARM_SECONDS.to_string())
+            .arg(farm_seconds.to_string())
             .env("FARMHOOK_DISCORD_API_BASE", &api_base)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -82,7 +87,7 @@ fn main() {
         let status = format!("/proc/{}/status", child.id());
         let started = Instant::now();
         let mut samples = Vec::new();
-        while started.elapsed() < Duration::from_secs(FARM_SECONDS + 5) {
+        while started.elapsed() < Duration::from_secs(farm_seconds + 5) {
             tokio::time::sleep(Duration::from_millis(500)).await;
             if let Some(rss) = kb(&status, "VmRSS:") {
                 samples.push(rss);
@@ -91,13 +96,16 @@ fn main() {
         let peak = kb(&status, "VmHWM:").unwrap_or(0);
         child.kill().ok();
         child.wait().ok();
-        let at_10 = samples.get(19).copied().unwrap_or(0);
-        let last = samples.last().copied().unwrap_or(0);
+        // Samples are 0.5 s apart: RSS after 10 s and at the half-way mark
+        // show whether memory keeps growing with the backlog.
+        let mb = |i: usize| samples.get(i).copied().unwrap_or(0) as f64 / 1024.0;
+        let half = farm_seconds as usize;
         println!(
-            "burst memory: peak RSS {:.1} MB (RSS {:.1} MB after 10 s, {:.1} MB at the end); simulate --printers 500 --speed 50 for {FARM_SECONDS} s, Discord and custom webhook both answering after {} s, {} requests answered",
+            "burst memory: peak RSS {:.1} MB (RSS {:.1} MB after 10 s, {:.1} MB after {} s); simulate --printers 500 --speed 50 for {farm_seconds} s, Discord and custom webhook both answering after {} s, {} requests answered",
             peak as f64 / 1024.0,
-            at_10 as f64 / 1024.0,
-            last as f64 / 1024.0,
+            mb(19),
+            mb(half - 1),
+            half / 2,
             SLOW.as_secs(),
             slow.hits()
         );

@@ -70,7 +70,7 @@ echo "== frame cost (cargo bench --bench frame_cost)" >&2
 cargo bench --locked --bench frame_cost 2>/dev/null | tee "$tmp/frame.txt" >&2
 echo "== delivery (cargo bench --bench delivery)" >&2
 cargo bench --locked --bench delivery 2>/dev/null | tee "$tmp/delivery.txt" >&2
-echo "== memory under a burst (cargo bench --bench burst_memory, about 40 s)" >&2
+echo "== memory under a burst (cargo bench --bench burst_memory, about 70 s)" >&2
 # The profile's secrets live in a keyring: a private one, as in test.sh.
 dbus-run-session -- bash -c '
   printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null

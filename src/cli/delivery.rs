@@ -295,6 +295,9 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
     }
 }
 
+/// Records `simulate` keeps in memory: it counts each record as it ends.
+const SIMULATE_LOG_CAPACITY: usize = 1_000;
+
 /// `farmhook simulate`: a virtual farm whose events go through the settings
 /// (Enable toggles and checkboxes) to the real destinations.
 pub async fn simulate(
@@ -317,7 +320,11 @@ pub async fn simulate(
         eprintln!("farmhook: no destination is enabled: every event will be recorded as filtered");
     }
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<std::sync::Arc<DeliveryRecord>>();
-    let dispatcher = Dispatcher::new(options.delivery_config(profile), move |update| {
+    let mut config = options.delivery_config(profile);
+    // Records are counted as they end and nothing reads the log afterwards:
+    // a long run need not keep 100,000 of them.
+    config.log_capacity = SIMULATE_LOG_CAPACITY;
+    let dispatcher = Dispatcher::new(config, move |update| {
         if let DispatchUpdate::Record(r) = update
             && r.outcome != Outcome::InProgress
         {
