@@ -69,6 +69,8 @@ async fn throughput() {
     };
     let config = DeliveryConfig {
         webhook_concurrency: CONCURRENCY,
+        // All of them are submitted at once: measure sending, not shedding.
+        webhook_queue: DELIVERIES,
         ..DeliveryConfig::default()
     };
     let mut engine_rates = Vec::new();

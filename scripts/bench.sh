@@ -3,8 +3,9 @@
 #   bash scripts/bench.sh
 # Builds the release binary, opens the real window under Xvfb (start to first
 # frame, RSS, idle CPU over 10 s), runs the frame-cost and delivery
-# benchmarks, and prints one table. Nothing is asserted: compare the figures
-# with the budget in the README.
+# benchmarks and the peak memory of `simulate` against slow destinations
+# (in a private Secret Service session), and prints one table. Nothing is
+# asserted: compare the figures with the budget in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -69,6 +70,12 @@ echo "== frame cost (cargo bench --bench frame_cost)" >&2
 cargo bench --locked --bench frame_cost 2>/dev/null | tee "$tmp/frame.txt" >&2
 echo "== delivery (cargo bench --bench delivery)" >&2
 cargo bench --locked --bench delivery 2>/dev/null | tee "$tmp/delivery.txt" >&2
+echo "== memory under a burst (cargo bench --bench burst_memory, about 70 s)" >&2
+# The profile's secrets live in a keyring: a private one, as in test.sh.
+dbus-run-session -- bash -c '
+  printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  exec cargo bench --locked --bench burst_memory
+' 2>/dev/null | tee "$tmp/burst.txt" >&2
 
 size=$(stat -c %s "$bin")
 echo
@@ -80,4 +87,5 @@ printf '| CPU over 10 s idle, window open | %s %% | < 1 %% |\n' "$idle_cpu"
 grep '^| frame' "$tmp/frame.txt" || true
 sed -n 's/^throughput: \(.*\)/| engine throughput | \1 | ≥ 0.9× bare reqwest |/p' "$tmp/delivery.txt"
 sed -n 's/^burst: \(.*\)/| 50-event Discord burst | \1 | 0 lost, ≤ 1 × 429 |/p' "$tmp/delivery.txt"
+sed -n 's/^burst memory: \(.*\)/| simulate at 500 printers ×50, slow destinations | \1 | bounded |/p' "$tmp/burst.txt"
 printf '| stripped release binary | %s MB | ≤ 20 MB |\n' "$(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }')"

@@ -313,3 +313,119 @@ async fn an_endpoint_that_echoes_the_key_gets_nothing_written_down() {
         );
     }
 }
+
+/// A "proxy" on loopback that only counts who connects to it and what they
+/// asked for first (`CONNECT host:443 …` or `POST http://…`), then refuses.
+struct CountingProxy {
+    url: String,
+    first_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl CountingProxy {
+    async fn start() -> CountingProxy {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let first_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = first_lines.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut stream = tokio::io::BufReader::new(stream);
+                    let mut line = String::new();
+                    stream.read_line(&mut line).await.ok();
+                    seen.lock().unwrap().push(line.trim().to_string());
+                    stream
+                        .get_mut()
+                        .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await
+                        .ok();
+                });
+            }
+        });
+        CountingProxy {
+            url,
+            first_lines,
+            _task: task,
+        }
+    }
+
+    fn first_lines(&self) -> Vec<String> {
+        self.first_lines.lock().unwrap().clone()
+    }
+
+    /// Every variable a proxy is taken from, pointing here.
+    fn env(&self, fh: Farmhook) -> Farmhook {
+        [
+            "http_proxy",
+            "HTTP_PROXY",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "all_proxy",
+            "ALL_PROXY",
+        ]
+        .into_iter()
+        .fold(fh, |fh, name| fh.env(name, &self.url))
+        .env("no_proxy", "")
+        .env("NO_PROXY", "")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_loopback_delivery_never_goes_through_the_proxy_in_the_environment() {
+    require_secret_service();
+    let proxy = CountingProxy::start().await;
+    let endpoint =
+        support::endpoint::Endpoint::start(support::endpoint::Behaviour::Status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = proxy.env(Farmhook::new(dir.path(), "proxy"));
+    fh.ok(&["plan", "commercial"]);
+    fh.ok(&["webhook", "key", "generate"]);
+    fh.ok(&["webhook", "set-url", &endpoint.url()]);
+    let fh2 = Farmhook {
+        profile: fh.profile.clone(),
+        config_dir: fh.config_dir.clone(),
+        envs: fh.envs.clone(),
+    };
+    let fire = tokio::task::spawn_blocking(move || {
+        fh2.run(&["test-fire", "job.failed", "--to", "webhook", "--json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(fire.code, 0, "{}\n{}", fire.stdout, fire.stderr);
+    assert_eq!(endpoint.hits(), 1, "the endpoint got the delivery directly");
+    assert_eq!(
+        proxy.first_lines(),
+        Vec::<String>::new(),
+        "the proxy saw a loopback delivery"
+    );
+
+    // A destination on the internet still goes through the proxy: Verify
+    // asks discord.com, and the proxy is asked to connect there (and
+    // refuses, so nothing leaves this machine).
+    let stand_in = DiscordStandIn::start().await;
+    assert_eq!(
+        fh.run_with_stdin(&["discord", "set-url", "-"], &stand_in.webhook_url())
+            .code,
+        0
+    );
+    let fh3 = Farmhook {
+        profile: fh.profile.clone(),
+        config_dir: fh.config_dir.clone(),
+        envs: fh.envs.clone(),
+    };
+    let verify = tokio::task::spawn_blocking(move || fh3.run(&["discord", "verify"]))
+        .await
+        .unwrap();
+    assert_eq!(verify.code, 1, "{}\n{}", verify.stdout, verify.stderr);
+    let lines = proxy.first_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("CONNECT discord.com:443")),
+        "{lines:?}"
+    );
+    assert!(stand_in.requests().is_empty());
+}

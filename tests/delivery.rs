@@ -704,3 +704,254 @@ async fn every_event_of_the_catalogue_reaches_discord_and_the_custom_webhook() {
         );
     }
 }
+
+/// A real (not test) event, as a printer or the simulator sends it.
+fn real(id: &str) -> farmhook::core::payload::Event {
+    let mut e = event(id);
+    e.test = false;
+    e
+}
+
+/// Every final record, waiting for each with a generous deadline.
+async fn all_records(
+    waiting: Vec<tokio::sync::oneshot::Receiver<DeliveryRecord>>,
+) -> Vec<DeliveryRecord> {
+    let mut records = Vec::new();
+    for w in waiting {
+        let record = tokio::time::timeout(Duration::from_secs(60), w)
+            .await
+            .expect("every event ends in the log")
+            .unwrap();
+        records.push(record);
+    }
+    records
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_beyond_the_custom_webhook_queue_is_summarised_not_lost() {
+    let slow = Endpoint::start(Behaviour::Slow {
+        status: 200,
+        delay: Duration::from_millis(200),
+    })
+    .await;
+    let config = DeliveryConfig {
+        webhook_queue: 10,
+        webhook_concurrency: 2,
+        ..fast_config()
+    };
+    let (d, _) = dispatcher(config);
+    let events: Vec<_> = (0..200)
+        .map(|i| real(["job.failed", "printer.offline"][i % 2]))
+        .collect();
+    let waiting = events
+        .iter()
+        .map(|e| d.submit(webhook(&slow.url(), None), e.clone()))
+        .collect();
+    let records = all_records(waiting).await;
+
+    let delivered = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Delivered)
+        .count();
+    let summarised: Vec<_> = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Summarised)
+        .collect();
+    assert_eq!(
+        delivered + summarised.len(),
+        200,
+        "every event is accounted for"
+    );
+    // Ten wait and two are in flight; more only as the slow endpoint
+    // answers while the burst is still being submitted.
+    assert!(delivered >= 10, "{delivered} delivered");
+    assert!(summarised.len() >= 100, "{} summarised", summarised.len());
+    assert_eq!(slow.hits(), delivered, "only delivered events were sent");
+    for r in &summarised {
+        let why = r.error.as_deref().unwrap();
+        assert!(why.contains("10 events were already waiting"), "{why}");
+        assert!(r.attempts.is_empty());
+    }
+    // The log holds each event once, and says the same.
+    d.idle().await;
+    let log = d.log_snapshot();
+    let mut logged: Vec<&str> = log
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.id.as_str()))
+        .collect();
+    logged.sort();
+    let mut sent: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    sent.sort();
+    assert_eq!(logged, sent);
+    assert_eq!(
+        log.iter()
+            .filter(|r| r.outcome == Outcome::Summarised)
+            .count(),
+        summarised.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_beyond_the_discord_queue_is_told_as_and_n_more_events() {
+    let stand_in = DiscordStandIn::start().await;
+    let url = stand_in.webhook_url();
+    let config = DeliveryConfig {
+        discord_queue: 20,
+        ..fast_config()
+    };
+    let (d, _) = dispatcher(config);
+    let waiting = (0..300)
+        .map(|i| {
+            d.submit(
+                discord(&stand_in, &url),
+                real(["job.failed", "printer.offline", "job.failed"][i % 3]),
+            )
+        })
+        .collect();
+    let records = all_records(waiting).await;
+
+    let delivered: usize = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Delivered)
+        .count();
+    let summarised: Vec<_> = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Summarised)
+        .collect();
+    assert_eq!(delivered + summarised.len(), 300);
+    assert!(summarised.len() >= 150, "{} summarised", summarised.len());
+    assert!(
+        summarised
+            .iter()
+            .all(|r| r.error.as_deref().unwrap().contains("and … more events")),
+        "{:?}",
+        summarised[0].error
+    );
+    // Discord got every delivered event as an embed, and summaries that
+    // add up to every summarised one.
+    let mut embeds_for_events = 0;
+    let mut told = 0u64;
+    for message in stand_in.received() {
+        for embed in message.body["embeds"].as_array().unwrap() {
+            let title = embed["title"].as_str().unwrap();
+            if let Some(rest) = title.strip_prefix("… and ") {
+                told += rest.split(' ').next().unwrap().parse::<u64>().unwrap();
+                assert!(title.contains("job.failed ×"), "{title}");
+            } else {
+                embeds_for_events += 1;
+            }
+        }
+    }
+    assert_eq!(embeds_for_events, delivered);
+    assert_eq!(
+        told,
+        summarised.len() as u64,
+        "the summaries count every shed event"
+    );
+    assert!(stand_in.count_429() <= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_that_finds_the_queue_full_fails_with_the_reason() {
+    let silent = Endpoint::start(Behaviour::NeverAnswer).await;
+    let config = DeliveryConfig {
+        webhook_queue: 2,
+        webhook_concurrency: 1,
+        ..fast_config()
+    };
+    let (d, _) = dispatcher(config);
+    let _busy: Vec<_> = (0..3)
+        .map(|_| d.submit(webhook(&silent.url(), None), real("job.failed")))
+        .collect();
+    // One in flight and two queued, at most: one more real event and a test.
+    let mut extra = Vec::new();
+    for _ in 0..2 {
+        extra.push(d.submit(webhook(&silent.url(), None), real("job.failed")));
+    }
+    let test = d
+        .submit(webhook(&silent.url(), None), event("job.failed"))
+        .await
+        .unwrap();
+    assert_eq!(test.outcome, Outcome::Failed);
+    assert!(
+        test.error.as_deref().unwrap().contains("already waiting"),
+        "{:?}",
+        test.error
+    );
+    let extra = all_records(extra).await;
+    assert!(extra.iter().any(|r| r.outcome == Outcome::Summarised));
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pause_ends_the_queued_discord_events_without_another_request() {
+    let stand_in = DiscordStandIn::start().await;
+    let url = stand_in.webhook_url();
+    stand_in.delete_webhook(&url);
+    let (d, _) = dispatcher(fast_config());
+    let waiting = (0..40)
+        .map(|_| d.submit(discord(&stand_in, &url), real("job.failed")))
+        .collect();
+    let records = all_records(waiting).await;
+    assert_eq!(
+        stand_in.requests().len(),
+        1,
+        "one 404, then nothing more to a deleted webhook"
+    );
+    assert!(records.iter().all(|r| r.outcome == Outcome::Failed));
+    let paused = records
+        .iter()
+        .filter(|r| r.error.as_deref().unwrap().contains("is paused"))
+        .count();
+    let deleted = records
+        .iter()
+        .filter(|r| r.error.as_deref().unwrap().contains("deleted (404"))
+        .count();
+    assert_eq!(paused + deleted, 40);
+    assert!(paused >= 30, "{paused} ended by the pause");
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.error.as_deref().unwrap().contains("is paused"))
+            .all(|r| r.attempts.is_empty())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pause_ends_deliveries_waiting_to_retry_at_once() {
+    // Seven deliveries get a 503 and would wait ten minutes to retry; the
+    // eighth gets a 400, which pauses the custom webhook (pause after 1).
+    let mut statuses = vec![503; 7];
+    statuses.push(400);
+    let endpoint = Endpoint::start(Behaviour::Sequence(statuses)).await;
+    let mut config = fast_config();
+    config.pause_after = 1;
+    config.webhook_concurrency = 8;
+    config.retry.base_delay = Duration::from_secs(600);
+    config.retry.max_delay = Duration::from_secs(600);
+    let (d, _) = dispatcher(config);
+    let waiting = (0..20)
+        .map(|_| d.submit(webhook(&endpoint.url(), None), real("job.failed")))
+        .collect();
+    let records = all_records(waiting).await;
+    assert_eq!(endpoint.hits(), 8, "nothing is sent after the pause");
+    assert!(records.iter().all(|r| r.outcome == Outcome::Failed));
+    let words = |r: &DeliveryRecord| r.error.clone().unwrap_or_default();
+    let waited = records
+        .iter()
+        .filter(|r| words(r).contains("paused while this waited to retry"))
+        .count();
+    let queued = records
+        .iter()
+        .filter(|r| words(r).contains("is paused") && r.attempts.is_empty())
+        .count();
+    assert_eq!(
+        waited,
+        7,
+        "{:?}",
+        records.iter().map(words).collect::<Vec<_>>()
+    );
+    assert_eq!(queued, 12);
+    assert!(d.health(Destination::Webhook).paused.is_some());
+    assert_eq!(d.health(Destination::Webhook).next_retry_at, None);
+}

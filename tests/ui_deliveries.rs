@@ -7,7 +7,10 @@ mod ui_support;
 
 use farmhook::core::api_base::ApiBases;
 use farmhook::core::events::EventType;
+use farmhook::engine::delivery::dispatcher::DeliveryConfig;
+use farmhook::engine::delivery::log::Outcome;
 use farmhook::engine::service::EngineOptions;
+use farmhook::ui::delivery_log_panel::row_label;
 use support::discord_stand_in::DiscordStandIn;
 use support::endpoint::{Behaviour, Endpoint};
 use support::require_secret_service;
@@ -273,4 +276,65 @@ fn an_unsafe_discord_api_base_is_refused_in_a_banner_and_not_used() {
     assert!(w.shows("farmhook ignores it and sends to the real service"));
     assert!(!w.shows("Discord stand-in:"));
     assert_eq!(w.app().state().stand_in, None);
+}
+
+#[test]
+fn a_farm_burst_beyond_the_queue_shows_as_summarised_with_the_reason() {
+    require_secret_service();
+    let rt = runtime();
+    // An endpoint that takes 3 s per delivery, one at a time, with room
+    // for two more: the farm's first ten job starts cannot all be queued.
+    let endpoint = rt.block_on(Endpoint::start(Behaviour::Slow {
+        status: 200,
+        delay: std::time::Duration::from_secs(3),
+    }));
+    let options = EngineOptions {
+        delivery: DeliveryConfig {
+            webhook_queue: 2,
+            webhook_concurrency: 1,
+            ..DeliveryConfig::default()
+        },
+        ..EngineOptions::from_env()
+    };
+    let mut w = Window::open_with("burst", rt, options);
+    w.click("Commercial 💎");
+    w.click("Configure");
+    w.type_into("Endpoint URL", &endpoint.url());
+    w.press_enter();
+    w.step_until("the endpoint to be stored", |w| {
+        w.app().state().secrets.endpoint.is_some()
+    });
+    w.click("Enable the custom webhook");
+    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.wait_saved();
+    w.click("Start the farm");
+    w.wait_for_text("Custom webhook, Job started, summarised");
+    w.click("Stop the farm");
+
+    // The outcome filter offers it, and the detail says why.
+    w.pick("Outcome", "summarised");
+    let summarised = |w: &Window| {
+        w.app()
+            .state()
+            .deliveries
+            .iter_newest_first()
+            .filter(|r| r.outcome == Outcome::Summarised)
+            .count()
+    };
+    w.step_until("only summarised rows to be listed", |w| {
+        let total = w.app().state().deliveries.len();
+        w.shows(&format!("{} of {total} deliveries", summarised(w)))
+    });
+    assert!(!w.shows(", delivered, HTTP 200"));
+    let record = w
+        .app()
+        .state()
+        .deliveries
+        .iter_newest_first()
+        .find(|r| r.outcome == Outcome::Summarised)
+        .cloned()
+        .unwrap();
+    w.click(&row_label(&record));
+    w.wait_for_text("2 events were already waiting for the custom webhook");
+    assert!(record.attempts.is_empty());
 }

@@ -337,7 +337,7 @@ fn the_engine_stays_quiet_until_something_changes_outside() {
             counter.fetch_add(1, Ordering::SeqCst);
         },
     );
-    let next = |updates: &mut tokio::sync::mpsc::UnboundedReceiver<EngineUpdate>| {
+    let next = |updates: &mut farmhook::engine::updates::UpdateReceiver| {
         runtime
             .block_on(async { tokio::time::timeout(ui_support::DEADLINE, updates.recv()).await })
             .expect("an update within the deadline")

@@ -311,6 +311,9 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
     }
 }
 
+/// Records `simulate` keeps in memory: it counts each record as it ends.
+const SIMULATE_LOG_CAPACITY: usize = 1_000;
+
 /// `farmhook simulate`: a virtual farm whose events go through the settings
 /// (Enable toggles and checkboxes) to the real destinations.
 pub async fn simulate(
@@ -333,7 +336,11 @@ pub async fn simulate(
         note!("farmhook: no destination is enabled: every event will be recorded as filtered");
     }
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<std::sync::Arc<DeliveryRecord>>();
-    let dispatcher = Dispatcher::new(options.delivery_config(profile), move |update| {
+    let mut config = options.delivery_config(profile);
+    // Records are counted as they end and nothing reads the log afterwards:
+    // a long run need not keep 100,000 of them.
+    config.log_capacity = SIMULATE_LOG_CAPACITY;
+    let dispatcher = Dispatcher::new(config, move |update| {
         if let DispatchUpdate::Record(r) = update
             && r.outcome != Outcome::InProgress
         {
@@ -351,7 +358,6 @@ pub async fn simulate(
         duration.as_secs_f64()
     );
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let mut pending = Vec::new();
     let sim_dispatcher = dispatcher.clone();
     let api_base = options.discord_api_base.clone();
     let mut generated = 0u64;
@@ -361,7 +367,9 @@ pub async fn simulate(
         let farm = simulation::run(settings, Some(duration), stop, |events, _view| {
             for event in events {
                 generated += 1;
-                pending.extend(service::route_event(
+                // The records come through `finished`; keeping each
+                // delivery's receiver would hold every record to the end.
+                drop(service::route_event(
                     &sim_dispatcher,
                     &config_settings,
                     &secrets,
@@ -369,6 +377,7 @@ pub async fn simulate(
                     event,
                 ));
             }
+            std::future::ready(())
         });
         tokio::pin!(farm);
         let ctrl_c = tokio::signal::ctrl_c();
@@ -394,9 +403,28 @@ pub async fn simulate(
             }
         }
     }
-    // Let the deliveries already started end (they have their own timeouts).
-    for receiver in pending {
-        receiver.await.ok();
+    // Let the deliveries already started end (they have their own timeouts),
+    // counting their records as they come.
+    {
+        let idle = dispatcher.idle();
+        tokio::pin!(idle);
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                _ = &mut idle => break,
+                Some(record) = finished.recv() => {
+                    if let Err(e) = tally.add(&record, json) {
+                        output_error.get_or_insert(e);
+                    }
+                }
+                // What is still queued or waiting ends as cut short below.
+                _ = &mut ctrl_c => {
+                    note!("farmhook: interrupted: stopping deliveries");
+                    break;
+                }
+            }
+        }
     }
     dispatcher.shutdown().await;
     while let Ok(record) = finished.try_recv() {
@@ -410,6 +438,7 @@ pub async fn simulate(
                 "delivered": tally.delivered,
                 "failed": tally.failed,
                 "filtered": tally.filtered,
+                "summarised": tally.summarised,
                 "responses_429": tally.rate_limited,
                 "health": {
                     "discord": health[0].1,
@@ -420,10 +449,11 @@ pub async fn simulate(
         outln_or_drop!("{summary}")?;
     } else {
         outln_or_drop!(
-            "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings; {} answers were 429",
+            "{generated} events: {} deliveries made, {} failed, {} filtered out by your settings, {} summarised (more than a queue holds); {} answers were 429",
             tally.delivered,
             tally.failed,
             tally.filtered,
+            tally.summarised,
             tally.rate_limited
         )?;
         for (d, h) in &health {
@@ -447,6 +477,7 @@ struct Tally {
     delivered: usize,
     failed: usize,
     filtered: usize,
+    summarised: usize,
     rate_limited: usize,
 }
 
@@ -458,6 +489,7 @@ impl Tally {
             Outcome::Delivered => self.delivered += n,
             Outcome::Failed => self.failed += n,
             Outcome::Filtered => self.filtered += n,
+            Outcome::Summarised => self.summarised += n,
             Outcome::InProgress => return Ok(()),
         }
         self.rate_limited += record

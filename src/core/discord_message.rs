@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::events::Severity;
 use super::payload::{Event, rfc3339_millis};
+use super::summary::Summary;
 
 /// Discord accepts at most 10 embeds per message.
 pub const MAX_EMBEDS_PER_MESSAGE: usize = 10;
@@ -49,6 +50,8 @@ pub const USERNAME: &str = "farmhook";
 
 /// Marks a text that was cut short.
 const ELLIPSIS: char = '…';
+/// The summary embed's colour: grey, news about news.
+const SUMMARY_COLOUR: u32 = 0x95A5A6;
 /// Stands in for an empty text, which Discord refuses in fields.
 const PLACEHOLDER: &str = "—";
 
@@ -58,11 +61,23 @@ const PLACEHOLDER: &str = "—";
 /// With no events the body has no embeds, which Discord refuses: send
 /// nothing instead.
 pub fn discord_message(events: &[Event]) -> Value {
+    discord_message_with_summary(events, None)
+}
+
+/// Like [`discord_message`], with one more embed at the end saying how many
+/// events were summarised rather than sent ("and 37 more events (…)"). The
+/// summary takes the place of the tenth event, so the caller batches at most
+/// nine events with it.
+pub fn discord_message_with_summary(events: &[Event], summary: Option<&Summary>) -> Value {
+    let summary = summary.filter(|s| !s.is_empty());
     let mut embeds: Vec<EmbedText> = events
         .iter()
-        .take(MAX_EMBEDS_PER_MESSAGE)
+        .take(MAX_EMBEDS_PER_MESSAGE - usize::from(summary.is_some()))
         .map(EmbedText::for_event)
         .collect();
+    if let Some(summary) = summary {
+        embeds.push(EmbedText::for_summary(summary));
+    }
     fit_total(&mut embeds, MESSAGE_EMBED_TEXT_MAX_CHARS);
     json!({
         "username": USERNAME,
@@ -79,7 +94,7 @@ struct EmbedText {
     fields: Vec<Field>,
     footer: String,
     colour: u32,
-    timestamp: String,
+    timestamp: Option<String>,
 }
 
 struct Field {
@@ -184,7 +199,23 @@ impl EmbedText {
             fields,
             footer: truncate_chars(&format!("farmhook · {}", event.id), FOOTER_TEXT_MAX_CHARS),
             colour: info.discord_colour,
-            timestamp: rfc3339_millis::format(&event.occurred_at),
+            timestamp: Some(rfc3339_millis::format(&event.occurred_at)),
+        }
+    }
+
+    /// The "and 37 more events" embed of a burst.
+    fn for_summary(summary: &Summary) -> EmbedText {
+        EmbedText {
+            title: truncate_chars(&format!("… {}", summary.text()), TITLE_MAX_CHARS),
+            description: Some(
+                "More events arrived than Discord lets farmhook post, so these were counted \
+                 instead of sent one by one; each is in farmhook's delivery log as summarised."
+                    .into(),
+            ),
+            fields: Vec::new(),
+            footer: "farmhook".into(),
+            colour: SUMMARY_COLOUR,
+            timestamp: None,
         }
     }
 
@@ -221,7 +252,9 @@ impl EmbedText {
                 .map(|f| json!({"name": f.name, "value": f.value, "inline": f.inline}))
                 .collect(),
         );
-        embed.insert("timestamp".into(), json!(self.timestamp));
+        if let Some(timestamp) = &self.timestamp {
+            embed.insert("timestamp".into(), json!(timestamp));
+        }
         embed.insert("footer".into(), json!({"text": self.footer}));
         Value::Object(embed)
     }
@@ -555,6 +588,29 @@ mod tests {
             .iter()
             .map(|f| f["name"].as_str().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_summary_takes_the_last_embed_and_stays_within_the_limits() {
+        let mut summary = Summary::default();
+        for _ in 0..30 {
+            summary.add(EventType::from_id("job.failed").unwrap());
+        }
+        summary.add(EventType::from_id("printer.offline").unwrap());
+        let events: Vec<Event> = (0..12).map(|_| sample("job.failed")).collect();
+        let message = discord_message_with_summary(&events, Some(&summary));
+        check_limits(&message);
+        let embeds = embeds(&message);
+        assert_eq!(embeds.len(), MAX_EMBEDS_PER_MESSAGE);
+        let last = embeds.last().unwrap();
+        assert_eq!(
+            last["title"],
+            "… and 31 more events (job.failed ×30, printer.offline ×1)"
+        );
+        // A summary alone is a valid message too; an empty one adds nothing.
+        check_limits(&discord_message_with_summary(&[], Some(&summary)));
+        let plain = discord_message_with_summary(&events[..2], Some(&Summary::default()));
+        assert_eq!(plain, discord_message(&events[..2]));
     }
 
     #[test]

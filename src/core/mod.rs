@@ -16,3 +16,4 @@ pub mod redact;
 pub mod settings;
 pub mod settings_merge;
 pub mod simulator;
+pub mod summary;

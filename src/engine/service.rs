@@ -26,6 +26,7 @@ use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
 use crate::core::settings::{Destination, Plan, Settings};
 use crate::engine::simulation::{self, SimulationSettings, SimulationView};
+use crate::engine::updates::{self, UpdateReceiver, UpdateSender};
 
 /// How often the engine looks at the settings file for changes another
 /// process (the command line) made.
@@ -174,17 +175,40 @@ pub enum EngineUpdate {
     Stopped,
 }
 
+/// Commands from the window waiting for the engine. They come from the
+/// user's clicks and keys, a handful at a time; a full queue means the
+/// engine is stuck (a keyring that does not answer), and more would only
+/// pile up.
+pub const COMMAND_QUEUE_CAPACITY: usize = 256;
+/// Virtual-farm events waiting for the engine: several ticks of the largest
+/// farm at full speed. When it is full the farm waits for the engine
+/// instead of piling events up.
+pub const SIMULATION_QUEUE_CAPACITY: usize = 1_024;
+
 /// The window's end of the engine.
 pub struct EngineHandle {
-    commands: mpsc::UnboundedSender<EngineCommand>,
+    commands: mpsc::Sender<EngineCommand>,
+    /// Set by Shutdown, so the engine stops even when the queue was full.
+    stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    out: Outbox,
 }
 
 impl EngineHandle {
-    /// Queues a command; never blocks.
+    /// Queues a command; never blocks. When the engine is too far behind,
+    /// the command is not queued and the window is told so in words.
     pub fn send(&self, command: EngineCommand) {
-        // The engine only stops after Shutdown; a command after that has
-        // nothing left to do.
-        self.commands.send(command).ok();
+        if matches!(command, EngineCommand::Shutdown) {
+            self.stop.send_replace(true);
+        }
+        match self.commands.try_send(command) {
+            // The engine only stops after Shutdown; a command after that
+            // has nothing left to do.
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.out.error(format!(
+                "farmhook is still busy with {COMMAND_QUEUE_CAPACITY} earlier requests, so the last one \
+                 was not done: try again in a moment"
+            )),
+        }
     }
 }
 
@@ -195,27 +219,50 @@ pub fn start(
     profile: Profile,
     options: EngineOptions,
     notify: impl Fn() + Send + Sync + 'static,
-) -> (EngineHandle, mpsc::UnboundedReceiver<EngineUpdate>) {
-    let (commands, command_rx) = mpsc::unbounded_channel();
-    let (updates, update_rx) = mpsc::unbounded_channel();
+) -> (EngineHandle, UpdateReceiver) {
+    let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE_CAPACITY);
+    let (updates, update_rx) = updates::channel();
     let notify = std::sync::Arc::new(notify);
     let out = Outbox {
         updates,
         notify: notify.clone(),
     };
-    runtime.spawn(run(profile, options, command_rx, commands.clone(), out));
-    (EngineHandle { commands }, update_rx)
+    let stop = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+    runtime.spawn(run(
+        profile,
+        options,
+        command_rx,
+        stop.subscribe(),
+        out.clone(),
+    ));
+    (
+        EngineHandle {
+            commands,
+            stop,
+            out,
+        },
+        update_rx,
+    )
 }
 
+/// Where the engine's updates go: the bounded stream to the window, and
+/// the window's repaint request.
 #[derive(Clone)]
 struct Outbox {
-    updates: mpsc::UnboundedSender<EngineUpdate>,
+    updates: UpdateSender,
     notify: std::sync::Arc<dyn Fn() + Send + Sync>,
 }
 
 impl Outbox {
     fn send(&self, update: EngineUpdate) {
-        if self.updates.send(update).is_ok() {
+        if self.updates.send(update) {
+            (self.notify)();
+        }
+    }
+
+    /// A delivery record, shared with the engine's log rather than copied.
+    fn record(&self, record: std::sync::Arc<DeliveryRecord>) {
+        if self.updates.send_record(record) {
             (self.notify)();
         }
     }
@@ -250,8 +297,9 @@ struct State {
     keyring_looks: mpsc::UnboundedSender<(u64, SecretsView)>,
     dispatcher: Dispatcher,
     out: Outbox,
-    /// The engine's own command queue, for the simulator's events.
-    commands: mpsc::UnboundedSender<EngineCommand>,
+    /// The virtual farm's events, on their own bounded queue so the farm
+    /// can never crowd out the window's commands.
+    simulated: mpsc::Sender<Event>,
     /// Stops the running simulation.
     simulation: Option<tokio::sync::watch::Sender<bool>>,
     /// Copied secrets waiting to be cleared from the clipboard.
@@ -261,15 +309,13 @@ struct State {
 async fn run(
     profile: Profile,
     options: EngineOptions,
-    mut commands: mpsc::UnboundedReceiver<EngineCommand>,
-    own_commands: mpsc::UnboundedSender<EngineCommand>,
+    mut commands: mpsc::Receiver<EngineCommand>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
     out: Outbox,
 ) {
     let listener_out = out.clone();
     let dispatcher = match Dispatcher::new(options.delivery_config(&profile), move |u| match u {
-        DispatchUpdate::Record(r) => {
-            listener_out.send(EngineUpdate::Delivery(Box::new((*r).clone())))
-        }
+        DispatchUpdate::Record(r) => listener_out.record(r),
         DispatchUpdate::Health(d, h) => listener_out.send(EngineUpdate::Health(d, h)),
     }) {
         Ok(d) => d,
@@ -280,6 +326,7 @@ async fn run(
         }
     };
     let (keyring_looks, mut looked) = mpsc::unbounded_channel();
+    let (simulated, mut simulated_rx) = mpsc::channel(SIMULATION_QUEUE_CAPACITY);
     let mut state = State {
         profile,
         options,
@@ -293,7 +340,7 @@ async fn run(
         keyring_looks,
         dispatcher,
         out,
-        commands: own_commands,
+        simulated,
         simulation: None,
         clipboard: SecretClipboard::default(),
     };
@@ -302,10 +349,19 @@ async fn run(
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            // The window's commands first, so a Shutdown comes after what
+            // the window asked before it.
+            biased;
             command = commands.recv() => match command {
                 None | Some(EngineCommand::Shutdown) => break,
                 Some(command) => state.handle(command).await,
             },
+            Some(event) = simulated_rx.recv() => {
+                state.handle(EngineCommand::Send(Box::new(event))).await;
+            }
+            // A Shutdown that found the command queue full (the guard the
+            // wait gives back is dropped inside: it may not cross an await).
+            _ = async { stop.wait_for(|s| *s).await.map(|_| ()) } => break,
             _ = watch.tick() => {
                 state.watch_ticks += 1;
                 state.notice_file_changes().await;
@@ -623,17 +679,23 @@ impl State {
         }
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         self.simulation = Some(stop_tx);
-        let commands = self.commands.clone();
+        let simulated = self.simulated.clone();
         let out = self.out.clone();
         tokio::spawn(async move {
             let mut last_view = None;
             simulation::run(settings, None, stop, |events, view| {
-                // Through the engine's queue, so the settings of the moment apply.
-                for event in events {
-                    commands.send(EngineCommand::Send(Box::new(event))).ok();
-                }
                 last_view = Some(view.clone());
                 out.send(EngineUpdate::Simulation(view));
+                // Through the engine's loop, so the settings of the moment
+                // apply; a full queue makes the farm wait.
+                let simulated = simulated.clone();
+                async move {
+                    for event in events {
+                        if simulated.send(event).await.is_err() {
+                            break;
+                        }
+                    }
+                }
             })
             .await;
             if let Some(mut view) = last_view {

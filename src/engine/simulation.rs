@@ -63,13 +63,17 @@ pub struct SimulationView {
 }
 
 /// Runs until `stop` becomes true or `duration` (real time) has passed.
-/// `on_tick` gets each tick's events (possibly none) and the farm's state.
-pub async fn run(
+/// `on_tick` gets each tick's events (possibly none) and the farm's state;
+/// the farm waits for the future it returns (a full queue downstream), so a
+/// slow consumer slows the farm rather than piling its events up.
+pub async fn run<Tick>(
     settings: SimulationSettings,
     duration: Option<Duration>,
     mut stop: watch::Receiver<bool>,
-    mut on_tick: impl FnMut(Vec<Event>, SimulationView) + Send,
-) {
+    mut on_tick: impl FnMut(Vec<Event>, SimulationView) -> Tick + Send,
+) where
+    Tick: std::future::Future<Output = ()> + Send,
+{
     let mut farm = Farm::new(settings.printers, settings.scenario, settings.seed);
     let wall_start = OffsetDateTime::now_utc();
     let started = Instant::now();
@@ -90,7 +94,7 @@ pub async fn run(
         let events = farm.advance(dt, wall_start);
         count += events.len() as u64;
         let done = duration.is_some_and(|d| now.duration_since(started) >= d);
-        on_tick(
+        let handed_over = on_tick(
             events,
             SimulationView {
                 running: !done,
@@ -100,6 +104,10 @@ pub async fn run(
                 printers: farm.printers(),
             },
         );
+        tokio::select! {
+            _ = handed_over => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
         if done {
             break;
         }

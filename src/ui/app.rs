@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use eframe::egui;
-use tokio::sync::mpsc;
 
 use super::command::{Page, UiCommand};
 use super::delivery_log_panel::DeliveryLogPanel;
@@ -16,6 +15,7 @@ use crate::core::settings::Settings;
 use crate::core::settings_merge::merge_settings;
 use crate::engine::profile::Profile;
 use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, EngineUpdate};
+use crate::engine::updates::UpdateReceiver;
 
 /// How long after the last edit settings are written.
 pub const SAVE_DEBOUNCE_SECONDS: f64 = 0.5;
@@ -24,7 +24,7 @@ pub const SAVE_DEBOUNCE_SECONDS: f64 = 0.5;
 /// the panels' own state.
 pub struct FarmhookApp {
     engine: EngineHandle,
-    updates: mpsc::UnboundedReceiver<EngineUpdate>,
+    updates: UpdateReceiver,
     runtime: tokio::runtime::Handle,
     state: EngineState,
     /// The settings as the user edits them; `None` until loaded.

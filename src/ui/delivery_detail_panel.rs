@@ -42,6 +42,7 @@ fn body_ui(ui: &mut egui::Ui, record: &DeliveryRecord) {
     if let Some(error) = &record.error {
         match record.outcome {
             Outcome::Filtered => widgets::hint(ui, format!("not sent: {error}")),
+            Outcome::Summarised => widgets::hint(ui, error),
             _ => widgets::error_line(ui, error),
         };
     }

@@ -14,11 +14,12 @@ use crate::core::settings::Destination;
 use crate::engine::delivery::log::{DeliveryId, DeliveryRecord, Outcome};
 use crate::engine::service::EngineCommand;
 
-const OUTCOMES: [Outcome; 4] = [
+const OUTCOMES: [Outcome; 5] = [
     Outcome::InProgress,
     Outcome::Delivered,
     Outcome::Failed,
     Outcome::Filtered,
+    Outcome::Summarised,
 ];
 
 /// The columns: title and width in points (the last one takes the rest).

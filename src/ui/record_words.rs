@@ -24,7 +24,7 @@ pub fn describe(record: &DeliveryRecord) -> String {
         "{} {} {} at {}",
         record.outcome.words(),
         match record.outcome {
-            Outcome::Failed | Outcome::Filtered => "for",
+            Outcome::Failed | Outcome::Filtered | Outcome::Summarised => "for",
             _ => "to",
         },
         record.destination.label(),

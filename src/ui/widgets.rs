@@ -79,6 +79,8 @@ pub fn outcome_colour(ui: &egui::Ui, outcome: Outcome) -> Color32 {
         Outcome::Failed => ui.visuals().error_fg_color,
         Outcome::InProgress => ui.visuals().warn_fg_color,
         Outcome::Filtered => ui.visuals().weak_text_color(),
+        // Not lost, but not sent on its own either: worth a second look.
+        Outcome::Summarised => ui.visuals().warn_fg_color,
     }
 }
 

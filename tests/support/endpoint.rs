@@ -435,6 +435,8 @@ pub enum Behaviour {
     /// and the path with its query, in the body (JSON, `/` escaped as some
     /// servers do) and in headers, as a careless endpoint's 401 does.
     EchoSecrets { status: u16 },
+    /// `status`, but only after `delay`: a slow endpoint.
+    Slow { status: u16, delay: Duration },
 }
 
 /// A custom-webhook endpoint on 127.0.0.1. Stops when dropped.
@@ -553,6 +555,10 @@ async fn serve_endpoint(stream: TcpStream, behaviour: Arc<Behaviour>, recorder: 
                 .header("www-authenticate", format!("ApiKey realm=\"{path}\""))
             }
             Behaviour::NeverAnswer => std::future::pending().await,
+            Behaviour::Slow { status, delay } => {
+                tokio::time::sleep(*delay).await;
+                status_reply(*status)
+            }
             Behaviour::CloseImmediately => {
                 // Linger 0: close() sends RST instead of FIN and does not block.
                 #[allow(deprecated)]

@@ -14,12 +14,13 @@ use super::log::{
 use super::retry::{RetryPolicy, Verdict, classify, parse_retry_after};
 use crate::build_info;
 use crate::core::api_key::{ApiKey, SigningSecret};
-use crate::core::discord_message::discord_message;
+use crate::core::discord_message::discord_message_with_summary;
 use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
 use crate::core::settings::Destination;
+use crate::core::summary::Summary;
 
 /// Where a delivery goes, with the secrets it needs.
 #[derive(Clone, Debug)]
@@ -95,7 +96,7 @@ pub fn add_signing_secret(scrub: &mut Scrubber, secret: &SigningSecret) {
 
 /// Everything a delivery needs besides its target and events.
 pub struct DeliveryContext<'a> {
-    pub client: &'a reqwest::Client,
+    pub client: &'a http::HttpClient,
     pub http: &'a HttpConfig,
     pub retry: &'a RetryPolicy,
     /// Discord's bucket for this webhook; `None` for the custom webhook.
@@ -111,6 +112,11 @@ pub struct DeliveryContext<'a> {
     /// Every known secret of the profile (the target's own included):
     /// answers are scrubbed with it before anything records them.
     pub scrub: &'a Scrubber,
+    /// Events summarised rather than sent, told in this Discord message.
+    pub summary: Option<&'a Summary>,
+    /// Holds the destination's pause reason once it is paused; a wait to
+    /// retry then ends at once. `None` for tests, which a pause does not stop.
+    pub paused: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 /// How a delivery ended, for the worker's health bookkeeping.
@@ -121,6 +127,8 @@ pub enum Ending {
     /// The destination cannot work until the user acts (deleted webhook).
     FailedAndPause(String),
     CutShort,
+    /// The destination was paused while this waited to retry.
+    Paused,
 }
 
 /// A new record for events about to be sent.
@@ -169,11 +177,14 @@ pub async fn deliver(
         now,
         jitter,
         scrub,
+        summary,
+        mut paused,
     } = ctx;
     let started = Instant::now();
     let body = match target {
         Target::Discord { .. } => {
-            serde_json::to_vec(&discord_message(events)).expect("JSON values serialize")
+            serde_json::to_vec(&discord_message_with_summary(events, summary))
+                .expect("JSON values serialize")
         }
         Target::Webhook { .. } => events.first().map(Event::to_json).unwrap_or_default(),
     };
@@ -195,9 +206,31 @@ pub async fn deliver(
         if !wait.is_zero() {
             record.next_attempt_at = time::Duration::try_from(wait).ok().map(|w| now() + w);
             on_change(record);
+            let pause = async {
+                let reason = match paused.as_mut() {
+                    Some(p) => p
+                        .wait_for(Option::is_some)
+                        .await
+                        .ok()
+                        .map(|reason| reason.clone().unwrap_or_default()),
+                    None => None,
+                };
+                match reason {
+                    Some(reason) => reason,
+                    None => std::future::pending().await,
+                }
+            };
             let cut = tokio::select! {
                 _ = tokio::time::sleep(wait) => false,
                 _ = cancelled.wait_for(|c| *c) => true,
+                reason = pause => {
+                    let error = format!(
+                        "not sent: {} was paused while this waited to retry ({reason}); press Resume",
+                        target.destination().label()
+                    );
+                    finish(record, Outcome::Failed, Some(error));
+                    return Ending::Paused;
+                }
             };
             record.next_attempt_at = None;
             if cut {
@@ -332,7 +365,7 @@ fn scrubbed_headers(mut headers: Vec<(String, String)>, scrub: &Scrubber) -> Vec
 
 /// The request for one attempt and its headers as they may be logged.
 fn build_request(
-    client: &reqwest::Client,
+    client: &http::HttpClient,
     target: &Target,
     events: &[Event],
     body: &[u8],
@@ -343,12 +376,12 @@ fn build_request(
         ("user-agent".to_string(), build_info::USER_AGENT.to_string()),
     ];
     let request = match target {
-        Target::Discord { url, api_base } => client.post(url.expose_api_url(api_base)),
+        Target::Discord { url, api_base } => client.post(&url.expose_api_url(api_base)),
         Target::Webhook { url, key, signing } => {
             let id = events.first().map(|e| e.id.as_str()).unwrap_or_default();
             let timestamp = at.unix_timestamp();
             let mut request = client
-                .post(url.expose().clone())
+                .post(url.expose().as_str())
                 .header("x-api-key", key.expose())
                 .header("webhook-id", id)
                 .header("webhook-timestamp", timestamp.to_string());

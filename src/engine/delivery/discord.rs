@@ -102,12 +102,12 @@ pub enum VerifyError {
 
 /// Asks Discord which webhook the URL is (GET, no message is posted).
 pub async fn verify(
-    client: &reqwest::Client,
+    client: &http::HttpClient,
     url: &DiscordWebhookUrl,
     api_base: &str,
     config: &http::HttpConfig,
 ) -> Result<WebhookInfo, VerifyError> {
-    let request = client.get(url.expose_api_url(api_base));
+    let request = client.get(&url.expose_api_url(api_base));
     let answer = http::send(request, config.body_cap, config.total_timeout)
         .await
         .map_err(|f| VerifyError::Network(f.words))?;

@@ -1,15 +1,17 @@
-//! The dispatcher: queues per destination, Discord batching and pacing,
-//! paused destinations, the shared log, and an orderly stop.
+//! The dispatcher: bounded queues per destination, Discord batching and
+//! pacing, paused destinations, the shared log, and an orderly stop.
 //!
 //! Every event handed to [`Dispatcher::submit`] ends in the log as delivered,
-//! failed (with the reason) or filtered: nothing is dropped silently, also
-//! when the app closes mid-retry.
+//! failed (with the reason), filtered or summarised: nothing is dropped
+//! silently, also when a burst overflows a queue or the app closes
+//! mid-retry. A pause ends what is queued for the destination at once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::deliver::{self, DeliveryContext, Ending, Target};
@@ -23,6 +25,19 @@ use crate::core::discord_message::MAX_EMBEDS_PER_MESSAGE;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
 use crate::core::settings::Destination;
+use crate::core::summary::Summary;
+
+/// Events waiting for one Discord webhook. Discord takes 5 messages per 2 s
+/// of at most 10 embeds, so 200 events are 8 s of sending at full speed:
+/// anything behind that is old news in a chat channel, better told as "and
+/// 37 more events" than posted a minute late, and a dead webhook does not
+/// pile up memory.
+pub const DISCORD_QUEUE_CAPACITY: usize = 200;
+/// Events waiting for a free custom-webhook slot. With 8 deliveries in
+/// flight, a healthy endpoint (tens of ms each) works 1,000 events off in
+/// seconds; a backlog beyond that means the endpoint is slow or down, and
+/// each waiting event costs about a kilobyte.
+pub const WEBHOOK_QUEUE_CAPACITY: usize = 1_000;
 
 /// How deliveries are made. Tests shorten the waits.
 #[derive(Debug, Clone)]
@@ -36,6 +51,10 @@ pub struct DeliveryConfig {
     pub log_capacity: usize,
     /// Where health is kept between runs; `None` keeps it in memory only.
     pub health_journal: Option<HealthJournal>,
+    /// Events a Discord webhook's queue holds ([`DISCORD_QUEUE_CAPACITY`]).
+    pub discord_queue: usize,
+    /// Events the custom webhook's queue holds ([`WEBHOOK_QUEUE_CAPACITY`]).
+    pub webhook_queue: usize,
 }
 
 impl Default for DeliveryConfig {
@@ -47,6 +66,8 @@ impl Default for DeliveryConfig {
             webhook_concurrency: 8,
             log_capacity: DEFAULT_LOG_CAPACITY,
             health_journal: None,
+            discord_queue: DISCORD_QUEUE_CAPACITY,
+            webhook_queue: WEBHOOK_QUEUE_CAPACITY,
         }
     }
 }
@@ -69,10 +90,39 @@ struct Job {
     target: Target,
     event: Event,
     done: Option<oneshot::Sender<DeliveryRecord>>,
+    /// Counts the job as not finished until it is dropped.
+    _pending: PendingGuard,
+}
+
+/// Keeps a job in the count of unfinished ones (see [`Dispatcher::idle`])
+/// from its submission until it is dropped, whichever way it ends.
+struct PendingGuard(Arc<watch::Sender<usize>>);
+
+impl PendingGuard {
+    fn new(count: &Arc<watch::Sender<usize>>) -> Self {
+        count.send_modify(|n| *n += 1);
+        PendingGuard(count.clone())
+    }
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// A destination's bounded queue, and the events that did not fit in it.
+#[derive(Clone)]
+struct Queue {
+    jobs: mpsc::Sender<Job>,
+    capacity: usize,
+    /// Real events that found the queue full since the last summary went
+    /// out (Discord tells them in its next message).
+    summary: Arc<Mutex<Summary>>,
 }
 
 struct Shared {
-    client: reqwest::Client,
+    client: http::HttpClient,
     config: DeliveryConfig,
     next_id: AtomicU64,
     log: Mutex<DeliveryLog>,
@@ -82,11 +132,16 @@ struct Shared {
     webhook_slots: Arc<Semaphore>,
     /// One queue per Discord webhook (by id), so batching and the rate
     /// limit are per webhook, as Discord counts them.
-    discord_queues: Mutex<HashMap<u64, mpsc::UnboundedSender<Job>>>,
+    discord_queues: Mutex<HashMap<u64, Queue>>,
     /// Deliveries waiting to retry: when, per destination.
     waiting: Mutex<HashMap<DeliveryId, (Destination, OffsetDateTime)>>,
     /// The custom webhook's queue (one worker starts deliveries as slots free).
-    webhook_queue: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    webhook_queue: Mutex<Option<Queue>>,
+    /// Each destination's pause reason while paused, watched by deliveries
+    /// waiting to retry so that a pause ends them at once.
+    pauses: HashMap<Destination, watch::Sender<Option<String>>>,
+    /// Jobs submitted and not yet finished.
+    pending: Arc<watch::Sender<usize>>,
     /// Entries for the health journal, written in order by one task.
     journal: Mutex<Option<mpsc::UnboundedSender<Vec<HealthEntry>>>>,
     journal_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -163,8 +218,14 @@ impl Dispatcher {
             }));
             tx
         });
+        let pauses = Destination::ALL
+            .iter()
+            .map(|d| (*d, watch::channel(health.paused_reason(*d)).0))
+            .collect();
         let dispatcher = Dispatcher {
             shared: Arc::new(Shared {
+                pauses,
+                pending: Arc::new(watch::channel(0).0),
                 client,
                 next_id: AtomicU64::new(1),
                 log: Mutex::new(DeliveryLog::new(config.log_capacity)),
@@ -227,7 +288,7 @@ impl Dispatcher {
         *lock(&self.shared.scrub) = Arc::new(scrub);
     }
 
-    pub fn client(&self) -> &reqwest::Client {
+    pub fn client(&self) -> &http::HttpClient {
         &self.shared.client
     }
 
@@ -236,59 +297,144 @@ impl Dispatcher {
     }
 
     /// Sends `event` to `target`. The returned receiver yields the final
-    /// record (it may cover several events when Discord batched them).
+    /// record (it may cover several events when Discord batched them). When
+    /// the destination's queue is full the event is not sent on its own: it
+    /// ends as summarised (a test, which the user waits for, as failed).
     pub fn submit(&self, target: Target, event: Event) -> oneshot::Receiver<DeliveryRecord> {
         let (done, rx) = oneshot::channel();
         let job = Job {
             target,
             event,
             done: Some(done),
+            _pending: PendingGuard::new(&self.shared.pending),
         };
         if *self.shared.cancel.borrow() {
             self.finish_unsent(job, "not sent: farmhook is closing");
             return rx;
         }
-        let destination = job.target.destination();
-        if !job.event.test
-            && let Some(reason) = lock(&self.shared.health).paused_reason(destination)
-        {
-            let words = format!(
-                "not sent: {} is paused ({reason}); press Resume",
-                destination.label()
-            );
-            self.finish_unsent(job, &words);
+        let Some(job) = self.unless_paused(job) else {
             return rx;
-        }
-        match &job.target {
-            Target::Discord { url, .. } => {
-                let id = url.id();
-                let mut queues = lock(&self.shared.discord_queues);
-                let sender = queues.entry(id).or_insert_with(|| {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let this = self.clone();
-                    self.spawn(async move { this.discord_worker(rx).await });
-                    tx
-                });
-                if let Err(mpsc::error::SendError(job)) = sender.send(job) {
-                    drop(queues);
-                    self.finish_unsent(job, "not sent: farmhook is closing");
-                }
-            }
-            Target::Webhook { .. } => {
-                let mut queue = lock(&self.shared.webhook_queue);
-                let sender = queue.get_or_insert_with(|| {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let this = self.clone();
-                    self.spawn(async move { this.webhook_worker(rx).await });
-                    tx
-                });
-                if let Err(mpsc::error::SendError(job)) = sender.send(job) {
-                    drop(queue);
-                    self.finish_unsent(job, "not sent: farmhook is closing");
-                }
+        };
+        let queue = self.queue_for(&job.target);
+        match queue.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => self.shed(job, &queue),
+            Err(TrySendError::Closed(job)) => {
+                self.finish_unsent(job, "not sent: farmhook is closing")
             }
         }
         rx
+    }
+
+    /// The queue for `target`, started with its worker on first use.
+    fn queue_for(&self, target: &Target) -> Queue {
+        let start = |capacity: usize| {
+            let capacity = capacity.max(1);
+            let (jobs, rx) = mpsc::channel(capacity);
+            let queue = Queue {
+                jobs,
+                capacity,
+                summary: Arc::new(Mutex::new(Summary::default())),
+            };
+            (queue, rx)
+        };
+        match target {
+            Target::Discord { url, .. } => {
+                let mut queues = lock(&self.shared.discord_queues);
+                queues
+                    .entry(url.id())
+                    .or_insert_with(|| {
+                        let (queue, rx) = start(self.shared.config.discord_queue);
+                        let (this, summary) = (self.clone(), queue.summary.clone());
+                        self.spawn(async move { this.discord_worker(rx, summary).await });
+                        queue
+                    })
+                    .clone()
+            }
+            Target::Webhook { .. } => {
+                let mut queue = lock(&self.shared.webhook_queue);
+                queue
+                    .get_or_insert_with(|| {
+                        let (queue, rx) = start(self.shared.config.webhook_queue);
+                        let this = self.clone();
+                        self.spawn(async move { this.webhook_worker(rx).await });
+                        queue
+                    })
+                    .clone()
+            }
+        }
+    }
+
+    /// Ends a job that found its queue full: counted in the next Discord
+    /// message's summary, or (custom webhook) recorded as summarised with
+    /// the reason. A test fails instead, so the user knows it did not go.
+    fn shed(&self, job: Job, queue: &Queue) {
+        let capacity = queue.capacity;
+        if job.event.test {
+            let words = format!(
+                "not sent: {capacity} events are already waiting for {}; try again once they have gone out",
+                job.target.destination().label()
+            );
+            self.finish_unsent(job, &words);
+            return;
+        }
+        let words = match job.target {
+            Target::Discord { .. } => {
+                lock(&queue.summary).add(job.event.event_type);
+                format!(
+                    "summarised: {capacity} events were already waiting for Discord, so this one is \
+                     counted in the “and … more events” line of the next Discord message instead of \
+                     being posted on its own"
+                )
+            }
+            // Payload schema v1 has no summary event, and inventing one
+            // would break receivers that check the schema: the log says it.
+            Target::Webhook { .. } => format!(
+                "summarised: {capacity} events were already waiting for the custom webhook (it is \
+                 slow or down), so this one was not sent; the log is the only place it is counted"
+            ),
+        };
+        self.finish(job, Outcome::Summarised, words);
+    }
+
+    /// The job back, unless it is a real event for a paused destination:
+    /// then it ends now as not sent, with the pause's reason.
+    fn unless_paused(&self, job: Job) -> Option<Job> {
+        if job.event.test {
+            return Some(job);
+        }
+        let destination = job.target.destination();
+        let paused = lock(&self.shared.health).paused_reason(destination);
+        match paused {
+            None => Some(job),
+            Some(reason) => {
+                let words = format!(
+                    "not sent: {} is paused ({reason}); press Resume",
+                    destination.label()
+                );
+                self.finish_unsent(job, &words);
+                None
+            }
+        }
+    }
+
+    /// Tells deliveries waiting to retry whether `destination` is paused.
+    fn sync_pause(&self, destination: Destination) {
+        let reason = lock(&self.shared.health).paused_reason(destination);
+        if let Some(pause) = self.shared.pauses.get(&destination) {
+            pause.send_if_modified(|now| {
+                let changed = *now != reason;
+                *now = reason;
+                changed
+            });
+        }
+    }
+
+    /// Returns once every submitted event has ended in the log (at once
+    /// when nothing is queued, in flight or waiting to retry).
+    pub async fn idle(&self) {
+        let mut pending = self.shared.pending.subscribe();
+        pending.wait_for(|n| *n == 0).await.ok();
     }
 
     /// Records an event that was not sent: `Filtered` when the settings
@@ -354,13 +500,18 @@ impl Dispatcher {
         (self.shared.listener)(DispatchUpdate::Record(shared));
     }
 
-    fn finish_unsent(&self, mut job: Job, words: &str) {
+    fn finish_unsent(&self, job: Job, words: &str) {
+        self.finish(job, Outcome::Failed, words.to_string());
+    }
+
+    /// Ends a job that was not sent, recording why.
+    fn finish(&self, mut job: Job, outcome: Outcome, words: String) {
         let record = self.record_not_sent(
             job.target.destination(),
             job.target.redacted(),
             &job.event,
-            Outcome::Failed,
-            words.to_string(),
+            outcome,
+            words,
         );
         if let Some(done) = job.done.take() {
             done.send(record).ok();
@@ -370,22 +521,33 @@ impl Dispatcher {
     /// Starts custom-webhook deliveries as slots free up, so at most
     /// `webhook_concurrency` run at once and waiting events cost only a
     /// queue entry.
-    async fn webhook_worker(&self, mut queue: mpsc::UnboundedReceiver<Job>) {
+    async fn webhook_worker(&self, mut queue: mpsc::Receiver<Job>) {
         while let Some(job) = queue.recv().await {
+            // A paused destination's queue ends at once, without a slot.
+            let Some(job) = self.unless_paused(job) else {
+                continue;
+            };
             let Ok(slot) = self.shared.webhook_slots.clone().acquire_owned().await else {
                 return;
             };
+            // The wait for a slot may have outlasted the destination's health.
+            let Some(job) = self.unless_paused(job) else {
+                continue;
+            };
             let this = self.clone();
             self.spawn(async move {
-                this.deliver_jobs(vec![job], None).await;
+                this.deliver_jobs(vec![job], None, None).await;
                 drop(slot);
             });
         }
     }
 
-    async fn discord_worker(&self, mut queue: mpsc::UnboundedReceiver<Job>) {
+    async fn discord_worker(&self, mut queue: mpsc::Receiver<Job>, summary: Arc<Mutex<Summary>>) {
         let mut rate_limit = RateLimitState::default();
         while let Some(first) = queue.recv().await {
+            let Some(first) = self.unless_paused(first) else {
+                continue;
+            };
             let mut batch = vec![first];
             // Wait out the rate limit first: events arriving meanwhile join
             // this message instead of queueing behind the limit.
@@ -397,31 +559,72 @@ impl Dispatcher {
                     _ = cancelled.wait_for(|c| *c) => {}
                 }
             }
-            while batch.len() < MAX_EMBEDS_PER_MESSAGE {
+            // Events that found the queue full are told in this message, in
+            // place of its tenth event.
+            let mut told = Some(std::mem::take(&mut *lock(&summary))).filter(|s| !s.is_empty());
+            let room = MAX_EMBEDS_PER_MESSAGE - usize::from(told.is_some());
+            while batch.len() < room {
                 match queue.try_recv() {
-                    Ok(job) if job.event.test == batch[0].event.test => batch.push(job),
                     Ok(job) => {
-                        // Tests and real events are not mixed in one message.
-                        self.deliver_jobs(
-                            std::mem::replace(&mut batch, vec![job]),
-                            Some(&mut rate_limit),
-                        )
-                        .await;
+                        let Some(job) = self.unless_paused(job) else {
+                            continue;
+                        };
+                        if job.event.test == batch[0].event.test {
+                            batch.push(job);
+                        } else {
+                            // Tests and real events are not mixed in one message.
+                            let ready = std::mem::replace(&mut batch, vec![job]);
+                            self.deliver_discord(ready, &mut rate_limit, told.take(), &summary)
+                                .await;
+                        }
                     }
                     Err(_) => break,
                 }
             }
-            self.deliver_jobs(batch, Some(&mut rate_limit)).await;
+            self.deliver_discord(batch, &mut rate_limit, told, &summary)
+                .await;
         }
     }
 
-    async fn deliver_jobs(&self, mut jobs: Vec<Job>, rate_limit: Option<&mut RateLimitState>) {
+    /// Sends one Discord message, unless its destination was paused while
+    /// it waited: then its events end as not sent, and its summary waits
+    /// for the first message after Resume.
+    async fn deliver_discord(
+        &self,
+        batch: Vec<Job>,
+        rate_limit: &mut RateLimitState,
+        told: Option<Summary>,
+        summary: &Mutex<Summary>,
+    ) {
+        let batch: Vec<Job> = batch
+            .into_iter()
+            .filter_map(|job| self.unless_paused(job))
+            .collect();
+        if batch.is_empty() {
+            if let Some(told) = told {
+                lock(summary).merge(told);
+            }
+            return;
+        }
+        self.deliver_jobs(batch, Some(rate_limit), told).await;
+    }
+
+    async fn deliver_jobs(
+        &self,
+        mut jobs: Vec<Job>,
+        rate_limit: Option<&mut RateLimitState>,
+        told: Option<Summary>,
+    ) {
         let Some(first) = jobs.first() else { return };
         let target = first.target.clone();
         let destination = target.destination();
         let events: Vec<Event> = jobs.iter().map(|j| j.event.clone()).collect();
         let mut record = deliver::new_record(self.next_id(), &target, &events, now());
         self.publish(&record);
+        // A pause does not stop a test: it is how the user checks a fix.
+        let paused = (!record.test)
+            .then(|| self.shared.pauses.get(&destination).map(|p| p.subscribe()))
+            .flatten();
         let this = self.clone();
         let on_change = move |r: &DeliveryRecord| this.publish(r);
         let cancelled = self.shared.cancel.subscribe();
@@ -437,6 +640,8 @@ impl Dispatcher {
                 now: &now,
                 jitter: &jitter,
                 scrub: &scrub,
+                summary: told.as_ref(),
+                paused,
             },
             &mut record,
             &target,
@@ -462,6 +667,7 @@ impl Dispatcher {
             self.shared.config.pause_after,
             now_ms(),
         );
+        self.sync_pause(destination);
         // A pause is news the operator must see at once; figures can wait.
         let paused_now = entries
             .iter()
@@ -486,6 +692,7 @@ impl Dispatcher {
     /// Lifts a pause; the next events are sent again.
     pub fn resume(&self, destination: Destination) {
         let entry = lock(&self.shared.health).resume(destination, now_ms());
+        self.sync_pause(destination);
         let health = self.health(destination);
         self.journal(vec![entry]);
         (self.shared.listener)(DispatchUpdate::Health(destination, health));

@@ -132,7 +132,9 @@ impl HealthBook {
         pause_after: u32,
         now_ms: i64,
     ) -> Vec<HealthEntry> {
-        if *ending == Ending::CutShort {
+        // Neither says anything about the destination: the app was closing,
+        // or the destination was already paused.
+        if matches!(ending, Ending::CutShort | Ending::Paused) {
             return Vec::new();
         }
         let latency_ms = record.latency_ms();

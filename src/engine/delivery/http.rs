@@ -1,7 +1,8 @@
 //! The one HTTP client farmhook sends with, and the words for what went
 //! wrong. Certificate checks stay on, redirects are never followed (so an
 //! `X-API-Key` never reaches another host), every request has a connect and
-//! a total timeout, and answers are read only up to a cap.
+//! a total timeout, answers are read only up to a cap, and loopback
+//! destinations never go through a proxy.
 
 use std::error::Error as _;
 use std::time::{Duration, Instant};
@@ -32,14 +33,80 @@ impl Default for HttpConfig {
     }
 }
 
+/// The shared HTTP client: one place builds it, every request goes through
+/// it. It holds two reqwest clients with the same safety settings: one that
+/// honours the system proxy (`https_proxy`, `ALL_PROXY`, …) for the
+/// internet, and one that never uses a proxy, for loopback destinations. A
+/// proxy must never see a delivery to this machine: it would travel in plain
+/// HTTP with its `X-API-Key` to whoever runs the proxy.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    proxied: reqwest::Client,
+    direct: reqwest::Client,
+}
+
+impl HttpClient {
+    /// The client for `url`: never a proxied one for loopback.
+    pub fn for_url(&self, url: &reqwest::Url) -> &reqwest::Client {
+        if is_loopback(url) {
+            &self.direct
+        } else {
+            &self.proxied
+        }
+    }
+
+    /// A POST to `url`, through the client `url` calls for. A URL that does
+    /// not parse is left to reqwest, which fails the request without sending.
+    pub fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        self.pick(url).post(url)
+    }
+
+    /// A GET to `url`, through the client `url` calls for.
+    pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        self.pick(url).get(url)
+    }
+
+    fn pick(&self, url: &str) -> &reqwest::Client {
+        match reqwest::Url::parse(url) {
+            Ok(parsed) => self.for_url(&parsed),
+            Err(_) => &self.direct,
+        }
+    }
+}
+
+/// True for `localhost` (and `*.localhost`), 127.0.0.0/8 and ::1.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
 /// Builds the shared client.
-pub fn build_client(config: &HttpConfig) -> Result<reqwest::Client, String> {
+pub fn build_client(config: &HttpConfig) -> Result<HttpClient, String> {
+    Ok(HttpClient {
+        proxied: build_one(config, true)?,
+        direct: build_one(config, false)?,
+    })
+}
+
+fn build_one(config: &HttpConfig, system_proxy: bool) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .user_agent(build_info::USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(config.connect_timeout)
         .timeout(config.total_timeout)
         .pool_idle_timeout(Duration::from_secs(60));
+    if !system_proxy {
+        builder = builder.no_proxy();
+    }
     if let Some(pem) = &config.only_trust_pem {
         let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| {
             format!(
@@ -187,4 +254,33 @@ fn first_line(text: &str) -> String {
         .chars()
         .take(200)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://127.0.0.1:8787/hook",
+            "http://127.8.9.10/",
+            "http://[::1]:80/",
+            "http://localhost/x",
+            "http://LOCALHOST./x",
+            "http://farm.localhost/x",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            assert!(is_loopback(&url.parse().unwrap()), "{url}");
+        }
+        for url in [
+            "https://discord.com/api",
+            "http://10.0.0.1/",
+            "http://[2001:db8::1]/",
+            "http://localhost.example.com/",
+            "http://128.0.0.1/",
+        ] {
+            assert!(!is_loopback(&url.parse().unwrap()), "{url}");
+        }
+    }
 }

@@ -35,6 +35,10 @@ pub enum Outcome {
     Failed,
     /// Not sent because the event is unticked or the destination is off.
     Filtered,
+    /// Not sent on its own: a burst brought more events than the
+    /// destination's queue holds, so it was counted in a summary ("and 37
+    /// more events"); `error` says where.
+    Summarised,
 }
 
 impl Outcome {
@@ -44,6 +48,7 @@ impl Outcome {
             Outcome::Delivered => "delivered",
             Outcome::Failed => "failed",
             Outcome::Filtered => "filtered",
+            Outcome::Summarised => "summarised",
         }
     }
 }
