@@ -8,7 +8,7 @@
 //! `cargo bench --bench burst_memory`. `FARMHOOK_BENCH_BIN` measures
 //! another build of the binary (an older one, say) with the same harness.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 

@@ -8,7 +8,7 @@
 //! Run: `cargo bench --bench delivery` (a release build; takes a while the
 //! first time).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 

@@ -1,9 +1,7 @@
 //! The configuration command line against the real binary, a temp config dir
 //! and a real Secret Service (see scripts/test.sh).
 
-mod support;
-
-use support::{Farmhook, all_file_bytes, contains, require_secret_service};
+use crate::support::{Farmhook, all_file_bytes, contains, require_secret_service};
 
 const TOKEN: &str = "Zx9-Ab_cdEFghIJklMNopQRstUVwxYZ0123456789abcdefghijklmnopqrstuvwxy";
 
@@ -207,7 +205,7 @@ fn every_bad_input_exits_2_with_a_sentence() {
     // A key that was refused was not stored.
     assert_eq!(fh.run(&["webhook", "key", "show"]).code, 2);
 
-    let bad_profile = support::Farmhook {
+    let bad_profile = crate::support::Farmhook {
         profile: "../etc".into(),
         ..Farmhook::new(dir.path(), "x")
     };
@@ -318,7 +316,7 @@ fn a_corrupt_settings_file_is_moved_aside_with_a_notice() {
 #[test]
 fn without_a_secret_service_the_error_says_what_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = support::BareBus::start();
+    let bus = crate::support::BareBus::start();
     let fh = Farmhook::new(dir.path(), "nosecrets").env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
     let run = fh.run_with_stdin(&["discord", "set-url", "-"], &discord_url());
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
@@ -453,7 +451,7 @@ fn an_endpoint_in_an_old_settings_file_moves_to_the_keyring() {
 #[test]
 fn an_endpoint_in_an_old_file_stays_put_while_the_keyring_is_out_of_reach() {
     let dir = tempfile::tempdir().unwrap();
-    let bus = support::BareBus::start();
+    let bus = crate::support::BareBus::start();
     let fh =
         Farmhook::new(dir.path(), "legacy-nokeyring").env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
     let profiles = dir.path().join("profiles");

@@ -4,17 +4,15 @@
 //! `farmhook receive`. The real binary, the real Secret Service, loopback
 //! stand-ins.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::discord_stand_in::DiscordStandIn;
+use crate::support::{Farmhook, Run, require_secret_service};
 use farmhook::engine::receiver::ReceiverLimits;
-use support::discord_stand_in::DiscordStandIn;
-use support::{Farmhook, Run, require_secret_service};
 
 /// How long a condition may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -2,19 +2,16 @@
 //! Discord stand-in and a custom-webhook endpoint. Each delivery must show
 //! up in the live log with Discord's or the endpoint's answer.
 
-mod support;
-mod ui_support;
-
+use crate::support::discord_stand_in::DiscordStandIn;
+use crate::support::endpoint::{Behaviour, Endpoint};
+use crate::support::require_secret_service;
+use crate::ui_support::{Window, runtime};
 use farmhook::core::api_base::ApiBases;
 use farmhook::core::events::EventType;
 use farmhook::engine::delivery::dispatcher::DeliveryConfig;
 use farmhook::engine::delivery::log::Outcome;
 use farmhook::engine::service::EngineOptions;
 use farmhook::ui::delivery_log_panel::row_label;
-use support::discord_stand_in::DiscordStandIn;
-use support::endpoint::{Behaviour, Endpoint};
-use support::require_secret_service;
-use ui_support::{Window, runtime};
 
 #[test]
 fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {

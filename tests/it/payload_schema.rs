@@ -8,7 +8,7 @@ use farmhook::core::payload::Event;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-const SCHEMA: &str = include_str!("../assets/payload.schema.json");
+const SCHEMA: &str = include_str!("../../assets/payload.schema.json");
 
 fn schema() -> Value {
     serde_json::from_str(SCHEMA).expect("assets/payload.schema.json is JSON")

@@ -1,11 +1,11 @@
 //! The delivery engine against real HTTP servers on loopback: a Discord
 //! stand-in and friendly and hostile custom-webhook endpoints.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::discord_stand_in::DiscordStandIn;
+use crate::support::endpoint::{Behaviour, Endpoint, refused_url};
 use farmhook::core::api_key::{ApiKey, SigningSecret};
 use farmhook::core::discord_url::DiscordWebhookUrl;
 use farmhook::core::endpoint_url::EndpointUrl;
@@ -17,8 +17,6 @@ use farmhook::engine::delivery::http::HttpConfig;
 use farmhook::engine::delivery::log::{DeliveryRecord, Outcome};
 use farmhook::engine::delivery::retry::RetryPolicy;
 use farmhook::engine::service::sample_event;
-use support::discord_stand_in::DiscordStandIn;
-use support::endpoint::{Behaviour, Endpoint, refused_url};
 
 /// Short waits so the suite stays fast; the rules are the same.
 fn fast_config() -> DeliveryConfig {
@@ -292,7 +290,7 @@ async fn a_silent_endpoint_ends_within_the_timeout_and_a_closed_port_is_named() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untrusted_certificate_fails_and_a_trusted_one_works() {
-    let tls = support::tls::TlsEndpoint::start().await;
+    let tls = crate::support::tls::TlsEndpoint::start().await;
     let (d, _) = dispatcher(fast_config());
     let record = d
         .submit(webhook(&tls.url(), None), event("job.failed"))
@@ -444,7 +442,7 @@ async fn a_burst_of_fifty_events_is_batched_and_paced_with_no_loss() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_is_waited_out_and_retried() {
-    let stand_in = DiscordStandIn::start_with(support::discord_stand_in::StandInConfig {
+    let stand_in = DiscordStandIn::start_with(crate::support::discord_stand_in::StandInConfig {
         bucket_size: 1,
         bucket_window: Duration::from_millis(800),
         ..Default::default()

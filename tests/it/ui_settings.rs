@@ -2,15 +2,12 @@
 //! accessibility tree: the real app, the real engine, a temp config dir and
 //! the real Secret Service (run with `bash scripts/test.sh`).
 
-mod support;
-mod ui_support;
-
+use crate::support::{all_file_bytes, contains, require_secret_service};
+use crate::ui_support::Window;
 use egui_kittest::kittest::Queryable;
 use farmhook::core::api_key::ApiKey;
 use farmhook::core::events::EventType;
 use farmhook::core::settings::Plan;
-use support::{all_file_bytes, contains, require_secret_service};
-use ui_support::Window;
 
 const TOKEN: &str = "Zx9-Ab_cdEFghIJklMNopQRstUVwxYZ0123456789abcdefghijklmnopqrstuvwxy";
 
@@ -254,7 +251,7 @@ fn about_shows_the_version_and_revision() {
 fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edits() {
     require_secret_service();
     let mut w = Window::open("outside-changes");
-    let cli = support::Farmhook {
+    let cli = crate::support::Farmhook {
         config_dir: w.config_dir.path().to_path_buf(),
         profile: w.profile.clone(),
         envs: Vec::new(),
@@ -319,9 +316,9 @@ fn the_engine_stays_quiet_until_something_changes_outside() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
     require_secret_service();
-    let runtime = ui_support::runtime();
+    let runtime = crate::ui_support::runtime();
     let dir = tempfile::tempdir().unwrap();
-    let cli = support::Farmhook::new(dir.path(), "quiet");
+    let cli = crate::support::Farmhook::new(dir.path(), "quiet");
     let store = farmhook::engine::config_store::ConfigStore::locate(
         Some(dir.path().to_path_buf()),
         farmhook::core::profile::ProfileName::parse(&cli.profile).unwrap(),
@@ -339,7 +336,9 @@ fn the_engine_stays_quiet_until_something_changes_outside() {
     );
     let next = |updates: &mut farmhook::engine::updates::UpdateReceiver| {
         runtime
-            .block_on(async { tokio::time::timeout(ui_support::DEADLINE, updates.recv()).await })
+            .block_on(async {
+                tokio::time::timeout(crate::ui_support::DEADLINE, updates.recv()).await
+            })
             .expect("an update within the deadline")
             .expect("the engine runs")
     };

@@ -2,13 +2,11 @@
 //! every selected event is delivered, nothing unselected is, and a network
 //! outage burst costs at most one 429.
 
-mod support;
-
 use std::collections::BTreeSet;
 
-use support::discord_stand_in::DiscordStandIn;
-use support::endpoint::{Behaviour, Endpoint};
-use support::{Farmhook, require_secret_service};
+use crate::support::discord_stand_in::DiscordStandIn;
+use crate::support::endpoint::{Behaviour, Endpoint};
+use crate::support::{Farmhook, require_secret_service};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_network_outage_on_fifty_printers_delivers_every_selected_event() {

@@ -2,13 +2,11 @@
 //! the real binary, a real Secret Service, the Discord stand-in and
 //! farmhook's own receiver on loopback.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use support::discord_stand_in::DiscordStandIn;
-use support::{Farmhook, require_secret_service};
+use crate::support::discord_stand_in::DiscordStandIn;
+use crate::support::{Farmhook, require_secret_service};
 
 /// `farmhook receive --port 0` in the background; killed on drop.
 struct Receiver {
@@ -242,7 +240,7 @@ async fn test_fire_says_what_is_missing_and_a_deleted_webhook_exits_1() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_endpoint_that_echoes_the_key_gets_nothing_written_down() {
-    use support::endpoint::{Behaviour, Endpoint};
+    use crate::support::endpoint::{Behaviour, Endpoint};
     require_secret_service();
     let endpoint = Endpoint::start(Behaviour::EchoSecrets { status: 401 }).await;
     let dir = tempfile::tempdir().unwrap();
@@ -296,7 +294,7 @@ async fn an_endpoint_that_echoes_the_key_gets_nothing_written_down() {
         json["webhook"]["url"],
         format!("{}/…", endpoint.url().trim_end_matches("/hook"))
     );
-    let files = support::all_file_bytes(dir.path());
+    let files = crate::support::all_file_bytes(dir.path());
     assert!(!files.is_empty(), "the health journal was written");
     let printed = format!("{}{}{status}", fire.stdout, fire.stderr);
     for secret in [
@@ -307,7 +305,7 @@ async fn an_endpoint_that_echoes_the_key_gets_nothing_written_down() {
     ] {
         assert!(!printed.contains(secret), "printed: {}…", &secret[..6]);
         assert!(
-            !support::contains(&files, secret),
+            !crate::support::contains(&files, secret),
             "on disk: {}…",
             &secret[..6]
         );
@@ -378,7 +376,8 @@ async fn a_loopback_delivery_never_goes_through_the_proxy_in_the_environment() {
     require_secret_service();
     let proxy = CountingProxy::start().await;
     let endpoint =
-        support::endpoint::Endpoint::start(support::endpoint::Behaviour::Status(200)).await;
+        crate::support::endpoint::Endpoint::start(crate::support::endpoint::Behaviour::Status(200))
+            .await;
     let dir = tempfile::tempdir().unwrap();
     let fh = proxy.env(Farmhook::new(dir.path(), "proxy"));
     fh.ok(&["plan", "commercial"]);

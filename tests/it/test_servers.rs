@@ -1,15 +1,13 @@
 //! The loopback stand-ins for Discord and customers' endpoints behave as
 //! specified, proved with plain reqwest before the engine is tested on them.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::discord_stand_in::{DiscordStandIn, StandInConfig};
+use crate::support::endpoint::{Behaviour, Endpoint, refused_url};
+use crate::support::tls::TlsEndpoint;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use support::discord_stand_in::{DiscordStandIn, StandInConfig};
-use support::endpoint::{Behaviour, Endpoint, refused_url};
-use support::tls::TlsEndpoint;
 
 fn client() -> Client {
     Client::builder()

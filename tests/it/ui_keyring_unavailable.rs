@@ -1,18 +1,33 @@
 //! With no Secret Service, the window says so plainly and disables every
-//! secret field instead of keeping a secret anywhere else. Its own test
-//! binary: the keyring's store starts once per process.
+//! secret field instead of keeping a secret anywhere else.
+//!
+//! The keyring's store starts once per process, with the session bus it
+//! finds then, so this test runs in a child process of this test binary
+//! whose session bus points nowhere; the other tests keep the real one.
 
-mod support;
-mod ui_support;
+use crate::ui_support::Window;
 
-use ui_support::Window;
+/// Set in the child process that runs the test body.
+const IN_CHILD: &str = "FARMHOOK_TEST_NO_KEYRING_CHILD";
 
 #[test]
 fn keyring_banner_appears_and_secret_fields_are_disabled() {
-    // SAFETY: the first thing this process does, before any thread or
-    // keyring call exists; no other test runs in this binary.
-    unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent") };
-
+    if std::env::var_os(IN_CHILD).is_none() {
+        let name = "ui_keyring_unavailable::keyring_banner_appears_and_secret_fields_are_disabled";
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--test-threads=1"])
+            .env(IN_CHILD, "1")
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .output()
+            .expect("the test binary runs itself");
+        let out = String::from_utf8_lossy(&child.stdout);
+        assert!(
+            child.status.success() && out.contains("1 passed"),
+            "the test without a keyring failed:\n{out}\n{}",
+            String::from_utf8_lossy(&child.stderr)
+        );
+        return;
+    }
     let mut w = Window::open("no-keyring");
     let error = w
         .app()

@@ -1,0 +1,20 @@
+//! Every end-to-end test in one binary, so `tests/support` (the loopback
+//! stand-ins, the real-binary driver) and `tests/ui_support` (the window
+//! driver) compile and link once. Each module reads like the user's day for
+//! one part of farmhook: the real binary, a real Secret Service (run with
+//! `bash scripts/test.sh`), loopback HTTP servers, the real window through
+//! its accessibility tree.
+
+mod support;
+mod ui_support;
+
+mod cli_config;
+mod cli_delivery;
+mod cli_hardening;
+mod delivery;
+mod payload_schema;
+mod simulate;
+mod test_servers;
+mod ui_deliveries;
+mod ui_keyring_unavailable;
+mod ui_settings;
