@@ -6,8 +6,9 @@ use tokio::sync::mpsc;
 
 use super::output::{note, outln, outln_or_drop};
 use super::{CliError, TestTo, print_notes};
+use crate::core::channel::Blocker;
 use crate::core::events::EventType;
-use crate::core::settings::{Destination, Plan};
+use crate::core::settings::Destination;
 use crate::engine::delivery::discord;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
@@ -67,23 +68,19 @@ pub async fn test_fire(
     let mut targets = Vec::new();
     for destination in wanted {
         if to == TestTo::All {
-            // "All" means every destination that is set up.
-            let configured = match destination {
-                Destination::Discord => {
-                    secrets.discord_url.is_some() || secrets.keyring_error.is_some()
+            // "All" means every channel that is set up (the one
+            // can-it-send rule decides; the reasons are its words).
+            match secrets.test_blocker(destination, &settings) {
+                Some(Blocker::NotSetUp) => continue,
+                Some(Blocker::NeedsPlan) if secrets.held().endpoint => {
+                    note!(
+                        "farmhook: skipping the custom webhook: {}",
+                        Blocker::NeedsPlan.words(destination)
+                    );
+                    continue;
                 }
-                Destination::Webhook => {
-                    secrets.endpoint.is_some() || secrets.keyring_error.is_some()
-                }
-            };
-            if !configured {
-                continue;
-            }
-            if destination == Destination::Webhook && settings.plan == Plan::Free {
-                note!(
-                    "farmhook: skipping the custom webhook: custom webhooks need the Commercial plan"
-                );
-                continue;
+                Some(Blocker::NeedsPlan) => continue,
+                _ => {}
             }
         }
         let target =

@@ -4,6 +4,7 @@
 
 pub mod api_base;
 pub mod api_key;
+pub mod channel;
 pub mod discord_message;
 pub mod discord_url;
 pub mod duplicates;

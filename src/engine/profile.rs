@@ -6,6 +6,7 @@
 use super::config_store::{ConfigError, ConfigStore, LoadedSettings};
 use super::secret_store::{SecretKind, SecretStore, SecretStoreError};
 use crate::core::api_key::{ApiKey, RandomnessError, SigningSecret};
+use crate::core::channel::{self, Blocker, SecretsHeld};
 use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::duplicates::{ProfileDestinations, duplicate_warnings};
 use crate::core::endpoint_url::EndpointUrl;
@@ -526,6 +527,36 @@ pub struct SecretsView {
 }
 
 impl SecretsView {
+    /// Which secrets the keyring holds, for the can-it-send rules.
+    pub fn held(&self) -> SecretsHeld {
+        SecretsHeld {
+            discord_url: self.discord_url.is_some(),
+            endpoint: self.endpoint.is_some(),
+            api_key: self.api_key.is_some(),
+            signing_secret: self.signing_secret.is_some(),
+        }
+    }
+
+    /// Why `channel` cannot send a test now, if it cannot.
+    pub fn test_blocker(&self, channel: Destination, settings: &Settings) -> Option<Blocker> {
+        channel::test_blocker(
+            channel,
+            settings,
+            self.held(),
+            self.keyring_error.as_deref(),
+        )
+    }
+
+    /// Why `channel` cannot send real events now, if it cannot.
+    pub fn send_blocker(&self, channel: Destination, settings: &Settings) -> Option<Blocker> {
+        channel::send_blocker(
+            channel,
+            settings,
+            self.held(),
+            self.keyring_error.as_deref(),
+        )
+    }
+
     /// Every secret of the profile with its mask, for scrubbing answers
     /// before anything records them.
     pub fn scrubber(&self, discord_api_base: &str) -> Scrubber {

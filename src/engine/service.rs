@@ -20,11 +20,12 @@ use super::delivery::log::{DeliveryRecord, Outcome};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
 use crate::core::api_base::ApiBases;
+use crate::core::channel::Blocker;
 use crate::core::discord_url::DEFAULT_API_BASE;
 use crate::core::duplicates::ProfileDestinations;
 use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Destination, Settings};
 use crate::engine::simulation::{self, SimulationSettings, SimulationView};
 use crate::engine::updates::{self, UpdateReceiver, UpdateSender};
 
@@ -745,43 +746,39 @@ pub fn route_event(
 ) -> Vec<tokio::sync::oneshot::Receiver<DeliveryRecord>> {
     let mut started = Vec::new();
     for destination in Destination::ALL {
-        let configured = match destination {
-            Destination::Discord => secrets.discord_url.is_some(),
-            Destination::Webhook => secrets.endpoint.is_some(),
-        };
-        if !configured {
+        // The one can-it-send rule; a channel never set up is left out.
+        let blocked = secrets.send_blocker(destination, settings);
+        if blocked.as_ref().is_some_and(Blocker::not_set_up) {
             continue;
         }
-        let reason = if !settings.enabled(destination) {
-            Some(format!("{} is turned off", destination.label()))
-        } else if !settings.events(destination).contains(event.event_type) {
-            Some(format!(
-                "“{}” is not ticked for {}",
-                event.event_type.label(),
-                destination.label()
-            ))
-        } else {
-            None
+        let (outcome, reason) = match blocked {
+            Some(b @ (Blocker::Off | Blocker::NeedsPlan)) => {
+                (Outcome::Filtered, b.words(destination))
+            }
+            Some(b) => (
+                Outcome::Failed,
+                format!("not sent: {}", b.words(destination)),
+            ),
+            None if !settings.events(destination).contains(event.event_type) => (
+                Outcome::Filtered,
+                format!(
+                    "“{}” is not ticked for {}",
+                    event.event_type.label(),
+                    destination.label()
+                ),
+            ),
+            None => match test_target(settings, secrets, destination, discord_api_base) {
+                Ok(target) => {
+                    started.push(dispatcher.submit(target, event.clone()));
+                    continue;
+                }
+                Err(e) => (Outcome::Failed, format!("not sent: {e}")),
+            },
         };
-        match (
-            reason,
-            test_target(settings, secrets, destination, discord_api_base),
-        ) {
-            (None, Ok(target)) => started.push(dispatcher.submit(target, event.clone())),
-            (Some(reason), target) => {
-                let shown = target.map(|t| t.redacted()).unwrap_or_default();
-                dispatcher.record_not_sent(destination, shown, &event, Outcome::Filtered, reason);
-            }
-            (None, Err(e)) => {
-                dispatcher.record_not_sent(
-                    destination,
-                    String::new(),
-                    &event,
-                    Outcome::Failed,
-                    format!("not sent: {e}"),
-                );
-            }
-        }
+        let shown = test_target(settings, secrets, destination, discord_api_base)
+            .map(|t| t.redacted())
+            .unwrap_or_default();
+        dispatcher.record_not_sent(destination, shown, &event, outcome, reason);
     }
     started
 }
@@ -811,54 +808,35 @@ pub fn sample_event(event_type: EventType) -> Event {
     Event::sample(event_type, new_event_id(), OffsetDateTime::now_utc())
 }
 
-/// Where a test delivery to `destination` goes, or why it cannot go.
-/// Tests ignore Enable and the checkboxes, but need a configured
-/// destination, and the custom webhook needs the Commercial plan.
+/// Where a test delivery to `destination` goes, or why it cannot go (the
+/// one can-it-send rule, `core::channel`, in words). Tests ignore Enable
+/// and the checkboxes, but need a set-up channel, and the custom webhook
+/// the Commercial plan.
 pub fn test_target(
     settings: &Settings,
     secrets: &SecretsView,
     destination: Destination,
     discord_api_base: &str,
 ) -> Result<Target, String> {
-    let keyring = |what: &str| match &secrets.keyring_error {
-        Some(e) => format!("{what} could not be read: {e}"),
-        None => format!("{what} is not set"),
-    };
+    if let Some(blocker) = secrets.test_blocker(destination, settings) {
+        return Err(blocker.words(destination));
+    }
+    // No blocker: every secret the channel needs is here.
+    let missing = || "a secret it needs went missing".to_string();
     match destination {
-        Destination::Discord => {
-            let url = secrets
-                .discord_url
-                .clone()
-                .ok_or_else(|| keyring("the Discord webhook URL"))?;
-            Ok(Target::Discord {
-                url,
-                api_base: discord_api_base.to_string(),
-            })
-        }
-        Destination::Webhook => {
-            if settings.plan != Plan::Commercial {
-                return Err("custom webhooks need the Commercial plan".into());
-            }
-            let url = secrets
-                .endpoint
-                .clone()
-                .ok_or_else(|| keyring("the custom webhook's endpoint URL"))?;
-            let key = secrets
-                .api_key
-                .clone()
-                .ok_or_else(|| keyring("the API key"))?;
-            let signing = if settings.webhook.signing {
-                Some(
-                    secrets
-                        .signing_secret
-                        .clone()
-                        .ok_or_else(|| keyring("signing is on but the signing secret"))?,
-                )
+        Destination::Discord => Ok(Target::Discord {
+            url: secrets.discord_url.clone().ok_or_else(missing)?,
+            api_base: discord_api_base.to_string(),
+        }),
+        Destination::Webhook => Ok(Target::Webhook {
+            url: secrets.endpoint.clone().ok_or_else(missing)?,
+            key: secrets.api_key.clone().ok_or_else(missing)?,
+            signing: if settings.webhook.signing {
+                Some(secrets.signing_secret.clone().ok_or_else(missing)?)
             } else {
                 None
-            };
-            Ok(Target::Webhook { url, key, signing })
-        }
+            },
+        }),
     }
 }
 

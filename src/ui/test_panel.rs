@@ -9,7 +9,7 @@ use super::payload_preview::PayloadPreview;
 use super::record_words::describe;
 use super::widgets;
 use crate::core::events::EventType;
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Destination, Settings};
 use crate::engine::delivery::log::Outcome;
 use crate::engine::service::EngineCommand;
 
@@ -77,23 +77,11 @@ impl TestPanel {
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
-        let blocked = match destination {
-            _ if !state.keyring_ok() => Some("the keyring is unreachable (see the banner above)"),
-            Destination::Discord if state.secrets.discord_url.is_none() => {
-                Some("save a Discord webhook URL first")
-            }
-            Destination::Discord => None,
-            Destination::Webhook if settings.plan != Plan::Commercial => {
-                Some("custom webhooks need the Commercial plan")
-            }
-            Destination::Webhook if state.secrets.endpoint.is_none() => {
-                Some("save an endpoint URL first")
-            }
-            Destination::Webhook if state.secrets.api_key.is_none() => {
-                Some("the custom webhook needs an API key: generate one")
-            }
-            Destination::Webhook => None,
-        };
+        // The one can-it-send rule, the same the engine and the CLI use.
+        let blocked = state
+            .secrets
+            .test_blocker(destination, settings)
+            .map(|b| b.words(destination));
         ui.horizontal_wrapped(|ui| {
             let text = match destination {
                 Destination::Discord => "Test Discord",
@@ -109,8 +97,8 @@ impl TestPanel {
                     self.event.label(),
                     destination.label()
                 ));
-            if let Some(reason) = blocked {
-                widgets::hint(ui, reason);
+            if let Some(reason) = &blocked {
+                widgets::hint(ui, reason.as_str());
             }
             if button.clicked() {
                 commands.push(UiCommand::Engine(EngineCommand::TestFire {

@@ -858,10 +858,12 @@ async fn a_test_that_finds_the_queue_full_fails_with_the_reason() {
         ..fast_config()
     };
     let (d, _) = dispatcher(config);
-    let _busy: Vec<_> = (0..3)
+    // One in flight, one taken by the worker waiting for a slot, two
+    // queued: six real events fill the queue however fast the worker is.
+    let _busy: Vec<_> = (0..6)
         .map(|_| d.submit(webhook(&silent.url(), None), real("job.failed")))
         .collect();
-    // One in flight and two queued, at most: one more real event and a test.
+    // So one more real event and a test find it full.
     let mut extra = Vec::new();
     for _ in 0..2 {
         extra.push(d.submit(webhook(&silent.url(), None), real("job.failed")));
@@ -952,4 +954,62 @@ async fn a_pause_ends_deliveries_waiting_to_retry_at_once() {
     assert_eq!(queued, 12);
     assert!(d.health(Destination::Webhook).paused.is_some());
     assert_eq!(d.health(Destination::Webhook).next_retry_at, None);
+}
+
+/// The one can-it-send rule decides for real events too: an enabled
+/// channel whose secrets cannot be read is a failure in the log (not a
+/// silent skip), one turned off is filtered, one never set up is left out.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_events_follow_the_one_can_it_send_rule() {
+    use farmhook::core::settings::{Plan, Settings};
+    use farmhook::engine::service::{SecretsView, route_event};
+    let (d, _) = dispatcher(fast_config());
+    let mut settings = Settings {
+        plan: Plan::Commercial,
+        ..Settings::default()
+    };
+    settings.discord.enabled = true;
+    let unreadable = SecretsView {
+        keyring_error: Some("no Secret Service is running".into()),
+        ..SecretsView::default()
+    };
+    let started = route_event(
+        &d,
+        &settings,
+        &unreadable,
+        "http://127.0.0.1:9/api",
+        real("job.failed"),
+    );
+    assert!(started.is_empty());
+    let log = d.log_snapshot();
+    let by = |dest: Destination| log.iter().find(|r| r.destination == dest).cloned();
+    let discord = by(Destination::Discord).expect("the enabled channel is in the log");
+    assert_eq!(discord.outcome, Outcome::Failed);
+    assert!(
+        discord
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("could not be read from the keyring"),
+        "{:?}",
+        discord.error
+    );
+    // The custom webhook is off: filtered, with the reason.
+    let webhook = by(Destination::Webhook).expect("the webhook is in the log");
+    assert_eq!(webhook.outcome, Outcome::Filtered);
+    assert_eq!(
+        webhook.error.as_deref(),
+        Some("Custom webhook is turned off")
+    );
+
+    // Readable and nothing set up: nothing to record at all.
+    let (d, _) = dispatcher(fast_config());
+    route_event(
+        &d,
+        &settings,
+        &SecretsView::default(),
+        "http://127.0.0.1:9/api",
+        real("job.failed"),
+    );
+    assert!(d.log_snapshot().is_empty());
 }
