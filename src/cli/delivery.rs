@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 
 use super::output::{note, outln, outln_or_drop};
 use super::{CliError, TestTo, print_notes};
-use crate::core::channel::Blocker;
+use crate::core::channel::{Blocker, PerChannel};
 use crate::core::events::EventType;
 use crate::core::settings::Destination;
 use crate::engine::delivery::discord;
@@ -427,7 +427,7 @@ pub async fn simulate(
     while let Ok(record) = finished.try_recv() {
         tally.add(&record, json).ok();
     }
-    let health = [Destination::Discord, Destination::Webhook].map(|d| (d, dispatcher.health(d)));
+    let health = PerChannel::from_fn(|channel| dispatcher.health(channel));
     if json {
         let summary = serde_json::json!({
             "summary": {
@@ -437,10 +437,7 @@ pub async fn simulate(
                 "filtered": tally.filtered,
                 "summarised": tally.summarised,
                 "responses_429": tally.rate_limited,
-                "health": {
-                    "discord": health[0].1,
-                    "webhook": health[1].1,
-                }
+                "health": health,
             }
         });
         outln_or_drop!("{summary}")?;
@@ -453,8 +450,8 @@ pub async fn simulate(
             tally.summarised,
             tally.rate_limited
         )?;
-        for (d, h) in &health {
-            outln_or_drop!("{}: {}", d.label(), h.summary())?;
+        for (channel, h) in health.iter() {
+            outln_or_drop!("{}: {}", channel.label(), h.summary())?;
         }
     }
     if tally.failed > 0 {

@@ -2,6 +2,7 @@
 //! `Status` value itself).
 
 use crate::core::events::EventType;
+use crate::core::settings::Destination;
 use crate::engine::status::Status;
 
 /// The human-readable form of `status`.
@@ -38,11 +39,16 @@ pub fn status_text(s: &Status) -> String {
         count(&s.webhook.events)
     )
     .ok();
-    writeln!(out, "health:   Discord: {}", s.health.discord.summary()).ok();
+    writeln!(
+        out,
+        "health:   Discord: {}",
+        s.health[Destination::Discord].summary()
+    )
+    .ok();
     writeln!(
         out,
         "          custom webhook: {}",
-        s.health.webhook.summary()
+        s.health[Destination::Webhook].summary()
     )
     .ok();
     for w in &s.warnings {

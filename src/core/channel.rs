@@ -3,7 +3,71 @@
 //! of the channel's secrets the keyring holds, and whether the keyring could
 //! be read at all. The answer says why not, in words a user can act on.
 
+use std::ops::{Index, IndexMut};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
 use super::settings::{Destination, Plan, Settings};
+
+/// One value per channel: the map per-channel data lives in (health,
+/// pending tests, the log's last delivery per channel…), so adding a
+/// channel adds an entry here instead of a field or an array slot
+/// everywhere. Serialized as an object keyed by the channel's id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PerChannel<T>([T; Destination::ALL.len()]);
+
+impl<T> PerChannel<T> {
+    /// A value for every channel, from `make`.
+    pub fn from_fn(mut make: impl FnMut(Destination) -> T) -> Self {
+        PerChannel(Destination::ALL.map(&mut make))
+    }
+
+    /// Every channel with its value, in the usual order.
+    pub fn iter(&self) -> impl Iterator<Item = (Destination, &T)> {
+        Destination::ALL.into_iter().zip(self.0.iter())
+    }
+
+    /// Every channel's value, in the usual order.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter()
+    }
+
+    /// Every channel's value, to change in place.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.0.iter_mut()
+    }
+}
+
+/// Where a channel's value sits; `ALL` lists every channel once.
+fn position(channel: Destination) -> usize {
+    Destination::ALL
+        .iter()
+        .position(|c| *c == channel)
+        .unwrap_or_default()
+}
+
+impl<T> Index<Destination> for PerChannel<T> {
+    type Output = T;
+    fn index(&self, channel: Destination) -> &T {
+        &self.0[position(channel)]
+    }
+}
+
+impl<T> IndexMut<Destination> for PerChannel<T> {
+    fn index_mut(&mut self, channel: Destination) -> &mut T {
+        &mut self.0[position(channel)]
+    }
+}
+
+impl<T: Serialize> Serialize for PerChannel<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (channel, value) in self.iter() {
+            map.serialize_entry(channel.id(), value)?;
+        }
+        map.end()
+    }
+}
 
 /// Which secrets the keyring holds (never the secrets themselves).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -214,6 +278,19 @@ mod tests {
             send_blocker(Destination::Webhook, &s, held, None),
             Some(Blocker::NeedsPlan)
         );
+    }
+
+    #[test]
+    fn per_channel_values_are_found_by_channel_and_serialize_by_id() {
+        let mut counts = PerChannel::from_fn(|c| c.id().len());
+        assert_eq!(counts[Destination::Discord], 7);
+        counts[Destination::Webhook] += 1;
+        assert_eq!(counts[Destination::Webhook], 8);
+        assert_eq!(
+            serde_json::to_value(&counts).unwrap(),
+            serde_json::json!({"discord": 7, "webhook": 8})
+        );
+        assert_eq!(counts.iter().count(), Destination::ALL.len());
     }
 
     #[test]

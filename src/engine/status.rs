@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::delivery::health::{DestinationHealth, HealthBook, now_ms};
 use super::profile::{Profile, ProfileError};
+use crate::core::channel::PerChannel;
 use crate::core::duplicates::ProfileDestinations;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
@@ -22,10 +23,7 @@ impl Profile {
             .map_err(|_| ProfileError::TaskStopped)?;
         let mut book = HealthBook::default();
         entries.iter().for_each(|e| book.apply(e));
-        Ok(HealthSummary {
-            discord: book.get(Destination::Discord, now_ms),
-            webhook: book.get(Destination::Webhook, now_ms),
-        })
+        Ok(PerChannel::from_fn(|channel| book.get(channel, now_ms)))
     }
 
     /// What is configured, with every secret redacted. Keyring trouble is
@@ -76,12 +74,8 @@ impl Profile {
     }
 }
 
-/// Health of both destinations.
-#[derive(Debug, Clone, Serialize)]
-pub struct HealthSummary {
-    pub discord: DestinationHealth,
-    pub webhook: DestinationHealth,
-}
+/// Health of every channel from the journal (the last hour).
+pub type HealthSummary = PerChannel<DestinationHealth>;
 
 /// `farmhook status`: what is configured, secrets redacted.
 #[derive(Debug, Serialize)]

@@ -8,7 +8,7 @@ use eframe::egui;
 
 use super::command::{Page, UiCommand};
 use super::delivery_log_panel::DeliveryLogPanel;
-use super::engine_state::{EngineState, Verify, slot};
+use super::engine_state::{EngineState, Verify};
 use super::notification_settings_page::NotificationSettingsPage;
 use super::{account_page, banners};
 use crate::core::settings::Settings;
@@ -234,7 +234,7 @@ impl FarmhookApp {
         self.save_now();
         match &command {
             EngineCommand::TestFire { to, .. } => {
-                self.state.test_requested[slot(*to)] = Some(now);
+                self.state.test_requested[*to] = Some(now);
             }
             EngineCommand::VerifyDiscord => self.state.verify = Verify::Asking,
             EngineCommand::SetDiscordUrl(_) | EngineCommand::ClearDiscordUrl => {

@@ -4,7 +4,7 @@
 use eframe::egui::{self, RichText};
 
 use super::command::UiCommand;
-use super::engine_state::{EngineState, slot};
+use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::settings::Destination;
 use crate::engine::service::EngineCommand;
@@ -16,7 +16,7 @@ pub fn paused_ui(
     destination: Destination,
     commands: &mut Vec<UiCommand>,
 ) {
-    let health = &state.health[slot(destination)];
+    let health = &state.health[destination];
     if let Some(reason) = &health.paused {
         ui.horizontal_wrapped(|ui| {
             ui.label(

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use crate::core::channel::PerChannel;
 use crate::core::settings::{Destination, Settings};
 use crate::engine::delivery::discord::WebhookInfo;
 use crate::engine::delivery::health::DestinationHealth;
@@ -15,14 +16,6 @@ use crate::engine::simulation::SimulationView;
 pub const INFO_NOTICE_SECONDS: f64 = 8.0;
 /// How long a Test button shows its spinner without hearing back, in seconds.
 const TEST_REQUEST_TIMEOUT_SECONDS: f64 = 10.0;
-
-/// Index of a destination in per-destination arrays.
-pub fn slot(destination: Destination) -> usize {
-    match destination {
-        Destination::Discord => 0,
-        Destination::Webhook => 1,
-    }
-}
 
 /// Where the Discord Verify button stands.
 #[derive(Debug, Clone, Default)]
@@ -56,7 +49,7 @@ pub struct EngineState {
     pub secrets: SecretsView,
     /// A problem with the settings file (moved aside, newer version).
     pub settings_notice: Option<String>,
-    pub health: [DestinationHealth; 2],
+    pub health: PerChannel<DestinationHealth>,
     pub verify: Verify,
     pub deliveries: Deliveries,
     pub notices: Vec<Notice>,
@@ -65,7 +58,7 @@ pub struct EngineState {
     /// tell whether it failed.
     pub errors_seen: u64,
     /// When a Test button was pressed and no delivery has appeared yet.
-    pub test_requested: [Option<f64>; 2],
+    pub test_requested: PerChannel<Option<f64>>,
     /// Settings have been written at least once since the window opened.
     pub saved: bool,
     /// Saves sent to the engine and not yet answered.
@@ -93,7 +86,7 @@ impl EngineState {
             notices: Vec::new(),
             next_notice: 0,
             errors_seen: 0,
-            test_requested: [None, None],
+            test_requested: PerChannel::default(),
             saved: false,
             saves_in_flight: 0,
             simulation: None,
@@ -134,18 +127,18 @@ impl EngineState {
                     // the error is on screen, so stop saying "Saving…".
                     self.saves_in_flight = 0;
                     // A Test that could not start says why here.
-                    self.test_requested = [None, None];
+                    self.test_requested = PerChannel::default();
                 }
                 self.push_notice(level, text, now);
             }
             EngineUpdate::Delivery(record) => {
                 if record.test {
-                    self.test_requested[slot(record.destination)] = None;
+                    self.test_requested[record.destination] = None;
                 }
                 self.deliveries.upsert(*record);
             }
             EngineUpdate::Health(destination, health) => {
-                self.health[slot(destination)] = health;
+                self.health[destination] = health;
             }
             EngineUpdate::Verified(result) => self.verify = Verify::Answered(result),
             EngineUpdate::Exported(result) => match result {
@@ -200,7 +193,7 @@ impl EngineState {
     pub fn expire(&mut self, now: f64) -> Option<f64> {
         self.notices
             .retain(|n| n.level == NoticeLevel::Error || now - n.at < INFO_NOTICE_SECONDS);
-        for requested in &mut self.test_requested {
+        for requested in self.test_requested.values_mut() {
             if requested.is_some_and(|at| now - at > TEST_REQUEST_TIMEOUT_SECONDS) {
                 *requested = None;
             }
@@ -212,7 +205,7 @@ impl EngineState {
             .map(|n| n.at + INFO_NOTICE_SECONDS - now);
         let tests = self
             .test_requested
-            .iter()
+            .values()
             .flatten()
             .map(|at| at + TEST_REQUEST_TIMEOUT_SECONDS - now);
         notices.chain(tests).map(|s| s.max(0.0)).reduce(f64::min)
@@ -220,8 +213,7 @@ impl EngineState {
 
     /// A test delivery to `destination` is on its way (spinner).
     pub fn testing(&self, destination: Destination) -> bool {
-        self.test_requested[slot(destination)].is_some()
-            || self.deliveries.in_progress(destination) > 0
+        self.test_requested[destination].is_some() || self.deliveries.in_progress(destination) > 0
     }
 }
 
@@ -230,11 +222,11 @@ impl EngineState {
 pub struct Deliveries {
     records: VecDeque<DeliveryRecord>,
     capacity: usize,
-    in_progress: [usize; 2],
+    in_progress: PerChannel<usize>,
     /// The newest delivery per destination that ended (delivered or failed).
-    last_ended: [Option<DeliveryId>; 2],
+    last_ended: PerChannel<Option<DeliveryId>>,
     /// The newest test delivery per destination.
-    last_test: [Option<DeliveryId>; 2],
+    last_test: PerChannel<Option<DeliveryId>>,
     /// Changes whenever a record is added, changed or removed.
     generation: u64,
 }
@@ -244,21 +236,16 @@ impl Deliveries {
         Deliveries {
             records: VecDeque::new(),
             capacity: capacity.max(1),
-            in_progress: [0, 0],
-            last_ended: [None, None],
-            last_test: [None, None],
+            in_progress: PerChannel::default(),
+            last_ended: PerChannel::default(),
+            last_test: PerChannel::default(),
             generation: 0,
         }
     }
 
     /// Adds a record or replaces the one with its id.
     pub fn upsert(&mut self, record: DeliveryRecord) {
-        let (s, id, outcome, test) = (
-            slot(record.destination),
-            record.id,
-            record.outcome,
-            record.test,
-        );
+        let (s, id, outcome, test) = (record.destination, record.id, record.outcome, record.test);
         let full = self.records.len() == self.capacity;
         // Ids only grow, so a new record nearly always goes at the back.
         if self.records.back().is_none_or(|r| r.id < id) {
@@ -299,16 +286,16 @@ impl Deliveries {
     /// Undoes the in-progress count of a record that left.
     fn forget(&mut self, old: &DeliveryRecord) {
         if old.outcome == Outcome::InProgress {
-            let s = slot(old.destination);
+            let s = old.destination;
             self.in_progress[s] = self.in_progress[s].saturating_sub(1);
         }
     }
 
     pub fn clear(&mut self) {
         self.records.clear();
-        self.in_progress = [0, 0];
-        self.last_ended = [None, None];
-        self.last_test = [None, None];
+        self.in_progress = PerChannel::default();
+        self.last_ended = PerChannel::default();
+        self.last_test = PerChannel::default();
         self.generation += 1;
     }
 
@@ -345,17 +332,17 @@ impl Deliveries {
     }
 
     pub fn in_progress(&self, destination: Destination) -> usize {
-        self.in_progress[slot(destination)]
+        self.in_progress[destination]
     }
 
     /// The newest delivery to `destination` that was delivered or failed.
     pub fn last_ended(&self, destination: Destination) -> Option<&DeliveryRecord> {
-        self.last_ended[slot(destination)].and_then(|id| self.get(id))
+        self.last_ended[destination].and_then(|id| self.get(id))
     }
 
     /// The newest test delivery to `destination`.
     pub fn last_test(&self, destination: Destination) -> Option<&DeliveryRecord> {
-        self.last_test[slot(destination)].and_then(|id| self.get(id))
+        self.last_test[destination].and_then(|id| self.get(id))
     }
 }
 

@@ -107,7 +107,7 @@ fn webhook_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
 }
 
 fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Destination) {
-    let health = &state.health[super::engine_state::slot(destination)];
+    let health = &state.health[destination];
     if health.paused.is_some() {
         widgets::error_line(ui, health.summary());
     } else if health.success_rate.is_some() || health.next_retry_at.is_some() {

@@ -76,7 +76,7 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         );
     }
     for destination in Destination::ALL {
-        if let Some(reason) = &state.health[super::engine_state::slot(destination)].paused {
+        if let Some(reason) = &state.health[destination].paused {
             check(
                 ui,
                 Some(false),
