@@ -4,9 +4,11 @@
 pub mod clipboard;
 pub mod config_store;
 pub mod delivery;
+pub mod messages;
 pub mod private_files;
 pub mod profile;
 pub mod receiver;
+pub mod routing;
 pub mod secret_store;
 pub mod service;
 pub mod simulation;

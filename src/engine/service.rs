@@ -6,27 +6,24 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-use time::OffsetDateTime;
+use secrecy::ExposeSecret;
 use tokio::sync::mpsc;
 
-use super::clipboard::{SecretClipboard, SecretToCopy};
+use super::clipboard::SecretClipboard;
 use super::config_store::ConfigStore;
-use super::delivery::deliver::Target;
-use super::delivery::discord::{self, WebhookInfo};
+use super::delivery::discord;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
-use super::delivery::health::DestinationHealth;
-use super::delivery::log::{DeliveryRecord, Outcome};
+use super::delivery::log::DeliveryRecord;
+pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
+pub use super::routing::{new_event_id, route_event, sample_event, test_target};
 use crate::core::api_base::ApiBases;
-use crate::core::channel::Blocker;
 use crate::core::discord_url::DEFAULT_API_BASE;
 use crate::core::duplicates::ProfileDestinations;
-use crate::core::events::EventType;
-use crate::core::payload::{Event, event_id};
+use crate::core::payload::Event;
 use crate::core::settings::{Destination, Settings};
-use crate::engine::simulation::{self, SimulationSettings, SimulationView};
+use crate::engine::simulation::{self, SimulationSettings};
 use crate::engine::updates::{self, UpdateReceiver, UpdateSender};
 
 /// How often the engine looks at the settings file for changes another
@@ -90,90 +87,6 @@ pub fn api_bases_from_env() -> ApiBases {
 /// Where Discord traffic goes: a checked override, else Discord.
 pub fn discord_api_base_from_env() -> String {
     api_bases_from_env().base("discord").to_string()
-}
-
-/// What the window asks for.
-#[derive(Debug, Clone)]
-pub enum EngineCommand {
-    /// Read settings and secrets again.
-    Reload,
-    /// The window just copied this secret: clear it from the clipboard
-    /// after 30 s if it is still there.
-    ClearCopiedSecret(SecretToCopy, SecretString),
-    /// Save the window's edits: the changes from `base` (the settings the
-    /// window last had from the engine) to `edited` are applied onto the
-    /// file as it is now, so a change made meanwhile by another process is
-    /// kept. The engine answers `Saved`, after `Loaded` when the result
-    /// differs from `edited`.
-    SaveSettings {
-        base: Box<Settings>,
-        edited: Box<Settings>,
-    },
-    /// The pasted webhook URL (a secret: `Debug` never shows it).
-    SetDiscordUrl(SecretString),
-    ClearDiscordUrl,
-    /// Store the custom webhook's endpoint in the keyring (a secret:
-    /// `Debug` never shows it).
-    SetWebhookUrl(SecretString),
-    /// Forget the endpoint and turn the custom webhook off.
-    ClearWebhookUrl,
-    GenerateApiKey,
-    /// A custom key as typed (a secret: `Debug` never shows it).
-    SetApiKey(SecretString),
-    ClearApiKey,
-    GenerateSigningSecret,
-    ClearSigningSecret,
-    VerifyDiscord,
-    /// Send a sample event now, whether or not the destination is enabled
-    /// or the event ticked.
-    TestFire {
-        event: EventType,
-        to: Destination,
-    },
-    /// A real (or simulated) event: sent where enabled and ticked,
-    /// recorded as filtered elsewhere.
-    Send(Box<Event>),
-    Resume(Destination),
-    /// Ask for a file with the native save dialog, then export to it.
-    ExportLogWithDialog,
-    ExportLogTo(PathBuf),
-    ClearLog,
-    /// Start the virtual farm; its events go through `Send`.
-    StartSimulation(SimulationSettings),
-    StopSimulation,
-    Shutdown,
-}
-
-/// Whether a message is good news or a problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeLevel {
-    Info,
-    Error,
-}
-
-/// What the engine reports.
-#[derive(Debug, Clone)]
-pub enum EngineUpdate {
-    Loaded {
-        settings: Settings,
-        secrets: SecretsView,
-        /// A problem with the settings file, in words.
-        notice: Option<String>,
-    },
-    Secrets(SecretsView),
-    Saved,
-    Notice(NoticeLevel, String),
-    Delivery(Box<DeliveryRecord>),
-    Health(Destination, DestinationHealth),
-    Verified(Result<WebhookInfo, String>),
-    /// The path and the number of records, or why not.
-    Exported(Result<(PathBuf, usize), String>),
-    /// Destinations that will get the same event twice (two profiles on
-    /// one destination).
-    DuplicateWarnings(Vec<String>),
-    /// The virtual farm after a tick (about ten times a second while running).
-    Simulation(SimulationView),
-    Stopped,
 }
 
 /// Commands from the window waiting for the engine. They come from the
@@ -734,55 +647,6 @@ impl State {
     }
 }
 
-/// Sends a real (or simulated) event where it is enabled and ticked, and
-/// records it as filtered, with the reason, for configured destinations
-/// where it is not. Returns a receiver per delivery started.
-pub fn route_event(
-    dispatcher: &Dispatcher,
-    settings: &Settings,
-    secrets: &SecretsView,
-    discord_api_base: &str,
-    event: Event,
-) -> Vec<tokio::sync::oneshot::Receiver<DeliveryRecord>> {
-    let mut started = Vec::new();
-    for destination in Destination::ALL {
-        // The one can-it-send rule; a channel never set up is left out.
-        let blocked = secrets.send_blocker(destination, settings);
-        if blocked.as_ref().is_some_and(Blocker::not_set_up) {
-            continue;
-        }
-        let (outcome, reason) = match blocked {
-            Some(b @ (Blocker::Off | Blocker::NeedsPlan)) => {
-                (Outcome::Filtered, b.words(destination))
-            }
-            Some(b) => (
-                Outcome::Failed,
-                format!("not sent: {}", b.words(destination)),
-            ),
-            None if !settings.events(destination).contains(event.event_type) => (
-                Outcome::Filtered,
-                format!(
-                    "“{}” is not ticked for {}",
-                    event.event_type.label(),
-                    destination.label()
-                ),
-            ),
-            None => match test_target(settings, secrets, destination, discord_api_base) {
-                Ok(target) => {
-                    started.push(dispatcher.submit(target, event.clone()));
-                    continue;
-                }
-                Err(e) => (Outcome::Failed, format!("not sent: {e}")),
-            },
-        };
-        let shown = test_target(settings, secrets, destination, discord_api_base)
-            .map(|t| t.redacted())
-            .unwrap_or_default();
-        dispatcher.record_not_sent(destination, shown, &event, outcome, reason);
-    }
-    started
-}
-
 async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
     let target = path.clone();
     let result = tokio::task::spawn_blocking(move || dispatcher.export_json_lines(&target))
@@ -790,71 +654,4 @@ async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| format!("could not write {}: {e}", path.display())));
     out.send(EngineUpdate::Exported(result.map(|n| (path, n))));
-}
-
-/// A fresh `evt_…` id (24 random characters).
-pub fn new_event_id() -> String {
-    use rand::RngExt;
-    let random: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(24)
-        .map(char::from)
-        .collect();
-    event_id(&random)
-}
-
-/// A sample event of `event_type`, as Test sends it.
-pub fn sample_event(event_type: EventType) -> Event {
-    Event::sample(event_type, new_event_id(), OffsetDateTime::now_utc())
-}
-
-/// Where a test delivery to `destination` goes, or why it cannot go (the
-/// one can-it-send rule, `core::channel`, in words). Tests ignore Enable
-/// and the checkboxes, but need a set-up channel, and the custom webhook
-/// the Commercial plan.
-pub fn test_target(
-    settings: &Settings,
-    secrets: &SecretsView,
-    destination: Destination,
-    discord_api_base: &str,
-) -> Result<Target, String> {
-    if let Some(blocker) = secrets.test_blocker(destination, settings) {
-        return Err(blocker.words(destination));
-    }
-    // No blocker: every secret the channel needs is here.
-    let missing = || "a secret it needs went missing".to_string();
-    match destination {
-        Destination::Discord => Ok(Target::Discord {
-            url: secrets.discord_url.clone().ok_or_else(missing)?,
-            api_base: discord_api_base.to_string(),
-        }),
-        Destination::Webhook => Ok(Target::Webhook {
-            url: secrets.endpoint.clone().ok_or_else(missing)?,
-            key: secrets.api_key.clone().ok_or_else(missing)?,
-            signing: if settings.webhook.signing {
-                Some(secrets.signing_secret.clone().ok_or_else(missing)?)
-            } else {
-                None
-            },
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_of_an_engine_command_never_shows_a_secret() {
-        let token = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
-        let url = format!("https://discord.com/api/webhooks/123456789012345678/{token}");
-        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
-        for command in [
-            EngineCommand::SetDiscordUrl(url.as_str().into()),
-            EngineCommand::SetApiKey(key.into()),
-        ] {
-            let shown = format!("{command:?} {command:#?} {:?}", command.clone());
-            assert!(!shown.contains(token) && !shown.contains(key), "{shown}");
-        }
-    }
 }

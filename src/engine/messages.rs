@@ -1,0 +1,120 @@
+//! What the window asks the engine for ([`EngineCommand`]) and what the
+//! engine reports back ([`EngineUpdate`]): the messages between a front end
+//! and the engine, apart from the loop that handles them (`service.rs`).
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+use super::clipboard::SecretToCopy;
+use super::delivery::discord::WebhookInfo;
+use super::delivery::health::DestinationHealth;
+use super::delivery::log::DeliveryRecord;
+use super::profile::SecretsView;
+use crate::core::events::EventType;
+use crate::core::payload::Event;
+use crate::core::settings::{Destination, Settings};
+use crate::engine::simulation::{SimulationSettings, SimulationView};
+
+/// What the window asks for.
+#[derive(Debug, Clone)]
+pub enum EngineCommand {
+    /// Read settings and secrets again.
+    Reload,
+    /// The window just copied this secret: clear it from the clipboard
+    /// after 30 s if it is still there.
+    ClearCopiedSecret(SecretToCopy, SecretString),
+    /// Save the window's edits: the changes from `base` (the settings the
+    /// window last had from the engine) to `edited` are applied onto the
+    /// file as it is now, so a change made meanwhile by another process is
+    /// kept. The engine answers `Saved`, after `Loaded` when the result
+    /// differs from `edited`.
+    SaveSettings {
+        base: Box<Settings>,
+        edited: Box<Settings>,
+    },
+    /// The pasted webhook URL (a secret: `Debug` never shows it).
+    SetDiscordUrl(SecretString),
+    ClearDiscordUrl,
+    /// Store the custom webhook's endpoint in the keyring (a secret:
+    /// `Debug` never shows it).
+    SetWebhookUrl(SecretString),
+    /// Forget the endpoint and turn the custom webhook off.
+    ClearWebhookUrl,
+    GenerateApiKey,
+    /// A custom key as typed (a secret: `Debug` never shows it).
+    SetApiKey(SecretString),
+    ClearApiKey,
+    GenerateSigningSecret,
+    ClearSigningSecret,
+    VerifyDiscord,
+    /// Send a sample event now, whether or not the destination is enabled
+    /// or the event ticked.
+    TestFire {
+        event: EventType,
+        to: Destination,
+    },
+    /// A real (or simulated) event: sent where enabled and ticked,
+    /// recorded as filtered elsewhere.
+    Send(Box<Event>),
+    Resume(Destination),
+    /// Ask for a file with the native save dialog, then export to it.
+    ExportLogWithDialog,
+    ExportLogTo(PathBuf),
+    ClearLog,
+    /// Start the virtual farm; its events go through `Send`.
+    StartSimulation(SimulationSettings),
+    StopSimulation,
+    Shutdown,
+}
+
+/// Whether a message is good news or a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Error,
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone)]
+pub enum EngineUpdate {
+    Loaded {
+        settings: Settings,
+        secrets: SecretsView,
+        /// A problem with the settings file, in words.
+        notice: Option<String>,
+    },
+    Secrets(SecretsView),
+    Saved,
+    Notice(NoticeLevel, String),
+    Delivery(Box<DeliveryRecord>),
+    Health(Destination, DestinationHealth),
+    Verified(Result<WebhookInfo, String>),
+    /// The path and the number of records, or why not.
+    Exported(Result<(PathBuf, usize), String>),
+    /// Destinations that will get the same event twice (two profiles on
+    /// one destination).
+    DuplicateWarnings(Vec<String>),
+    /// The virtual farm after a tick (about ten times a second while running).
+    Simulation(SimulationView),
+    Stopped,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_an_engine_command_never_shows_a_secret() {
+        let token = "Ab-cd_EF0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX";
+        let url = format!("https://discord.com/api/webhooks/123456789012345678/{token}");
+        let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
+        for command in [
+            EngineCommand::SetDiscordUrl(url.as_str().into()),
+            EngineCommand::SetApiKey(key.into()),
+        ] {
+            let shown = format!("{command:?} {command:#?} {:?}", command.clone());
+            assert!(!shown.contains(token) && !shown.contains(key), "{shown}");
+        }
+    }
+}
