@@ -6,6 +6,8 @@
 //! silently, also when a burst overflows a queue or the app closes
 //! mid-retry. A pause ends what is queued for the destination at once.
 
+mod health_reporting;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -82,9 +84,6 @@ pub enum DispatchUpdate {
 }
 
 type Listener = Arc<dyn Fn(DispatchUpdate) + Send + Sync>;
-
-/// How often health figures are reported while deliveries end.
-const HEALTH_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 struct Job {
     target: Target,
@@ -176,17 +175,6 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-/// The health figures plus how soon the next retry is due.
-fn health_of(shared: &Shared, destination: Destination) -> DestinationHealth {
-    let mut health = lock(&shared.health).get(destination, now_ms());
-    health.next_retry_at = lock(&shared.waiting)
-        .values()
-        .filter(|(d, _)| *d == destination)
-        .map(|(_, at)| *at)
-        .min();
-    health
-}
-
 fn jitter() -> f64 {
     use rand::RngExt;
     rand::rng().random::<f64>()
@@ -247,39 +235,6 @@ impl Dispatcher {
         };
         dispatcher.spawn_health_reporter();
         Ok(dispatcher)
-    }
-
-    /// Health figures are reported at most every HEALTH_REPORT_EVERY per
-    /// destination, not after every delivery: computing the percentiles
-    /// over an hour of deliveries costs more than a delivery to a fast
-    /// endpoint. Asleep while nothing changes.
-    fn spawn_health_reporter(&self) {
-        let shared = Arc::downgrade(&self.shared);
-        let changed = self.shared.health_changed.clone();
-        tokio::spawn(async move {
-            loop {
-                // Only a weak reference is held while waiting: when the
-                // dispatcher is dropped (which notifies), this task ends.
-                changed.notified().await;
-                tokio::time::sleep(HEALTH_REPORT_EVERY).await;
-                let Some(shared) = shared.upgrade() else {
-                    return;
-                };
-                let dirty = std::mem::take(&mut *lock(&shared.health_dirty));
-                for destination in dirty {
-                    let health = health_of(&shared, destination);
-                    (shared.listener)(DispatchUpdate::Health(destination, health));
-                }
-            }
-        });
-    }
-
-    fn health_changed(&self, destination: Destination) {
-        let mut dirty = lock(&self.shared.health_dirty);
-        if !dirty.contains(&destination) {
-            dirty.push(destination);
-        }
-        self.shared.health_changed.notify_one();
     }
 
     /// Sets the profile's secrets to scrub out of every answer before it is
@@ -686,27 +641,6 @@ impl Dispatcher {
                 done.send(record.clone()).ok();
             }
             last.send(record).ok();
-        }
-    }
-
-    /// Lifts a pause; the next events are sent again.
-    pub fn resume(&self, destination: Destination) {
-        let entry = lock(&self.shared.health).resume(destination, now_ms());
-        self.sync_pause(destination);
-        let health = self.health(destination);
-        self.journal(vec![entry]);
-        (self.shared.listener)(DispatchUpdate::Health(destination, health));
-    }
-
-    pub fn health(&self, destination: Destination) -> DestinationHealth {
-        health_of(&self.shared, destination)
-    }
-
-    fn journal(&self, entries: Vec<HealthEntry>) {
-        if let Some(journal) = lock(&self.shared.journal).as_ref()
-            && !entries.is_empty()
-        {
-            journal.send(entries).ok();
         }
     }
 
