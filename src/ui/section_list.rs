@@ -12,6 +12,8 @@ use crate::core::settings::{Destination, Plan, Settings};
 
 /// Width of the list, in points.
 pub const LIST_WIDTH: f32 = 210.0;
+/// Size of an entry's state line: smaller than its name, still readable.
+const STATE_TEXT_SIZE: f32 = 11.5;
 
 /// How an entry's state line reads: words and whether they are good news.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +53,8 @@ fn entry_ui(
 ) -> egui::Response {
     let padding = egui::vec2(8.0, 5.0);
     let name_height = ui.text_style_height(&egui::TextStyle::Body);
-    let small_height = ui.text_style_height(&egui::TextStyle::Small);
+    let small = egui::FontId::proportional(STATE_TEXT_SIZE);
+    let small_height = ui.ctx().fonts_mut(|f| f.row_height(&small));
     let height = padding.y * 2.0
         + name_height
         + if words.is_empty() {
@@ -95,6 +98,8 @@ fn entry_ui(
         if !words.is_empty() {
             let colour = match tone {
                 Tone::Good => widgets::ok_colour(ui),
+                // On the selected entry's fill the weak colour is too faint.
+                Tone::Quiet if selected => text_colour.gamma_multiply(0.8),
                 Tone::Quiet => visuals.weak_text_color(),
                 Tone::Warning => visuals.warn_fg_color,
                 Tone::Error => visuals.error_fg_color,
@@ -103,7 +108,7 @@ fn entry_ui(
                 top_left + egui::vec2(0.0, name_height + 2.0),
                 egui::Align2::LEFT_TOP,
                 words,
-                egui::TextStyle::Small.resolve(ui.style()),
+                small,
                 colour,
             );
         }
