@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Opens the real farmhook window under Xvfb with a temp profile, waits for it,
-# saves a screenshot to target/window.png and fails if nothing was drawn.
+# saves a screenshot to target/window.png and fails if nothing was drawn; then
+# presses Configure and saves the Notifications page to
+# target/window-notifications.png.
 # Used by .ci/run; run it yourself after `cargo build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,5 +43,18 @@ echo "window-check: window $window rendered, $colours colours, screenshot in $sh
 if [ "$colours" -lt 8 ]; then
   echo "window-check: the screenshot is (nearly) one colour: the window did not render" >&2
   cat "$tmp/app.log" >&2
+  exit 1
+fi
+
+# The Notifications page: press Configure (where the Account page draws it in
+# the window's default size) and check that the page changed.
+page="${shot%.png}-notifications.png"
+xdotool mousemove --window "$window" 55 330 click 1
+sleep 2
+import -window root "$page"
+difference=$(compare -metric AE "$shot" "$page" null: 2>&1 || true)
+echo "window-check: Notifications page in $page ($difference pixels differ)"
+if [ "${difference%% *}" = "0" ]; then
+  echo "window-check: pressing Configure changed nothing on screen" >&2
   exit 1
 fi

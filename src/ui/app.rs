@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use eframe::egui;
 
-use super::command::{Page, UiCommand};
+use super::banners::Banners;
+use super::command::{Page, Section, UiCommand};
 use super::delivery_log_panel::DeliveryLogPanel;
 use super::engine_state::{EngineState, Verify};
 use super::notification_settings_page::NotificationSettingsPage;
-use super::{account_page, banners};
+use super::{account_page, toasts};
 use crate::core::settings::Settings;
 use crate::core::settings_merge::merge_settings;
 use crate::engine::profile::Profile;
@@ -37,6 +38,7 @@ pub struct FarmhookApp {
     page: Page,
     notifications: NotificationSettingsPage,
     log: DeliveryLogPanel,
+    banners: Banners,
     commands: Vec<UiCommand>,
     shut_down: bool,
 }
@@ -67,6 +69,7 @@ impl FarmhookApp {
             page: Page::Account,
             notifications: NotificationSettingsPage::default(),
             log: DeliveryLogPanel::default(),
+            banners: Banners::default(),
             commands: Vec::new(),
             shut_down: false,
         }
@@ -91,6 +94,17 @@ impl FarmhookApp {
     /// Shows `page` (as the Configure and Back buttons do).
     pub fn open(&mut self, page: Page) {
         self.page = page;
+    }
+
+    /// Shows the Notifications page at `section`.
+    pub fn open_section(&mut self, section: Section) {
+        self.page = Page::Notifications;
+        self.notifications.open(section);
+    }
+
+    /// The section the Notifications page shows.
+    pub fn section(&self) -> Section {
+        self.notifications.section()
     }
 
     /// Feeds an update as if the engine had sent it (benchmarks fill the
@@ -125,14 +139,10 @@ impl FarmhookApp {
         let mut commands = std::mem::take(&mut self.commands);
         egui::Panel::top("farmhook_top").show(ui, |ui| {
             self.top_bar_ui(ui, &mut commands);
-            banners::ui(ui, &self.state, &mut commands);
+            self.banners.ui(ui, &self.state, &mut commands);
         });
-        egui::Panel::bottom("farmhook_delivery_log")
-            .resizable(true)
-            .default_size(260.0)
-            .size_range(140.0..=f32::INFINITY)
-            .show(ui, |ui| self.log.ui(ui, &self.state, &mut commands));
-        egui::CentralPanel::default().show(ui, |ui| {
+        self.log.panel_ui(ui, &self.state, &mut commands);
+        let page = egui::CentralPanel::default().show(ui, |ui| {
             let Some(settings) = self.settings.as_mut() else {
                 if !self.state.stopped {
                     ui.horizontal(|ui| {
@@ -142,20 +152,24 @@ impl FarmhookApp {
                 }
                 return;
             };
-            egui::ScrollArea::vertical()
-                .id_salt(("page", self.page == Page::Account))
-                .auto_shrink([false, false])
-                .show(ui, |ui| {
-                    ui.set_max_width(760.0_f32.min(ui.available_width()));
-                    match self.page {
-                        Page::Account => account_page::ui(ui, settings, &self.state, &mut commands),
-                        Page::Notifications => {
-                            self.notifications
-                                .ui(ui, settings, &self.state, &mut commands)
-                        }
-                    }
-                });
+            match self.page {
+                Page::Account => {
+                    egui::ScrollArea::vertical()
+                        .id_salt("account_page")
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| {
+                            ui.set_max_width(760.0_f32.min(ui.available_width()));
+                            account_page::ui(ui, settings, &self.state, &mut commands);
+                        });
+                }
+                // The page has its own list and scroll area.
+                Page::Notifications => {
+                    self.notifications
+                        .ui(ui, settings, &self.state, &mut commands)
+                }
+            }
         });
+        toasts::ui(ui.ctx(), page.response.rect, &self.state);
         self.run_commands(commands, now);
         if let Some(since) = self.unsaved_since {
             let due = since + SAVE_DEBOUNCE_SECONDS;
@@ -219,6 +233,7 @@ impl FarmhookApp {
                     }
                     self.page = page;
                 }
+                UiCommand::OpenSection(section) => self.open_section(section),
                 UiCommand::DismissNotice(id) => self.state.dismiss_notice(id),
                 UiCommand::ClearLog => {
                     self.state.deliveries.clear();

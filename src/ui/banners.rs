@@ -1,16 +1,17 @@
 //! The strips across the top of the window: the Discord stand-in, a
 //! refused API-base override, an unreachable keyring, a settings-file
-//! problem, a stopped engine, and the engine's notices.
+//! problem, a stopped engine (states, shown while they last), and one
+//! banner for the engine's error notices (the newest, "and N more" to see
+//! the rest). Good news is not a banner: see `toasts`.
 
 use eframe::egui::{self, RichText};
 
 use super::command::UiCommand;
 use super::engine_state::EngineState;
-use crate::engine::service::{EngineCommand, NoticeLevel};
+use crate::engine::service::EngineCommand;
 
 #[derive(Clone, Copy)]
 enum Tone {
-    Info,
     Warning,
     Error,
 }
@@ -18,7 +19,6 @@ enum Tone {
 fn banner(ui: &mut egui::Ui, tone: Tone, add_contents: impl FnOnce(&mut egui::Ui)) {
     let visuals = ui.visuals();
     let accent = match tone {
-        Tone::Info => visuals.hyperlink_color,
         Tone::Warning => visuals.warn_fg_color,
         Tone::Error => visuals.error_fg_color,
     };
@@ -39,8 +39,79 @@ fn strong(text: impl Into<String>) -> RichText {
     RichText::new(text.into()).strong()
 }
 
-/// Draws every banner that applies.
-pub fn ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
+/// The banners' own state for the session.
+#[derive(Default)]
+pub struct Banners {
+    /// The error banner lists every error, not only the newest.
+    all_errors: bool,
+}
+
+impl Banners {
+    /// Draws every banner that applies.
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
+        states_ui(ui, state, commands);
+        self.errors_ui(ui, state, commands);
+    }
+
+    /// One banner for every error notice: the newest, with "and N more" to
+    /// list the others.
+    fn errors_ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
+        let count = state.error_notices().count();
+        if count == 0 {
+            self.all_errors = false;
+            return;
+        }
+        let shown = if self.all_errors { count } else { 1 };
+        banner(ui, Tone::Error, |ui| {
+            for (i, notice) in state.error_notices().take(shown).enumerate() {
+                ui.horizontal(|ui| {
+                    let dismiss = ui
+                        .add(egui::Button::new("✖").frame(false).small())
+                        .on_hover_text("Dismiss");
+                    dismiss.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, "Dismiss")
+                    });
+                    if dismiss.clicked() {
+                        commands.push(UiCommand::DismissNotice(notice.id));
+                    }
+                    ui.add(egui::Label::new(notice.text.as_str()).wrap());
+                    // The newest line also holds the way to the others, so
+                    // three errors take no more room than one.
+                    if i == 0 && count > 1 {
+                        self.more_ui(ui, state, count, commands);
+                    }
+                });
+            }
+        });
+    }
+
+    /// "and N more" (or "Show only the newest") and "Dismiss all".
+    fn more_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &EngineState,
+        count: usize,
+        commands: &mut Vec<UiCommand>,
+    ) {
+        ui.separator();
+        let toggle = if self.all_errors {
+            "Show only the newest".to_string()
+        } else {
+            format!("and {} more", count - 1)
+        };
+        if ui.link(toggle).clicked() {
+            self.all_errors = !self.all_errors;
+        }
+        if ui.small_button("Dismiss all").clicked() {
+            for notice in state.error_notices() {
+                commands.push(UiCommand::DismissNotice(notice.id));
+            }
+        }
+    }
+}
+
+/// The banners for states that last: they go when the state ends.
+fn states_ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
     if let Some(base) = &state.stand_in {
         banner(ui, Tone::Warning, |ui| {
             ui.add(
@@ -89,25 +160,6 @@ pub fn ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>)
                 )
                 .wrap(),
             );
-        });
-    }
-    for notice in &state.notices {
-        let tone = match notice.level {
-            NoticeLevel::Info => Tone::Info,
-            NoticeLevel::Error => Tone::Error,
-        };
-        banner(ui, tone, |ui| {
-            ui.horizontal(|ui| {
-                let dismiss = ui
-                    .add(egui::Button::new("✖").frame(false).small())
-                    .on_hover_text("Dismiss");
-                dismiss
-                    .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, "Dismiss"));
-                if dismiss.clicked() {
-                    commands.push(UiCommand::DismissNotice(notice.id));
-                }
-                ui.add(egui::Label::new(notice.text.as_str()).wrap());
-            });
         });
     }
 }

@@ -2,6 +2,7 @@
 //! [`UiCommand`]s while drawing; the app runs them after the frame. These
 //! live below the app, so no panel imports the app.
 
+use crate::core::settings::Destination;
 use crate::engine::service::EngineCommand;
 
 /// The pages of the window.
@@ -11,6 +12,46 @@ pub enum Page {
     Account,
     /// Settings › Account › Notifications: everything the tile configures.
     Notifications,
+}
+
+/// The parts of the Notifications page, one shown at a time: each channel,
+/// then what all channels share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// One channel's settings (URL or key, Enable, Verify, Resume).
+    Channel(Destination),
+    Events,
+    Test,
+    VirtualFarm,
+    Troubleshooting,
+}
+
+impl Default for Section {
+    fn default() -> Self {
+        SECTIONS[0].0
+    }
+}
+
+/// The list on the left of the Notifications page, top to bottom, with each
+/// entry's name (also its name for screen readers). A new channel is one
+/// row here.
+pub const SECTIONS: [(Section, &str); 6] = [
+    (Section::Channel(Destination::Discord), "Discord"),
+    (Section::Channel(Destination::Webhook), "Custom webhook 💎"),
+    (Section::Events, "Events"),
+    (Section::Test, "Test"),
+    (Section::VirtualFarm, "Virtual farm"),
+    (Section::Troubleshooting, "Troubleshooting"),
+];
+
+impl Section {
+    /// The section's name in the list.
+    pub fn label(self) -> &'static str {
+        SECTIONS
+            .iter()
+            .find(|(section, _)| *section == self)
+            .map_or("", |(_, label)| label)
+    }
 }
 
 /// What a panel asks for; the app runs these after drawing.
@@ -23,6 +64,8 @@ pub enum UiCommand {
     /// The working copy of the settings was edited: save it soon.
     SettingsEdited,
     Open(Page),
+    /// Opens the Notifications page at one section.
+    OpenSection(Section),
     DismissNotice(u64),
     /// Forget the window's copy of the log too.
     ClearLog,

@@ -1,13 +1,14 @@
-//! The live delivery log: newest first, filters, Export… and Clear, and the
-//! selected delivery's detail. Only the rows on screen are drawn, so the
-//! list stays smooth with the log's full 100,000 records.
+//! The live delivery log along the bottom of the window: newest first,
+//! filters, Export… and Clear, and the selected delivery's detail. Only the
+//! rows on screen are drawn, so the list stays smooth with the log's full
+//! 100,000 records. Its header folds it to one line; empty, it takes two.
 
 use eframe::egui::{self, Align2, RichText, Sense, TextStyle};
 
 use super::command::UiCommand;
 use super::delivery_detail_panel;
 use super::engine_state::{Deliveries, EngineState};
-use super::record_words::event_words;
+use super::record_words::{describe, event_words};
 use super::widgets;
 use crate::core::events::EventType;
 use crate::core::settings::Destination;
@@ -54,8 +55,14 @@ impl Filter {
     }
 }
 
-#[derive(Default)]
+/// Height the log opens at the first time it has rows, in points.
+const DEFAULT_HEIGHT: f32 = 260.0;
+/// The least height of the log when it shows rows, in points.
+const MIN_HEIGHT: f32 = 140.0;
+
 pub struct DeliveryLogPanel {
+    /// False while folded to its header (for the session).
+    open: bool,
     filter: Filter,
     selected: Option<DeliveryId>,
     /// Ids of the matching records, newest first, for `filter` at a given
@@ -63,18 +70,78 @@ pub struct DeliveryLogPanel {
     matching: Option<(u64, Filter, Vec<DeliveryId>)>,
 }
 
+impl Default for DeliveryLogPanel {
+    fn default() -> Self {
+        DeliveryLogPanel {
+            open: true,
+            filter: Filter::default(),
+            selected: None,
+            matching: None,
+        }
+    }
+}
+
 impl DeliveryLogPanel {
-    pub fn ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
+    /// True unless folded to its header.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Draws the log as a panel along the bottom of `ui`: resizable while
+    /// it has rows to show, as small as its words otherwise.
+    pub fn panel_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        state: &EngineState,
+        commands: &mut Vec<UiCommand>,
+    ) {
+        let short = egui::Panel::bottom("farmhook_delivery_log_short").resizable(false);
+        if state.deliveries.is_empty() {
+            short.show(ui, |ui| self.ui(ui, state, commands));
+            return;
+        }
+        let before = self.open;
+        let mut open = self.open;
+        egui::Panel::show_switched(
+            ui,
+            &mut open,
+            short,
+            egui::Panel::bottom("farmhook_delivery_log")
+                .resizable(true)
+                .default_size(DEFAULT_HEIGHT)
+                .size_range(MIN_HEIGHT..=f32::INFINITY),
+            |ui, _| self.ui(ui, state, commands),
+        );
+        // Dragging the log's edge past its least height folds or opens it
+        // too (a click on the header this frame wins).
+        if self.open == before {
+            self.open = open;
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
         let deliveries = &state.deliveries;
         let shown = self.count(deliveries);
+        // A click on the header takes effect from the next frame: drawing
+        // one line in the open panel now would shrink the size it keeps.
+        let open = self.open;
         ui.add_space(4.0);
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("Delivery log").heading());
+            self.fold_ui(ui);
             ui.label(if self.filter.is_all() {
                 format!("{} deliveries", deliveries.len())
             } else {
                 format!("{shown} of {} deliveries", deliveries.len())
             });
+            if !open {
+                // Folded: the one line says what is new at a glance.
+                if let Some(last) = deliveries.newest(0) {
+                    ui.separator();
+                    let colour = widgets::outcome_colour(ui, last.outcome);
+                    ui.label(RichText::new(format!("last: {}", describe(last))).color(colour));
+                }
+                return;
+            }
             ui.separator();
             self.filters_ui(ui);
             ui.separator();
@@ -94,6 +161,9 @@ impl DeliveryLogPanel {
                 commands.push(UiCommand::ClearLog);
             }
         });
+        if !open {
+            return;
+        }
         ui.separator();
 
         if let Some(record) = self.selected.and_then(|id| deliveries.get(id)) {
@@ -113,8 +183,7 @@ impl DeliveryLogPanel {
                 ui,
                 "No deliveries yet. Press Test in Configure, or wait for a printer event: every delivery appears here as it happens.",
             );
-            // Keep the panel at the size the user gave it.
-            ui.allocate_space(ui.available_size());
+            ui.add_space(4.0);
             return;
         }
         header_ui(ui);
@@ -136,6 +205,28 @@ impl DeliveryLogPanel {
         if let Some(id) = clicked {
             // A second click on the selected row closes the detail.
             self.selected = (selected != Some(id)).then_some(id);
+        }
+    }
+
+    /// The header, which folds the log to one line and opens it again.
+    fn fold_ui(&mut self, ui: &mut egui::Ui) {
+        let arrow = if self.open { "⏷" } else { "⏵" };
+        let header = ui
+            .add(
+                egui::Button::new(RichText::new(format!("{arrow} Delivery log")).heading())
+                    .frame(false),
+            )
+            .on_hover_text(if self.open {
+                "Fold the log to one line"
+            } else {
+                "Show the log"
+            });
+        header.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, "Delivery log"));
+        let open = self.open;
+        ui.ctx()
+            .accesskit_node_builder(header.id, |node| node.set_expanded(open));
+        if header.clicked() {
+            self.open = !self.open;
         }
     }
 

@@ -14,6 +14,10 @@ use crate::engine::simulation::SimulationView;
 
 /// How long a good-news notice stays up, in seconds.
 pub const INFO_NOTICE_SECONDS: f64 = 8.0;
+/// How many good-news notices are kept (and shown as toasts) at once.
+pub const MAX_INFO_NOTICES: usize = 3;
+/// How many error notices are kept until dismissed; older ones make way.
+pub const MAX_ERROR_NOTICES: usize = 50;
 /// How long a Test button shows its spinner without hearing back, in seconds.
 const TEST_REQUEST_TIMEOUT_SECONDS: f64 = 10.0;
 
@@ -26,7 +30,8 @@ pub enum Verify {
     Answered(Result<WebhookInfo, String>),
 }
 
-/// A message from the engine, shown in the banner area.
+/// A message from the engine: good news as a short-lived toast, an error in
+/// the error banner until dismissed.
 #[derive(Debug, Clone)]
 pub struct Notice {
     pub id: u64,
@@ -178,10 +183,33 @@ impl EngineState {
             text,
             at: now,
         });
-        const MAX_NOTICES: usize = 4;
-        if self.notices.len() > MAX_NOTICES {
-            self.notices.remove(0);
+        // Good news is shown as a few short-lived toasts: the oldest makes
+        // way. Errors stay until dismissed, within a bound.
+        let limit = match level {
+            NoticeLevel::Info => MAX_INFO_NOTICES,
+            NoticeLevel::Error => MAX_ERROR_NOTICES,
+        };
+        if self.notices.iter().filter(|n| n.level == level).count() > limit
+            && let Some(oldest) = self.notices.iter().position(|n| n.level == level)
+        {
+            self.notices.remove(oldest);
         }
+    }
+
+    /// Good-news notices, newest first.
+    pub fn info_notices(&self) -> impl Iterator<Item = &Notice> {
+        self.notices
+            .iter()
+            .rev()
+            .filter(|n| n.level == NoticeLevel::Info)
+    }
+
+    /// Error notices, newest first.
+    pub fn error_notices(&self) -> impl Iterator<Item = &Notice> {
+        self.notices
+            .iter()
+            .rev()
+            .filter(|n| n.level == NoticeLevel::Error)
     }
 
     pub fn dismiss_notice(&mut self, id: u64) {
@@ -404,6 +432,18 @@ mod tests {
         log.upsert(record(2, Destination::Discord, Outcome::Failed));
         assert_eq!(log.len(), 3);
         assert!(log.get(DeliveryId(2)).is_none());
+    }
+
+    #[test]
+    fn only_the_newest_good_news_is_kept_and_errors_are_not_pushed_out_by_it() {
+        let mut state = EngineState::new("p".into(), None);
+        state.push_notice(NoticeLevel::Error, "broken".into(), 0.0);
+        for i in 0..10 {
+            state.push_notice(NoticeLevel::Info, format!("news {i}"), 0.0);
+        }
+        let news: Vec<&str> = state.info_notices().map(|n| n.text.as_str()).collect();
+        assert_eq!(news, ["news 9", "news 8", "news 7"]);
+        assert_eq!(state.error_notices().count(), 1);
     }
 
     #[test]

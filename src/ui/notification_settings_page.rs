@@ -1,21 +1,27 @@
-//! Settings › Account › Notifications: Discord, the custom webhook, the
-//! events, test deliveries, the virtual farm and troubleshooting, top to
-//! bottom.
+//! Settings › Account › Notifications: a list of the channels and of what
+//! they share (events, test, the virtual farm, troubleshooting) on the
+//! left, and the one chosen on the right.
 
 use eframe::egui;
 
-use super::command::{Page, UiCommand};
+use super::command::{Page, Section, UiCommand};
 use super::discord_panel::DiscordPanel;
 use super::engine_state::EngineState;
+use super::section_list::{self, LIST_WIDTH};
 use super::simulation_panel::SimulationPanel;
 use super::test_panel::TestPanel;
 use super::webhook_panel::WebhookPanel;
 use super::{events_panel, troubleshooting_panel};
-use crate::core::settings::Settings;
+use crate::core::settings::{Destination, Settings};
+
+/// The widest the chosen section is drawn, in points: lines stay readable
+/// on a wide window.
+const SECTION_MAX_WIDTH: f32 = 760.0;
 
 /// The page and the state of its panels (what is being typed, revealed…).
 #[derive(Default)]
 pub struct NotificationSettingsPage {
+    section: Section,
     discord: DiscordPanel,
     webhook: WebhookPanel,
     test: TestPanel,
@@ -28,6 +34,20 @@ impl NotificationSettingsPage {
     pub fn hide_secrets(&mut self) {
         self.discord.hide();
         self.webhook.hide();
+    }
+
+    /// The section shown on the right.
+    pub fn section(&self) -> Section {
+        self.section
+    }
+
+    /// Shows `section` on the right, masking secrets revealed in the one
+    /// that is left.
+    pub fn open(&mut self, section: Section) {
+        if section != self.section {
+            self.hide_secrets();
+        }
+        self.section = section;
     }
 
     pub fn ui(
@@ -44,17 +64,44 @@ impl NotificationSettingsPage {
             ui.heading("Notifications");
         });
         ui.add_space(6.0);
-        self.discord.ui(ui, settings, state, commands);
-        ui.add_space(8.0);
-        self.webhook.ui(ui, settings, state, commands);
-        ui.add_space(8.0);
-        events_panel::ui(ui, settings, commands);
-        ui.add_space(8.0);
-        self.test.ui(ui, settings, state, commands);
-        ui.add_space(8.0);
-        self.simulation.ui(ui, state, commands);
-        ui.add_space(8.0);
-        troubleshooting_panel::ui(ui, settings, state);
-        ui.add_space(8.0);
+        egui::Panel::left("notification_sections")
+            .resizable(false)
+            .exact_size(LIST_WIDTH)
+            .show(ui, |ui| {
+                ui.add_space(2.0);
+                if let Some(section) = section_list::ui(ui, self.section, settings, state) {
+                    commands.push(UiCommand::OpenSection(section));
+                }
+            });
+        egui::ScrollArea::vertical()
+            .id_salt(("section", self.section.label()))
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                ui.add_space(2.0);
+                ui.set_max_width(SECTION_MAX_WIDTH.min(ui.available_width()));
+                self.section_ui(ui, settings, state, commands);
+                ui.add_space(8.0);
+            });
+    }
+
+    fn section_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        settings: &mut Settings,
+        state: &EngineState,
+        commands: &mut Vec<UiCommand>,
+    ) {
+        match self.section {
+            Section::Channel(Destination::Discord) => {
+                self.discord.ui(ui, settings, state, commands)
+            }
+            Section::Channel(Destination::Webhook) => {
+                self.webhook.ui(ui, settings, state, commands)
+            }
+            Section::Events => events_panel::ui(ui, settings, commands),
+            Section::Test => self.test.ui(ui, settings, state, commands),
+            Section::VirtualFarm => self.simulation.ui(ui, state, commands),
+            Section::Troubleshooting => troubleshooting_panel::ui(ui, settings, state),
+        }
     }
 }

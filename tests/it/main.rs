@@ -17,4 +17,5 @@ mod simulate;
 mod test_servers;
 mod ui_deliveries;
 mod ui_keyring_unavailable;
+mod ui_layout;
 mod ui_settings;

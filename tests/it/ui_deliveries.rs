@@ -6,6 +6,7 @@ use crate::support::discord_stand_in::DiscordStandIn;
 use crate::support::endpoint::{Behaviour, Endpoint};
 use crate::support::require_secret_service;
 use crate::ui_support::{Window, runtime};
+use egui_kittest::kittest::{NodeT, Queryable};
 use farmhook::core::api_base::ApiBases;
 use farmhook::core::events::EventType;
 use farmhook::engine::delivery::dispatcher::DeliveryConfig;
@@ -37,6 +38,7 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
         w.app().state().secrets.discord_url.is_some()
     });
     w.click("Enable Discord notifications");
+    w.open_section("Events");
     w.click("None");
     w.click("Job failed");
     w.wait_saved();
@@ -49,10 +51,12 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
     );
 
     // Verify names the webhook and its channel.
+    w.open_section("Discord");
     w.click("Verify");
     w.wait_for_text("posts as “Farm alerts” in channel 1100000000000000001");
 
     // Test: the delivery appears in the log with Discord's 204.
+    w.open_section("Test");
     w.click("Test Discord");
     w.wait_for_text("Discord, Job failed (test), delivered, HTTP 204");
     let received = stand_in.received();
@@ -92,6 +96,7 @@ fn custom_webhook_test_sends_the_copied_key_and_shows_200_in_the_log() {
 
     w.click("Commercial 💎");
     w.click("Configure");
+    w.open_section("Custom webhook 💎");
     w.type_into("Endpoint URL", &endpoint.url());
     w.press_enter();
     w.step_until("the endpoint to be stored", |w| {
@@ -104,6 +109,7 @@ fn custom_webhook_test_sends_the_copied_key_and_shows_200_in_the_log() {
     let copied = w.click_and_copy("Copy key");
     assert_eq!(copied.len(), 48);
 
+    w.open_section("Test");
     w.click("Test custom webhook");
     w.wait_for_text("Custom webhook, Job failed (test), delivered, HTTP 200");
     let requests = endpoint.requests();
@@ -130,6 +136,7 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     let mut w = Window::open_with("webhook-401", rt, EngineOptions::from_env());
     w.click("Commercial 💎");
     w.click("Configure");
+    w.open_section("Custom webhook 💎");
     w.type_into("Endpoint URL", &endpoint.url());
     w.press_enter();
     w.step_until("the endpoint to be stored", |w| {
@@ -137,6 +144,7 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     });
     w.click("Generate key");
     w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.open_section("Test");
     w.click("Test custom webhook");
     w.wait_for_text("Custom webhook, Job failed (test), failed, HTTP 401");
     assert!(w.shows("last test: failed for Custom webhook"));
@@ -151,6 +159,7 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     assert!(w.shows("Custom webhook, Job failed (test), failed, HTTP 401"));
 
     // Troubleshooting points at the key.
+    w.open_section("Troubleshooting");
     w.click("Nothing arrives? Check these");
     assert!(w.shows("Key matching?"));
     assert!(w.shows("A 401 or 403 usually means the receiver has a different X-API-Key"));
@@ -181,11 +190,27 @@ fn a_deleted_discord_webhook_pauses_discord_with_the_reason_and_resume_lifts_it(
 
     w.click("Verify");
     w.wait_for_text("this webhook was deleted in Discord");
+    w.open_section("Test");
     w.click("Test Discord");
     w.wait_for_text("Discord, Job failed (test), failed, HTTP 404");
+    // The list says so at a glance; the channel says why and offers Resume.
+    w.step_until("the list to show Discord paused", |w| {
+        discord_tab_says(w, "⏸ paused")
+    });
+    w.open_section("Discord");
     w.wait_for_text("⏸ Paused:");
     w.click("Resume Discord");
     w.step_until("the pause to be lifted", |w| !w.shows("⏸ Paused:"));
+    assert!(discord_tab_says(&w, "✔ on") || discord_tab_says(&w, "⚠ off"));
+}
+
+/// Does the Discord entry of the section list describe Discord as `state`?
+fn discord_tab_says(w: &Window, state: &str) -> bool {
+    w.harness
+        .get_by_role_and_label(egui::Role::Tab, "Discord")
+        .accesskit_node()
+        .description()
+        .is_some_and(|d| d == state)
 }
 
 #[test]
@@ -196,6 +221,7 @@ fn closing_the_window_mid_delivery_records_it_as_cut_short() {
     let mut w = Window::open_with("webhook-close", rt, EngineOptions::from_env());
     w.click("Commercial 💎");
     w.click("Configure");
+    w.open_section("Custom webhook 💎");
     w.type_into("Endpoint URL", &endpoint.url());
     w.press_enter();
     w.step_until("the endpoint to be stored", |w| {
@@ -203,6 +229,7 @@ fn closing_the_window_mid_delivery_records_it_as_cut_short() {
     });
     w.click("Generate key");
     w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.open_section("Test");
     w.click("Test custom webhook");
     w.wait_for_text("Custom webhook, Job failed (test), sending");
     assert!(w.shows("sending…"), "the Test button shows its spinner");
@@ -238,8 +265,10 @@ fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkb
     });
     w.click("Enable Discord notifications");
     // Job started unticked: the farm's first events are filtered, and say so.
+    w.open_section("Events");
     w.click("Job started");
     w.wait_saved();
+    w.open_section("Virtual farm");
     w.click("Start the farm");
     w.wait_for_text("Discord, Job started, filtered");
     assert!(stand_in.received().is_empty());
@@ -247,8 +276,10 @@ fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkb
     w.wait_for_text("Stopped:");
 
     // Ticked again: the farm's events reach Discord and the log shows 204.
+    w.open_section("Events");
     w.click("Job started");
     w.wait_saved();
+    w.open_section("Virtual farm");
     w.click("Start the farm");
     w.wait_for_text(", delivered, HTTP 204");
     w.click("Stop the farm");
@@ -296,6 +327,7 @@ fn a_farm_burst_beyond_the_queue_shows_as_summarised_with_the_reason() {
     let mut w = Window::open_with("burst", rt, options);
     w.click("Commercial 💎");
     w.click("Configure");
+    w.open_section("Custom webhook 💎");
     w.type_into("Endpoint URL", &endpoint.url());
     w.press_enter();
     w.step_until("the endpoint to be stored", |w| {
@@ -304,6 +336,7 @@ fn a_farm_burst_beyond_the_queue_shows_as_summarised_with_the_reason() {
     w.click("Enable the custom webhook");
     w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
     w.wait_saved();
+    w.open_section("Virtual farm");
     w.click("Start the farm");
     w.wait_for_text("Custom webhook, Job started, summarised");
     w.click("Stop the farm");

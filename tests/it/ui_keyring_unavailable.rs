@@ -49,13 +49,16 @@ fn keyring_banner_appears_and_secret_fields_are_disabled() {
     assert!(w.is_disabled("Discord webhook URL"));
     assert!(w.is_disabled("Enable Discord notifications"));
     assert!(w.is_disabled("Verify"));
+    w.open_section("Test");
     assert!(w.is_disabled("Test Discord"));
 
     // On Commercial the endpoint is a secret too (its path or query often
     // carries a token): nothing secret can be set without the keyring.
+    w.open_section("Custom webhook 💎");
     w.click("Go to Account");
     w.click("Commercial 💎");
     w.click("Configure");
+    w.open_section("Custom webhook 💎");
     assert!(w.is_disabled("Endpoint URL"));
     assert!(w.is_disabled("Generate key"));
     assert!(w.is_disabled("Customize…"));

@@ -66,6 +66,7 @@ fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
     // Enable, and untick one event: saved, debounced, to the settings file.
     assert!(w.shows("Discord is off"));
     w.click("Enable Discord notifications");
+    w.open_section("Events");
     w.click("Printer online");
     w.wait_saved();
     let settings = w.app().settings().unwrap().clone();
@@ -96,12 +97,15 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     require_secret_service();
     let mut w = Window::open("webhook-key");
     w.click("Configure");
+    w.open_section("Test");
+    assert!(w.is_disabled("Test custom webhook"));
+    w.open_section("Custom webhook 💎");
     assert!(w.shows("Custom webhooks need the Commercial plan"));
     assert!(w.is_disabled("Endpoint URL"));
     assert!(w.is_disabled("Enable the custom webhook"));
-    assert!(w.is_disabled("Test custom webhook"));
 
-    // Switch the plan on the Account page.
+    // Switch the plan on the Account page; Configure comes back to the
+    // section the user was on.
     w.click("Go to Account");
     w.click("Commercial 💎");
     w.click("Configure");
@@ -208,6 +212,16 @@ fn an_idle_window_asks_for_no_more_frames() {
     assert_eq!(idle(&mut w), std::time::Duration::MAX, "Account page");
     w.click("Configure");
     assert_eq!(idle(&mut w), std::time::Duration::MAX, "Notifications page");
+    for section in [
+        "Custom webhook 💎",
+        "Events",
+        "Test",
+        "Virtual farm",
+        "Troubleshooting",
+    ] {
+        w.open_section(section);
+        assert_eq!(idle(&mut w), std::time::Duration::MAX, "{section}");
+    }
 }
 
 #[test]
@@ -216,6 +230,7 @@ fn a_discord_or_slack_url_is_refused_as_the_custom_endpoint() {
     let mut w = Window::open("chat-endpoint");
     w.click("Commercial 💎");
     w.click("Configure");
+    w.open_section("Custom webhook 💎");
     w.type_into(
         "Endpoint URL",
         "https://discord.com/api/webhooks/112233445566778899/Abc-def_123",
@@ -267,6 +282,7 @@ fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edit
     // An edit in the window, not saved yet, when the plan changes outside:
     // the window shows the new plan and keeps the unticked event.
     w.click("Configure");
+    w.open_section("Events");
     w.click("Printer online");
     assert!(w.app().is_saving(), "the edit waits for its debounced save");
     cli.ok(&["plan", "commercial"]);
@@ -298,6 +314,7 @@ fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edit
     assert!(status["discord"]["url"].is_string());
 
     // A later edit in the window does not undo them either.
+    w.open_section("Discord");
     w.click("Enable Discord notifications");
     w.wait_saved();
     let status: serde_json::Value =

@@ -61,9 +61,10 @@ impl Window {
             || {},
         );
         let harness = Harness::builder()
-            // Tall enough that the whole settings page and the log are on
-            // screen: kittest clicks where a widget is drawn.
-            .with_size([1100.0, 2600.0])
+            // The default window size (and the screen under Xvfb): one
+            // section at a time and the log fit on it, so every widget a
+            // test clicks with the pointer is on screen.
+            .with_size([1280.0, 800.0])
             .build_ui_state(|ui, app: &mut FarmhookApp| app.ui(ui), app);
         let mut window = Window {
             harness,
@@ -128,6 +129,19 @@ impl Window {
     pub fn click(&mut self, label: &str) {
         self.settle();
         self.harness.get_by_label(label).click_accesskit();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    /// Shows the Notifications page's section named `name` (a channel, or
+    /// Events, Test, Virtual farm, Troubleshooting), chosen from the list
+    /// on the left as the user does.
+    #[track_caller]
+    pub fn open_section(&mut self, name: &str) {
+        self.settle();
+        self.harness
+            .get_by_role_and_label(egui::Role::Tab, name)
+            .click_accesskit();
         self.harness.step();
         self.harness.step();
     }
