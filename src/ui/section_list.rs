@@ -5,10 +5,11 @@
 use eframe::egui::{self, Color32, Sense};
 
 use super::command::{SECTIONS, Section};
-use super::engine_state::{EngineState, slot};
+use super::engine_state::EngineState;
 use super::widgets;
+use crate::core::channel::Blocker;
 use crate::core::events::EventType;
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Destination, Settings};
 
 /// Width of the list, in points.
 pub const LIST_WIDTH: f32 = 210.0;
@@ -152,35 +153,20 @@ fn channel_state(
     if !state.loaded {
         return ("reading…".to_string(), Tone::Quiet);
     }
-    let (configured, enabled, commercial_only) = match destination {
-        Destination::Discord => (
-            state.secrets.discord_url.is_some(),
-            settings.discord.enabled,
-            false,
-        ),
-        Destination::Webhook => (
-            state.secrets.endpoint.is_some(),
-            settings.webhook.enabled,
-            true,
-        ),
-    };
+    // The one can-it-send rule decides, as for Test and for real events.
     let words = |s: &str| s.to_string();
-    if commercial_only && settings.plan == Plan::Free {
-        return (words("🔒 needs Commercial"), Tone::Quiet);
+    match state.secrets.test_blocker(destination, settings) {
+        Some(Blocker::NeedsPlan) => return (words("🔒 needs Commercial"), Tone::Quiet),
+        Some(Blocker::NotSetUp) => return (words("not set up"), Tone::Quiet),
+        Some(Blocker::Keyring(_)) => return (words("✖ keyring unreachable"), Tone::Error),
+        _ => {}
     }
-    if !configured {
-        return if state.secrets.keyring_error.is_some() {
-            (words("✖ keyring unreachable"), Tone::Error)
-        } else {
-            (words("not set up"), Tone::Quiet)
-        };
-    }
-    if state.health[slot(destination)].paused.is_some() {
+    if state.health[destination].paused.is_some() {
         return (words("⏸ paused"), Tone::Error);
     }
-    if enabled {
-        (words("✔ on"), Tone::Good)
-    } else {
-        (words("⚠ off"), Tone::Warning)
+    match state.secrets.send_blocker(destination, settings) {
+        None => (words("✔ on"), Tone::Good),
+        Some(Blocker::Off) => (words("⚠ off"), Tone::Warning),
+        Some(_) => (words("⚠ incomplete"), Tone::Warning),
     }
 }
