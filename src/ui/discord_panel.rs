@@ -6,7 +6,7 @@ use eframe::egui;
 use super::channel_health::paused_ui;
 use super::command::UiCommand;
 use super::engine_state::{EngineState, Verify};
-use super::secret_url_field::{FieldWords, SecretUrlField};
+use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
 use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::settings::{Destination, Settings};
@@ -85,33 +85,20 @@ impl DiscordPanel {
         if let Some(text) = submitted {
             commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(text.into())));
         }
-        match stored {
-            Some(url) => {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label("Saved in the keyring:");
-                    ui.monospace(url.to_string());
-                    if ui
-                        .small_button("Forget URL")
-                        .on_hover_text("Remove the URL from the keyring and turn Discord off")
-                        .clicked()
-                    {
-                        // The engine turns Discord off with it; so does the
-                        // working copy, so a later save agrees.
-                        settings.discord.enabled = false;
-                        commands.push(UiCommand::SettingsEdited);
-                        commands.push(UiCommand::Engine(EngineCommand::ClearDiscordUrl));
-                    }
-                });
-            }
-            None if state.keyring_ok() => {
-                widgets::hint(ui, "No URL saved yet.");
-            }
-            None => {
-                widgets::hint(
-                    ui,
-                    "Disabled: the keyring is unreachable (see the banner above).",
-                );
-            }
+        let forget = saved_ui(
+            ui,
+            stored.map(ToString::to_string),
+            "Forget URL",
+            "Remove the URL from the keyring and turn Discord off",
+            "No URL saved yet.",
+            state.keyring_ok(),
+        );
+        if forget {
+            // The engine turns Discord off with it; so does the working
+            // copy, so a later save agrees.
+            settings.discord.enabled = false;
+            commands.push(UiCommand::SettingsEdited);
+            commands.push(UiCommand::Engine(EngineCommand::ClearDiscordUrl));
         }
     }
 }

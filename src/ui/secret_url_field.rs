@@ -142,3 +142,38 @@ impl<T: PartialEq> SecretUrlField<T> {
         None
     }
 }
+
+/// What is saved, shown redacted, with a button to forget it; or why
+/// nothing is. Returns true when the user pressed the button.
+pub fn saved_ui(
+    ui: &mut egui::Ui,
+    saved: Option<String>,
+    forget: &str,
+    forget_hover: &str,
+    nothing_saved: &str,
+    keyring_ok: bool,
+) -> bool {
+    match saved {
+        Some(shown) => {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Saved in the keyring:");
+                ui.monospace(shown);
+                ui.small_button(forget)
+                    .on_hover_text(forget_hover)
+                    .clicked()
+            })
+            .inner
+        }
+        None => {
+            widgets::hint(
+                ui,
+                if keyring_ok {
+                    nothing_saved
+                } else {
+                    "Disabled: the keyring is unreachable (see the banner above)."
+                },
+            );
+            false
+        }
+    }
+}

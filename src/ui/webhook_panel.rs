@@ -7,7 +7,7 @@ use super::api_key_panel::ApiKeyPanel;
 use super::channel_health::paused_ui;
 use super::command::{Page, UiCommand};
 use super::engine_state::EngineState;
-use super::secret_url_field::{FieldWords, SecretUrlField};
+use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::settings::{Destination, Plan, Settings};
@@ -119,39 +119,21 @@ impl WebhookPanel {
         if let Some(text) = submitted {
             commands.push(UiCommand::Engine(EngineCommand::SetWebhookUrl(text.into())));
         }
-        match stored {
-            Some(url) => {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label("Saved in the keyring:");
-                    ui.monospace(url.to_string());
-                    if ui
-                        .small_button("Remove endpoint")
-                        .on_hover_text(
-                            "Remove the endpoint from the keyring and turn the custom webhook off",
-                        )
-                        .clicked()
-                    {
-                        // The engine turns the webhook off with it; so does
-                        // the working copy, so a later save agrees.
-                        settings.webhook.enabled = false;
-                        commands.push(UiCommand::SettingsEdited);
-                        commands.push(UiCommand::Engine(EngineCommand::ClearWebhookUrl));
-                    }
-                });
-            }
-            None if state.keyring_ok() => {
-                widgets::hint(
-                    ui,
-                    "https:// only; http:// is allowed for this machine (127.0.0.1, ::1, localhost) when testing. \
-                     The URL is kept in the OS keyring, since its path or query often carries a token.",
-                );
-            }
-            None => {
-                widgets::hint(
-                    ui,
-                    "Disabled: the keyring is unreachable (see the banner above).",
-                );
-            }
+        let forget = saved_ui(
+            ui,
+            stored.map(ToString::to_string),
+            "Remove endpoint",
+            "Remove the endpoint from the keyring and turn the custom webhook off",
+            "https:// only; http:// is allowed for this machine (127.0.0.1, ::1, localhost) when testing. \
+             The URL is kept in the OS keyring, since its path or query often carries a token.",
+            state.keyring_ok(),
+        );
+        if forget {
+            // The engine turns the webhook off with it; so does the working
+            // copy, so a later save agrees.
+            settings.webhook.enabled = false;
+            commands.push(UiCommand::SettingsEdited);
+            commands.push(UiCommand::Engine(EngineCommand::ClearWebhookUrl));
         }
     }
 

@@ -83,11 +83,7 @@ async fn test_fire_to_all_delivers_to_discord_and_the_receiver_one_json_line_eac
     fh.ok(&["webhook", "set-url", &receiver.url]);
 
     let fire = tokio::task::spawn_blocking({
-        let fh = Farmhook {
-            profile: fh.profile.clone(),
-            config_dir: fh.config_dir.clone(),
-            envs: fh.envs.clone(),
-        };
+        let fh = fh.clone();
         move || fh.run(&["test-fire", "job.failed", "--to", "all", "--json"])
     })
     .await
@@ -197,11 +193,7 @@ async fn test_fire_says_what_is_missing_and_a_deleted_webhook_exits_1() {
         fh.run_with_stdin(&["discord", "set-url", "-"], &url).code,
         0
     );
-    let fh2 = Farmhook {
-        profile: fh.profile.clone(),
-        config_dir: fh.config_dir.clone(),
-        envs: fh.envs.clone(),
-    };
+    let fh2 = fh.clone();
     let verify = tokio::task::spawn_blocking(move || fh2.run(&["discord", "verify"]))
         .await
         .unwrap();
@@ -213,11 +205,7 @@ async fn test_fire_says_what_is_missing_and_a_deleted_webhook_exits_1() {
     );
 
     stand_in.delete_webhook(&url);
-    let fh3 = Farmhook {
-        profile: fh.profile.clone(),
-        config_dir: fh.config_dir.clone(),
-        envs: fh.envs.clone(),
-    };
+    let fh3 = fh.clone();
     let (fire, verify) = tokio::task::spawn_blocking(move || {
         (
             fh3.run(&["test-fire", "--to", "discord", "--json"]),
@@ -265,11 +253,7 @@ async fn an_endpoint_that_echoes_the_key_gets_nothing_written_down() {
         .trim()
         .to_string();
 
-    let fh2 = Farmhook {
-        profile: fh.profile.clone(),
-        config_dir: fh.config_dir.clone(),
-        envs: fh.envs.clone(),
-    };
+    let fh2 = fh.clone();
     let fire = tokio::task::spawn_blocking(move || {
         fh2.run(&["test-fire", "job.failed", "--to", "webhook", "--json"])
     })
@@ -383,11 +367,7 @@ async fn a_loopback_delivery_never_goes_through_the_proxy_in_the_environment() {
     fh.ok(&["plan", "commercial"]);
     fh.ok(&["webhook", "key", "generate"]);
     fh.ok(&["webhook", "set-url", &endpoint.url()]);
-    let fh2 = Farmhook {
-        profile: fh.profile.clone(),
-        config_dir: fh.config_dir.clone(),
-        envs: fh.envs.clone(),
-    };
+    let fh2 = fh.clone();
     let fire = tokio::task::spawn_blocking(move || {
         fh2.run(&["test-fire", "job.failed", "--to", "webhook", "--json"])
     })
@@ -410,11 +390,7 @@ async fn a_loopback_delivery_never_goes_through_the_proxy_in_the_environment() {
             .code,
         0
     );
-    let fh3 = Farmhook {
-        profile: fh.profile.clone(),
-        config_dir: fh.config_dir.clone(),
-        envs: fh.envs.clone(),
-    };
+    let fh3 = fh.clone();
     let verify = tokio::task::spawn_blocking(move || fh3.run(&["discord", "verify"]))
         .await
         .unwrap();

@@ -31,11 +31,7 @@ async fn a_network_outage_on_fifty_printers_delivers_every_selected_event() {
     fh.ok(&["events", "disable", "--to", "discord", "job.started"]);
     fh.ok(&["events", "disable", "--to", "webhook", "printer.online"]);
 
-    let fh2 = Farmhook {
-        profile: fh.profile.clone(),
-        config_dir: fh.config_dir.clone(),
-        envs: fh.envs.clone(),
-    };
+    let fh2 = fh.clone();
     let run = tokio::task::spawn_blocking(move || {
         fh2.run(&[
             "simulate",

@@ -27,6 +27,7 @@ pub fn unique_profile(tag: &str) -> String {
 }
 
 /// The binary with a given config dir and profile.
+#[derive(Clone)]
 pub struct Farmhook {
     pub config_dir: PathBuf,
     pub profile: String,
