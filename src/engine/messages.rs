@@ -13,7 +13,7 @@ use super::delivery::log::DeliveryRecord;
 use super::profile::SecretsView;
 use crate::core::events::EventType;
 use crate::core::payload::Event;
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Destination, Plan, Settings};
 use crate::engine::simulation::{SimulationSettings, SimulationView};
 
 /// What the window asks for.
@@ -24,15 +24,13 @@ pub enum EngineCommand {
     /// The window just copied this secret: clear it from the clipboard
     /// after 30 s if it is still there.
     ClearCopiedSecret(SecretToCopy, SecretString),
-    /// Save the window's edits: the changes from `base` (the settings the
-    /// window last had from the engine) to `edited` are applied onto the
-    /// file as it is now, so a change made meanwhile by another process is
-    /// kept. The engine answers `Saved`, after `Loaded` when the result
-    /// differs from `edited`.
-    SaveSettings {
-        base: Box<Settings>,
-        edited: Box<Settings>,
-    },
+    /// One change the user made to the settings. The engine is their only
+    /// writer: it applies the change onto the file as it is now (under the
+    /// profile's lock), with the same rules as the command line (enabling
+    /// the custom webhook generates its key, say), then answers `Loaded`
+    /// when the settings changed and `Saved` in every case; a change it
+    /// refuses gets an error notice and the settings as they are.
+    Change(SettingsChange),
     /// The pasted webhook URL (a secret: `Debug` never shows it).
     SetDiscordUrl(SecretString),
     ClearDiscordUrl,
@@ -66,6 +64,21 @@ pub enum EngineCommand {
     StartSimulation(SimulationSettings),
     StopSimulation,
     Shutdown,
+}
+
+/// A change to the settings, as the user makes it in the window (the
+/// command line makes the same ones through the same profile operations).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingsChange {
+    Plan(Plan),
+    /// A channel's Enable.
+    Enabled(Destination, bool),
+    /// Tick (`on`) or untick `events` for `channels`.
+    Events {
+        channels: Vec<Destination>,
+        events: Vec<EventType>,
+        on: bool,
+    },
 }
 
 /// Whether a message is good news or a problem.

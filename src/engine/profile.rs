@@ -14,7 +14,6 @@ use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
 use crate::core::redact::Scrubber;
 use crate::core::settings::{Destination, LegacyEndpointUrl, Plan, Settings};
-use crate::core::settings_merge::merge_settings;
 use crate::engine::delivery::health::now_ms;
 
 /// Why a change could not be made. All are the user's to fix (exit code 2).
@@ -147,22 +146,6 @@ impl Profile {
         .await
         .map_err(|_| ProfileError::TaskStopped)??;
         Ok((result, loaded.notice.into_iter().collect()))
-    }
-
-    /// Saves the window's edits: what changed from `base` (the settings the
-    /// window started from) to `edited` is applied onto the file as it is now,
-    /// so a change another process made meanwhile is kept. Returns the
-    /// settings as saved.
-    pub async fn merge_settings(
-        &self,
-        base: Settings,
-        edited: Settings,
-    ) -> Result<(Settings, Notes), ProfileError> {
-        self.update(|current| {
-            *current = merge_settings(&base, &edited, current).map_err(ProfileError::Invalid)?;
-            Ok(current.clone())
-        })
-        .await
     }
 
     pub async fn set_plan(&self, plan: Plan) -> Result<Notes, ProfileError> {
@@ -608,21 +591,5 @@ mod tests {
             settings.webhook.events,
             crate::core::events::EventSelection::new_channel_default()
         );
-    }
-
-    #[tokio::test]
-    async fn the_window_save_keeps_what_changed_in_the_file_meanwhile() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = profile(tmp.path());
-        let base = p.load().await.unwrap().settings;
-        // The command line switches the plan while the window is open…
-        p.set_plan(Plan::Commercial).await.unwrap();
-        // …and the window saves its own edit, made on the old settings.
-        let mut edited = base.clone();
-        edited.discord.enabled = true;
-        let (saved, _) = p.merge_settings(base, edited).await.unwrap();
-        assert_eq!(saved.plan, Plan::Commercial);
-        assert!(saved.discord.enabled);
-        assert_eq!(p.load().await.unwrap().settings, saved);
     }
 }

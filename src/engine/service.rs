@@ -14,7 +14,7 @@ use super::config_store::ConfigStore;
 use super::delivery::discord;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::log::DeliveryRecord;
-pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel};
+pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel, SettingsChange};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
@@ -457,31 +457,44 @@ impl State {
                     }
                 });
             }
-            EngineCommand::SaveSettings { base, edited } => {
-                match self.profile.merge_settings(*base, (*edited).clone()).await {
-                    Ok((settings, _)) => {
-                        self.settings = settings.clone();
-                        // Another process changed something meanwhile: the
-                        // window takes the merged result.
-                        if settings != *edited {
-                            self.out.send(EngineUpdate::Loaded {
-                                settings,
-                                secrets: self.secrets.clone(),
-                                notice: self.notice.clone(),
-                            });
+            EngineCommand::Change(change) => {
+                // Enabling the custom webhook may generate its key; nothing
+                // else here touches the keyring, so a tick costs no keyring
+                // round trip.
+                let touches_secrets =
+                    matches!(change, SettingsChange::Enabled(Destination::Webhook, true));
+                let r = match change {
+                    SettingsChange::Plan(plan) => self.profile.set_plan(plan).await,
+                    SettingsChange::Enabled(channel, on) => {
+                        self.profile.set_enabled(channel, on).await
+                    }
+                    SettingsChange::Events {
+                        channels,
+                        events,
+                        on,
+                    } => self.profile.set_events(&channels, &events, on).await,
+                };
+                match r {
+                    Ok(notes) => {
+                        if touches_secrets {
+                            self.refresh_secrets().await;
                         }
-                        self.out.send(EngineUpdate::Saved);
+                        notes.into_iter().for_each(|n| self.out.info(n));
                     }
-                    Err(e) => {
-                        self.out.error(format!("settings not saved: {e}"));
-                        // The window shows what is saved, not the lost edit.
-                        self.out.send(EngineUpdate::Loaded {
-                            settings: self.settings.clone(),
-                            secrets: self.secrets.clone(),
-                            notice: self.notice.clone(),
-                        });
-                    }
+                    Err(e) => self.out.error(e.to_string()),
                 }
+                // The window takes the settings as they now are: its edit,
+                // anything another process did meanwhile, or (refused) what
+                // was there before.
+                if let Ok(loaded) = self.profile.load().await {
+                    self.settings = loaded.settings;
+                }
+                self.out.send(EngineUpdate::Loaded {
+                    settings: self.settings.clone(),
+                    secrets: self.secrets.clone(),
+                    notice: self.notice.clone(),
+                });
+                self.out.send(EngineUpdate::Saved);
             }
             EngineCommand::SetDiscordUrl(text) => {
                 let r = self.profile.set_discord_url(text.expose_secret()).await;

@@ -7,6 +7,7 @@ use super::engine_state::EngineState;
 use super::notifications_tile;
 use super::widgets;
 use crate::core::settings::{Plan, Settings};
+use crate::engine::service::SettingsChange;
 
 pub fn ui(
     ui: &mut egui::Ui,
@@ -24,7 +25,7 @@ pub fn ui(
                     Plan::Commercial => "Commercial 💎",
                 };
                 if ui.radio_value(&mut settings.plan, plan, text).changed() {
-                    commands.push(UiCommand::SettingsEdited);
+                    commands.push(UiCommand::Change(SettingsChange::Plan(plan)));
                 }
             }
         });

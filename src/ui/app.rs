@@ -18,9 +18,6 @@ use crate::engine::profile::Profile;
 use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, EngineUpdate};
 use crate::engine::updates::UpdateReceiver;
 
-/// How long after the last edit settings are written.
-pub const SAVE_DEBOUNCE_SECONDS: f64 = 0.5;
-
 /// The running window: engine handle, engine state, working settings and
 /// the panels' own state.
 pub struct FarmhookApp {
@@ -30,11 +27,9 @@ pub struct FarmhookApp {
     state: EngineState,
     /// The settings as the user edits them; `None` until loaded.
     settings: Option<Settings>,
-    /// The settings as the engine last reported them, or as last sent to it:
-    /// the edit in flight is what differs from these.
+    /// The settings as the engine last reported them: the changes still on
+    /// their way to the engine are what differs from these.
     base: Option<Settings>,
-    /// `egui` time of the last unsaved edit.
-    unsaved_since: Option<f64>,
     page: Page,
     notifications: NotificationSettingsPage,
     log: DeliveryLogPanel,
@@ -65,7 +60,6 @@ impl FarmhookApp {
             state,
             settings: None,
             base: None,
-            unsaved_since: None,
             page: Page::Account,
             notifications: NotificationSettingsPage::default(),
             log: DeliveryLogPanel::default(),
@@ -85,10 +79,9 @@ impl FarmhookApp {
         self.settings.as_ref()
     }
 
-    /// True while an edit waits for its debounced save or the engine has
-    /// not confirmed it yet.
+    /// True while the engine has not yet confirmed a change.
     pub fn is_saving(&self) -> bool {
-        self.unsaved_since.is_some() || self.state.saves_in_flight > 0
+        self.state.saves_in_flight > 0
     }
 
     /// Shows `page` (as the Configure and Back buttons do).
@@ -111,9 +104,9 @@ impl FarmhookApp {
     /// log this way without a network).
     pub fn apply_update(&mut self, update: EngineUpdate, now: f64) {
         if let Some(incoming) = self.state.apply(update, now) {
-            // New settings from the engine (another process changed them, or
-            // a save was merged with such a change): take them, keeping any
-            // edit the user has not saved yet on top.
+            // New settings from the engine (a change applied, or one another
+            // process made): take them, keeping on top the changes still on
+            // their way to the engine.
             let working = match (self.base.take(), self.settings.take()) {
                 (Some(base), Some(working)) if working != base => {
                     merge_settings(&base, &working, &incoming).unwrap_or(working)
@@ -122,6 +115,14 @@ impl FarmhookApp {
             };
             self.settings = Some(working);
             self.base = Some(incoming);
+        }
+        // Every change answered: show exactly what the engine has (a change
+        // it refused does not linger on screen).
+        if self.state.saves_in_flight == 0
+            && let Some(base) = &self.base
+            && self.settings.as_ref() != Some(base)
+        {
+            self.settings = Some(base.clone());
         }
     }
 
@@ -171,15 +172,6 @@ impl FarmhookApp {
         });
         toasts::ui(ui.ctx(), page.response.rect, &self.state);
         self.run_commands(commands, now);
-        if let Some(since) = self.unsaved_since {
-            let due = since + SAVE_DEBOUNCE_SECONDS;
-            if now >= due {
-                self.save_now();
-            } else {
-                ui.ctx()
-                    .request_repaint_after(Duration::from_secs_f64(due - now));
-            }
-        }
     }
 
     fn top_bar_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
@@ -226,7 +218,10 @@ impl FarmhookApp {
         for command in commands {
             match command {
                 UiCommand::Engine(command) => self.send(command, now),
-                UiCommand::SettingsEdited => self.unsaved_since = Some(now),
+                UiCommand::Change(change) => {
+                    self.state.saves_in_flight += 1;
+                    self.engine.send(EngineCommand::Change(change));
+                }
                 UiCommand::Open(page) => {
                     if page != self.page {
                         self.notifications.hide_secrets();
@@ -243,10 +238,9 @@ impl FarmhookApp {
         }
     }
 
-    /// Sends a command, saving pending edits first so that, say, a Test
-    /// right after switching the plan sees the new plan.
+    /// Sends a command. Changes go first in the same queue, so a Test right
+    /// after switching the plan sees the new plan.
     fn send(&mut self, command: EngineCommand, now: f64) {
-        self.save_now();
         match &command {
             EngineCommand::TestFire { to, .. } => {
                 self.state.test_requested[*to] = Some(now);
@@ -260,31 +254,12 @@ impl FarmhookApp {
         self.engine.send(command);
     }
 
-    fn save_now(&mut self) {
-        if self.unsaved_since.take().is_some()
-            && let Some(settings) = &self.settings
-        {
-            // From now on the edit is the engine's to merge; what the user
-            // changes next is measured from here.
-            let base = self
-                .base
-                .replace(settings.clone())
-                .unwrap_or_else(|| settings.clone());
-            self.state.saves_in_flight += 1;
-            self.engine.send(EngineCommand::SaveSettings {
-                base: Box::new(base),
-                edited: Box::new(settings.clone()),
-            });
-        }
-    }
-
-    /// Saves pending edits, stops the engine and waits up to `grace` for it
+    /// Stops the engine (after the changes already sent) and waits up to `grace` for it
     /// to record what it had to cut short. Called once, as the window closes.
     pub fn shut_down(&mut self, grace: Duration) {
         if std::mem::replace(&mut self.shut_down, true) {
             return;
         }
-        self.save_now();
         self.engine.send(EngineCommand::Shutdown);
         let (updates, state) = (&mut self.updates, &mut self.state);
         // The window is closing: a bounded wait here delays nothing the user
@@ -312,7 +287,6 @@ impl Drop for FarmhookApp {
         // Tests drop the app without closing a window; the engine still
         // stops in order (without waiting for it here).
         if !self.shut_down {
-            self.save_now();
             self.engine.send(EngineCommand::Shutdown);
         }
     }

@@ -3,7 +3,7 @@
 //! live below the app, so no panel imports the app.
 
 use crate::core::settings::Destination;
-use crate::engine::service::EngineCommand;
+use crate::engine::service::{EngineCommand, SettingsChange};
 
 /// The pages of the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,8 +61,9 @@ pub enum UiCommand {
     /// Send to the engine (pending settings are saved first, so the engine
     /// acts on what the user sees).
     Engine(EngineCommand),
-    /// The working copy of the settings was edited: save it soon.
-    SettingsEdited,
+    /// The user changed a setting (the working copy shows it already); the
+    /// engine, the only writer of settings, applies it and answers.
+    Change(SettingsChange),
     Open(Page),
     /// Opens the Notifications page at one section.
     OpenSection(Section),

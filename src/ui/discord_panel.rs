@@ -10,7 +10,7 @@ use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
 use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::settings::{Destination, Settings};
-use crate::engine::service::EngineCommand;
+use crate::engine::service::{EngineCommand, SettingsChange};
 
 /// The Discord block's own state: the URL being typed.
 #[derive(Default)]
@@ -94,10 +94,9 @@ impl DiscordPanel {
             state.keyring_ok(),
         );
         if forget {
-            // The engine turns Discord off with it; so does the working
-            // copy, so a later save agrees.
+            // The engine turns Discord off with it; the window shows so
+            // until the engine answers.
             settings.discord.enabled = false;
-            commands.push(UiCommand::SettingsEdited);
             commands.push(UiCommand::Engine(EngineCommand::ClearDiscordUrl));
         }
     }
@@ -126,7 +125,10 @@ fn enable_ui(
             "The keyring is unreachable: the webhook URL cannot be read"
         });
     if enable.changed() {
-        commands.push(UiCommand::SettingsEdited);
+        commands.push(UiCommand::Change(SettingsChange::Enabled(
+            Destination::Discord,
+            settings.discord.enabled,
+        )));
     }
     if has_url && !settings.discord.enabled {
         widgets::warn_line(

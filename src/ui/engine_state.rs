@@ -128,9 +128,6 @@ impl EngineState {
             EngineUpdate::Notice(level, text) => {
                 if level == NoticeLevel::Error {
                     self.errors_seen += 1;
-                    // A failed save answers with an error instead of Saved;
-                    // the error is on screen, so stop saying "Saving…".
-                    self.saves_in_flight = 0;
                     // A Test that could not start says why here.
                     self.test_requested = PerChannel::default();
                 }

@@ -8,8 +8,9 @@ use eframe::egui;
 
 use super::command::UiCommand;
 use super::widgets;
-use crate::core::events::{EventSelection, EventType, Group, Severity};
-use crate::core::settings::Settings;
+use crate::core::events::{EventType, Group, Severity};
+use crate::core::settings::{Destination, Settings};
+use crate::engine::service::SettingsChange;
 
 pub fn ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<UiCommand>) {
     widgets::section(ui, "Events", |ui| {
@@ -26,14 +27,14 @@ pub fn ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<UiComma
         }
         ui.horizontal(|ui| {
             if ui.button("All").on_hover_text("Tick every event").clicked() {
-                set_all(settings, EventSelection::all(), commands);
+                set_all(settings, true, commands);
             }
             if ui
                 .button("None")
                 .on_hover_text("Untick every event")
                 .clicked()
             {
-                set_all(settings, EventSelection::none(), commands);
+                set_all(settings, false, commands);
             }
         });
         for group in Group::ALL {
@@ -85,17 +86,30 @@ fn group_ui(
 }
 
 fn set_group(settings: &mut Settings, group: Group, on: bool, commands: &mut Vec<UiCommand>) {
-    for event in group.events() {
+    set_events(settings, group.events().collect(), on, commands);
+}
+
+fn set_all(settings: &mut Settings, on: bool, commands: &mut Vec<UiCommand>) {
+    set_events(settings, EventType::all().collect(), on, commands);
+}
+
+/// Ticks or unticks `events` for both channels: at once in the window,
+/// and as a change for the engine to make.
+fn set_events(
+    settings: &mut Settings,
+    events: Vec<EventType>,
+    on: bool,
+    commands: &mut Vec<UiCommand>,
+) {
+    for &event in &events {
         settings.discord.events.set(event, on);
         settings.webhook.events.set(event, on);
     }
-    commands.push(UiCommand::SettingsEdited);
-}
-
-fn set_all(settings: &mut Settings, selection: EventSelection, commands: &mut Vec<UiCommand>) {
-    settings.discord.events = selection.clone();
-    settings.webhook.events = selection;
-    commands.push(UiCommand::SettingsEdited);
+    commands.push(UiCommand::Change(SettingsChange::Events {
+        channels: Destination::ALL.to_vec(),
+        events,
+        on,
+    }));
 }
 
 fn event_ui(
@@ -123,9 +137,7 @@ fn event_ui(
             .on_hover_text(event.id());
         if response.changed() {
             let on = if mixed { true } else { ticked };
-            settings.discord.events.set(event, on);
-            settings.webhook.events.set(event, on);
-            commands.push(UiCommand::SettingsEdited);
+            set_events(settings, vec![event], on, commands);
         }
         if mixed {
             widgets::hint(

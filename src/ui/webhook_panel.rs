@@ -12,7 +12,7 @@ use super::widgets;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::settings::{Destination, Plan, Settings};
 use crate::engine::clipboard::SecretToCopy;
-use crate::engine::service::EngineCommand;
+use crate::engine::service::{EngineCommand, SettingsChange};
 
 #[derive(Default)]
 pub struct WebhookPanel {
@@ -129,10 +129,9 @@ impl WebhookPanel {
             state.keyring_ok(),
         );
         if forget {
-            // The engine turns the webhook off with it; so does the working
-            // copy, so a later save agrees.
+            // The engine turns the webhook off with it; the window shows
+            // so until the engine answers.
             settings.webhook.enabled = false;
-            commands.push(UiCommand::SettingsEdited);
             commands.push(UiCommand::Engine(EngineCommand::ClearWebhookUrl));
         }
     }
@@ -173,8 +172,8 @@ impl WebhookPanel {
                         .on_hover_text("Delete the secret; requests are sent unsigned")
                         .clicked()
                     {
+                        // The engine turns signing off with the secret.
                         settings.webhook.signing = false;
-                        commands.push(UiCommand::SettingsEdited);
                         commands.push(UiCommand::Engine(EngineCommand::ClearSigningSecret));
                     }
                 });
@@ -193,10 +192,8 @@ impl WebhookPanel {
                     );
                 }
                 if ui.button("Generate signing secret").clicked() {
-                    // The engine turns signing on with the new secret; the
-                    // working copy says the same so a later save agrees.
+                    // The engine turns signing on with the new secret.
                     settings.webhook.signing = true;
-                    commands.push(UiCommand::SettingsEdited);
                     commands.push(UiCommand::Engine(EngineCommand::GenerateSigningSecret));
                 }
             }
@@ -220,10 +217,12 @@ fn enable_ui(
         )
         .on_disabled_hover_text("Save an endpoint URL first");
     if enable.changed() {
-        commands.push(UiCommand::SettingsEdited);
-        if settings.webhook.enabled && state.secrets.api_key.is_none() {
-            commands.push(UiCommand::Engine(EngineCommand::GenerateApiKey));
-        }
+        // The engine generates an API key when there is none, as for
+        // `farmhook webhook enable`.
+        commands.push(UiCommand::Change(SettingsChange::Enabled(
+            Destination::Webhook,
+            settings.webhook.enabled,
+        )));
     }
     if has_endpoint && !settings.webhook.enabled {
         widgets::warn_line(ui, "the custom webhook is off: nothing is sent to it");
