@@ -18,9 +18,9 @@ pub enum Page {
 /// then what all channels share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
-    /// One channel's settings (URL or key, Enable, Verify, Resume).
+    /// One channel's settings (URL or key, Enable, Verify, Resume) and
+    /// its own events.
     Channel(Destination),
-    Events,
     Test,
     VirtualFarm,
     Troubleshooting,
@@ -35,10 +35,9 @@ impl Default for Section {
 /// The list on the left of the Notifications page, top to bottom, with each
 /// entry's name (also its name for screen readers). A new channel is one
 /// row here.
-pub const SECTIONS: [(Section, &str); 6] = [
+pub const SECTIONS: [(Section, &str); 5] = [
     (Section::Channel(Destination::Discord), "Discord"),
     (Section::Channel(Destination::Webhook), "Custom webhook 💎"),
-    (Section::Events, "Events"),
     (Section::Test, "Test"),
     (Section::VirtualFarm, "Virtual farm"),
     (Section::Troubleshooting, "Troubleshooting"),

@@ -1,8 +1,7 @@
-//! The event checkboxes, grouped as in the tile (Print jobs, Printers,
-//! Orders, Maintenance, Material), each group with its own all/none. One
-//! selection serves both destinations here: ticking sets it for both. When
-//! they differ (set with the command line's `--to`), the box shows a dash
-//! and says which has it.
+//! One channel's event checkboxes, grouped as in the tile (Print jobs,
+//! Printers, Orders, Maintenance, Material), each group with its own
+//! all/none. Each channel has its own selection: this panel shows and
+//! changes only its channel's.
 
 use eframe::egui;
 
@@ -12,34 +11,50 @@ use crate::core::events::{EventType, Group, Severity};
 use crate::core::settings::{Destination, Settings};
 use crate::engine::service::SettingsChange;
 
-pub fn ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<UiCommand>) {
-    widgets::section(ui, "Events", |ui| {
+pub fn ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    channel: Destination,
+    commands: &mut Vec<UiCommand>,
+) {
+    let title = format!("Events for {}", channel.label());
+    widgets::section(ui, &title, |ui| {
         widgets::hint(
             ui,
-            "What you want to be told about. Applies to Discord and the custom webhook.",
+            format!(
+                "What {} tells you about: {} of {} events ticked.",
+                channel.label(),
+                settings.events(channel).len(),
+                EventType::all().count()
+            ),
         );
-        let differ = settings.discord.events != settings.webhook.events;
-        if differ {
-            widgets::warn_line(
-                ui,
-                "Discord and the custom webhook have different selections (set with --to on the command line); ticking a box here sets it for both.",
-            );
-        }
         ui.horizontal(|ui| {
             if ui.button("All").on_hover_text("Tick every event").clicked() {
-                set_all(settings, true, commands);
+                set_events(
+                    settings,
+                    channel,
+                    EventType::all().collect(),
+                    true,
+                    commands,
+                );
             }
             if ui
                 .button("None")
                 .on_hover_text("Untick every event")
                 .clicked()
             {
-                set_all(settings, false, commands);
+                set_events(
+                    settings,
+                    channel,
+                    EventType::all().collect(),
+                    false,
+                    commands,
+                );
             }
         });
         for group in Group::ALL {
             ui.add_space(6.0);
-            group_ui(ui, settings, group, commands);
+            group_ui(ui, settings, channel, group, commands);
         }
     });
 }
@@ -48,11 +63,12 @@ pub fn ui(ui: &mut egui::Ui, settings: &mut Settings, commands: &mut Vec<UiComma
 fn group_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
+    channel: Destination,
     group: Group,
     commands: &mut Vec<UiCommand>,
 ) {
     let total = group.events().count();
-    let ticked = settings.discord.events.count_in(group);
+    let ticked = settings.events(channel).count_in(group);
     ui.horizontal(|ui| {
         ui.label(egui::RichText::new(group.label()).strong());
         widgets::hint(ui, format!("{ticked} of {total}"));
@@ -62,22 +78,22 @@ fn group_ui(
             .on_hover_text(format!("Tick every {name} event"))
             .clicked()
         {
-            set_group(settings, group, true, commands);
+            set_events(settings, channel, group.events().collect(), true, commands);
         }
         if ui
             .small_button(format!("No {name}"))
             .on_hover_text(format!("Untick every {name} event"))
             .clicked()
         {
-            set_group(settings, group, false, commands);
+            set_events(settings, channel, group.events().collect(), false, commands);
         }
     });
-    egui::Grid::new(("events_grid", group))
+    egui::Grid::new(("events_grid", channel, group))
         .num_columns(2)
         .spacing([24.0, 4.0])
         .show(ui, |ui| {
             for (i, event) in group.events().enumerate() {
-                event_ui(ui, settings, event, commands);
+                event_ui(ui, settings, channel, event, commands);
                 if i % 2 == 1 {
                     ui.end_row();
                 }
@@ -85,28 +101,20 @@ fn group_ui(
         });
 }
 
-fn set_group(settings: &mut Settings, group: Group, on: bool, commands: &mut Vec<UiCommand>) {
-    set_events(settings, group.events().collect(), on, commands);
-}
-
-fn set_all(settings: &mut Settings, on: bool, commands: &mut Vec<UiCommand>) {
-    set_events(settings, EventType::all().collect(), on, commands);
-}
-
-/// Ticks or unticks `events` for both channels: at once in the window,
-/// and as a change for the engine to make.
+/// Ticks or unticks `events` for `channel`: at once in the window, and as a
+/// change for the engine to make.
 fn set_events(
     settings: &mut Settings,
+    channel: Destination,
     events: Vec<EventType>,
     on: bool,
     commands: &mut Vec<UiCommand>,
 ) {
     for &event in &events {
-        settings.discord.events.set(event, on);
-        settings.webhook.events.set(event, on);
+        settings.events_mut(channel).set(event, on);
     }
     commands.push(UiCommand::Change(SettingsChange::Events {
-        channels: Destination::ALL.to_vec(),
+        channels: vec![channel],
         events,
         on,
     }));
@@ -115,14 +123,11 @@ fn set_events(
 fn event_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
+    channel: Destination,
     event: EventType,
     commands: &mut Vec<UiCommand>,
 ) {
-    let in_discord = settings.discord.events.contains(event);
-    let in_webhook = settings.webhook.events.contains(event);
-    let mixed = in_discord != in_webhook;
-    // A mixed box ticks both when clicked.
-    let mut ticked = in_discord && in_webhook;
+    let mut ticked = settings.events(channel).contains(event);
     ui.horizontal(|ui| {
         let dot = match event.info().severity {
             Severity::Error => ui.visuals().error_fg_color,
@@ -133,21 +138,10 @@ fn event_ui(
         let (rect, _) = ui.allocate_exact_size(egui::vec2(8.0, 8.0), egui::Sense::hover());
         ui.painter().circle_filled(rect.center(), 4.0, dot);
         let response = ui
-            .add(egui::Checkbox::new(&mut ticked, event.label()).indeterminate(mixed))
+            .add(egui::Checkbox::new(&mut ticked, event.label()))
             .on_hover_text(event.id());
         if response.changed() {
-            let on = if mixed { true } else { ticked };
-            set_events(settings, vec![event], on, commands);
-        }
-        if mixed {
-            widgets::hint(
-                ui,
-                if in_discord {
-                    "(Discord only)"
-                } else {
-                    "(custom webhook only)"
-                },
-            );
+            set_events(settings, channel, vec![event], ticked, commands);
         }
     });
 }

@@ -12,7 +12,7 @@ use super::simulation_panel::SimulationPanel;
 use super::test_panel::TestPanel;
 use super::webhook_panel::WebhookPanel;
 use super::{events_panel, troubleshooting_panel};
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Destination, Plan, Settings};
 
 /// The widest the chosen section is drawn, in points: lines stay readable
 /// on a wide window.
@@ -92,13 +92,19 @@ impl NotificationSettingsPage {
         commands: &mut Vec<UiCommand>,
     ) {
         match self.section {
+            // A channel's settings, then its own events.
             Section::Channel(Destination::Discord) => {
-                self.discord.ui(ui, settings, state, commands)
+                self.discord.ui(ui, settings, state, commands);
+                ui.add_space(8.0);
+                events_panel::ui(ui, settings, Destination::Discord, commands);
             }
             Section::Channel(Destination::Webhook) => {
-                self.webhook.ui(ui, settings, state, commands)
+                self.webhook.ui(ui, settings, state, commands);
+                ui.add_space(8.0);
+                ui.add_enabled_ui(settings.plan == Plan::Commercial, |ui| {
+                    events_panel::ui(ui, settings, Destination::Webhook, commands)
+                });
             }
-            Section::Events => events_panel::ui(ui, settings, commands),
             Section::Test => self.test.ui(ui, settings, state, commands),
             Section::VirtualFarm => self.simulation.ui(ui, state, commands),
             Section::Troubleshooting => troubleshooting_panel::ui(ui, settings, state),

@@ -115,18 +115,19 @@ fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Destination) {
     }
 }
 
+/// How many events each channel sends ("Discord: 9 of 19 events"); the
+/// custom webhook only on the plan that has it.
 fn events_ui(ui: &mut egui::Ui, settings: &Settings) {
-    let discord = &settings.discord.events;
     let total = EventType::all().count();
-    ui.label(format!("{} of {total} events", discord.len()));
-    if settings.discord.events != settings.webhook.events {
-        widgets::hint(
-            ui,
-            format!(
-                "the custom webhook has its own selection: {} of {total}",
-                settings.webhook.events.len()
-            ),
-        );
+    for channel in Destination::ALL {
+        if channel == Destination::Webhook && settings.plan == Plan::Free {
+            continue;
+        }
+        ui.label(format!(
+            "{}: {} of {total} events",
+            channel.label(),
+            settings.events(channel).len()
+        ));
     }
 }
 

@@ -8,7 +8,6 @@ use super::command::{SECTIONS, Section};
 use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::channel::Blocker;
-use crate::core::events::EventType;
 use crate::core::settings::{Destination, Settings};
 
 /// Width of the list, in points.
@@ -121,11 +120,6 @@ fn entry_ui(
 fn section_state(section: Section, settings: &Settings, state: &EngineState) -> (String, Tone) {
     match section {
         Section::Channel(destination) => channel_state(destination, settings, state),
-        Section::Events => {
-            let total = EventType::all().count();
-            let ticked = settings.discord.events.len();
-            (format!("{ticked} of {total} ticked"), Tone::Quiet)
-        }
         Section::Test => {
             if Destination::ALL.into_iter().any(|d| state.testing(d)) {
                 ("sending…".to_string(), Tone::Quiet)

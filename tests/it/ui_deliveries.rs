@@ -38,7 +38,7 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
         w.app().state().secrets.discord_url.is_some()
     });
     w.click("Enable Discord notifications");
-    w.open_section("Events");
+    w.open_section("Discord");
     w.click("None");
     w.click("Job failed");
     w.wait_saved();
@@ -265,7 +265,7 @@ fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkb
     });
     w.click("Enable Discord notifications");
     // Job started unticked: the farm's first events are filtered, and say so.
-    w.open_section("Events");
+    w.open_section("Discord");
     w.click("Job started");
     w.wait_saved();
     w.open_section("Virtual farm");
@@ -276,7 +276,7 @@ fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkb
     w.wait_for_text("Stopped:");
 
     // Ticked again: the farm's events reach Discord and the log shows 204.
-    w.open_section("Events");
+    w.open_section("Discord");
     w.click("Job started");
     w.wait_saved();
     w.open_section("Virtual farm");

@@ -10,10 +10,9 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use farmhook::engine::service::{EngineOptions, EngineUpdate, NoticeLevel};
 
 /// Each entry of the list, and a label only its section shows.
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 5] = [
     ("Discord", "Discord webhook URL"),
     ("Custom webhook 💎", "Endpoint URL"),
-    ("Events", "Printer online"),
     ("Test", "Test Discord"),
     ("Virtual farm", "Start the farm"),
     ("Troubleshooting", "Nothing arrives? Check these"),

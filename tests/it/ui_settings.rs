@@ -63,17 +63,17 @@ fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
         format!("https://discord.com/api/v10/webhooks/112233445566778899/{TOKEN}")
     );
 
-    // Enable, and untick one event: saved, debounced, to the settings file.
+    // Enable, and untick one event: the engine writes both to the file.
     assert!(w.shows("Discord is off"));
     w.click("Enable Discord notifications");
-    w.open_section("Events");
+    // Discord's own events are under its settings; the webhook keeps its own.
     w.click("Printer online");
     w.wait_saved();
     let settings = w.app().settings().unwrap().clone();
     assert!(settings.discord.enabled);
     let online = EventType::from_id("printer.online").unwrap();
     assert!(!settings.discord.events.contains(online));
-    assert!(!settings.webhook.events.contains(online));
+    assert!(settings.webhook.events.contains(online));
     let file = std::fs::read_to_string(
         w.config_dir
             .path()
@@ -81,8 +81,13 @@ fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
             .join(format!("{}.json", w.profile)),
     )
     .unwrap();
-    assert!(file.contains("\"enabled\": true"), "{file}");
-    assert!(!file.contains("printer.online"), "{file}");
+    let json: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(json["discord"]["enabled"], true, "{file}");
+    let discord_events = json["discord"]["events"].as_array().unwrap();
+    assert!(
+        !discord_events.contains(&serde_json::json!("printer.online")),
+        "{file}"
+    );
     assert!(!contains(&all_file_bytes(w.config_dir.path()), TOKEN));
 
     // Back on the Account page the tile says what is configured.
@@ -214,7 +219,6 @@ fn an_idle_window_asks_for_no_more_frames() {
     assert_eq!(idle(&mut w), std::time::Duration::MAX, "Notifications page");
     for section in [
         "Custom webhook 💎",
-        "Events",
         "Test",
         "Virtual farm",
         "Troubleshooting",
@@ -279,17 +283,13 @@ fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edit
     w.wait_for_text("8 of 19 events");
     w.wait_for_text("webhook 112233445566778899");
 
-    // An edit in the window, not saved yet, when the plan changes outside:
-    // the window shows the new plan and keeps the unticked event.
+    // A change from the window on its way to the engine while the plan
+    // changes outside: the window shows the new plan and keeps the unticked
+    // event, whichever reaches the file first (both go through the lock).
     w.click("Configure");
-    w.open_section("Events");
+    w.open_section("Discord");
     w.click("Printer online");
-    assert!(w.app().is_saving(), "the edit waits for its debounced save");
     cli.ok(&["plan", "commercial"]);
-    // No frame runs meanwhile, so the edit is still unsaved when the engine
-    // reports the new plan (it looks every second): the window takes it and
-    // keeps the edit. On a slow machine the save may go first instead; then
-    // the engine merges it onto the new plan. Either way both are kept.
     std::thread::sleep(farmhook::engine::service::WATCH_FILE_EVERY * 2);
     w.step_until("the plan switched by the command line", |w| {
         w.app()
@@ -395,4 +395,28 @@ fn the_engine_stays_quiet_until_something_changes_outside() {
         }
     }
     engine.send(service::EngineCommand::Shutdown);
+}
+
+/// Each channel has its own events, under its own settings; the tile counts
+/// them per channel.
+#[test]
+fn each_channel_has_its_own_events_in_the_window() {
+    require_secret_service();
+    let mut w = Window::open("per-channel-events");
+    w.click("Commercial 💎");
+    w.click("Configure");
+    w.open_section("Custom webhook 💎");
+    w.click("All orders");
+    w.click("Job started");
+    w.wait_saved();
+    let settings = w.app().settings().unwrap();
+    let started = EventType::from_id("job.started").unwrap();
+    let closed = EventType::from_id("order.closed").unwrap();
+    assert!(!settings.webhook.events.contains(started));
+    assert!(settings.discord.events.contains(started));
+    assert!(settings.webhook.events.contains(closed));
+    assert!(!settings.discord.events.contains(closed));
+    w.click("‹ Back to Account");
+    assert!(w.shows("Discord: 9 of 19 events"));
+    assert!(w.shows("Custom webhook: 13 of 19 events"));
 }
