@@ -559,7 +559,7 @@ impl SecretsView {
             scrub.add(key.expose(), &key.to_string());
         }
         if let Some(secret) = &self.signing_secret {
-            crate::engine::delivery::deliver::add_signing_secret(&mut scrub, secret);
+            crate::engine::delivery::webhook::add_signing_secret(&mut scrub, secret);
         }
         scrub
     }

@@ -5,94 +5,18 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use super::discord::{self, RateLimitState};
+use super::discord::RateLimitState;
 use super::http::{self, HttpAnswer, HttpConfig};
 use super::log::{
     AttemptRecord, DeliveryId, DeliveryRecord, EventRef, Outcome, REQUEST_EXCERPT_BYTES,
     RESPONSE_EXCERPT_BYTES, excerpt,
 };
 use super::retry::{RetryPolicy, Verdict, classify, parse_retry_after};
+pub use super::target::Target;
 use crate::build_info;
-use crate::core::api_key::{ApiKey, SigningSecret};
-use crate::core::discord_message::discord_message_with_summary;
-use crate::core::discord_url::DiscordWebhookUrl;
-use crate::core::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
-use crate::core::settings::Destination;
 use crate::core::summary::Summary;
-
-/// Where a delivery goes, with the secrets it needs.
-#[derive(Clone, Debug)]
-pub enum Target {
-    Discord {
-        url: DiscordWebhookUrl,
-        /// `https://discord.com/api`, or a stand-in's.
-        api_base: String,
-    },
-    Webhook {
-        url: EndpointUrl,
-        key: ApiKey,
-        signing: Option<SigningSecret>,
-    },
-}
-
-impl Target {
-    pub fn destination(&self) -> Destination {
-        match self {
-            Target::Discord { .. } => Destination::Discord,
-            Target::Webhook { .. } => Destination::Webhook,
-        }
-    }
-
-    /// This target's own secrets, for scrubbing answers that echo them.
-    pub fn scrubber(&self) -> Scrubber {
-        let mut scrub = Scrubber::default();
-        match self {
-            Target::Discord { url, api_base } => {
-                scrub.add(&url.expose_api_url(api_base), &self.redacted());
-                scrub.add(url.expose_token(), "••••••");
-            }
-            Target::Webhook { url, key, signing } => {
-                let shown = url.redacted();
-                for part in url.secret_parts() {
-                    scrub.add(part, &shown);
-                }
-                scrub.add(key.expose(), &key.to_string());
-                if let Some(secret) = signing {
-                    add_signing_secret(&mut scrub, secret);
-                }
-            }
-        }
-        scrub
-    }
-
-    /// The URL as it may be shown.
-    pub fn redacted(&self) -> String {
-        match self {
-            Target::Discord { url, api_base }
-                if api_base == crate::core::discord_url::DEFAULT_API_BASE =>
-            {
-                url.to_string()
-            }
-            Target::Discord { url, api_base } => format!(
-                "{}/v10/webhooks/{}/••••••",
-                api_base.trim_end_matches('/'),
-                url.id()
-            ),
-            Target::Webhook { url, .. } => url.redacted(),
-        }
-    }
-}
-
-/// Adds a signing secret, and its key part alone (after `whsec_`).
-pub fn add_signing_secret(scrub: &mut Scrubber, secret: &SigningSecret) {
-    let mask = secret.to_string();
-    scrub.add(secret.expose(), &mask);
-    if let Some(key) = secret.expose().strip_prefix("whsec_") {
-        scrub.add(key, &mask);
-    }
-}
 
 /// Everything a delivery needs besides its target and events.
 pub struct DeliveryContext<'a> {
@@ -181,13 +105,7 @@ pub async fn deliver(
         mut paused,
     } = ctx;
     let started = Instant::now();
-    let body = match target {
-        Target::Discord { .. } => {
-            serde_json::to_vec(&discord_message_with_summary(events, summary))
-                .expect("JSON values serialize")
-        }
-        Target::Webhook { .. } => events.first().map(Event::to_json).unwrap_or_default(),
-    };
+    let body = target.body(events, summary);
     record.request_body = excerpt(&body, REQUEST_EXCERPT_BYTES).0;
     let mut wait = Duration::ZERO;
     let mut cancelled = cancelled.clone();
@@ -325,29 +243,27 @@ pub async fn deliver(
                 format!("gave up after {number} attempts: {words}")
             };
             finish(record, Outcome::Failed, Some(error));
-            return match pause_reason(target, &answer) {
+            return match target.pause_reason(&answer) {
                 Some(reason) => Ending::FailedAndPause(reason),
                 None => Ending::Failed,
             };
         }
         // A retry: the server's wait if it gave one, else backoff.
         let backoff = retry.backoff(number, jitter());
-        wait = match (target, answer.status) {
-            (Target::Discord { .. }, 429) => {
-                let asked = discord::error_body(&answer).retry_after;
-                let asked =
-                    asked.or_else(|| answer.header("retry-after").and_then(parse_retry_after));
-                let w = retry.server_wait(asked, backoff);
-                if let Some(limit) = rate_limit.as_deref_mut() {
-                    limit.block_for(Instant::now(), w);
-                }
-                w
-            }
-            _ => match answer.header("retry-after").and_then(parse_retry_after) {
-                Some(secs) => retry.server_wait(Some(secs), backoff),
-                None => backoff,
-            },
+        let asked = target
+            .asked_wait(&answer)
+            .or_else(|| answer.header("retry-after").and_then(parse_retry_after));
+        wait = match asked {
+            Some(_) => retry.server_wait(asked, backoff),
+            None => backoff,
         };
+        // A 429 holds back everything to this channel's bucket, not only
+        // this delivery.
+        if answer.status == 429
+            && let Some(limit) = rate_limit.as_deref_mut()
+        {
+            limit.block_for(Instant::now(), wait);
+        }
         on_change(record);
     }
     // The loop always returns on its last attempt.
@@ -375,51 +291,26 @@ fn build_request(
         ("content-type".to_string(), "application/json".to_string()),
         ("user-agent".to_string(), build_info::USER_AGENT.to_string()),
     ];
-    let request = match target {
-        Target::Discord { url, api_base } => client.post(&url.expose_api_url(api_base)),
-        Target::Webhook { url, key, signing } => {
-            let id = events.first().map(|e| e.id.as_str()).unwrap_or_default();
-            let timestamp = at.unix_timestamp();
-            let mut request = client
-                .post(url.expose().as_str())
-                .header("x-api-key", key.expose())
-                .header("webhook-id", id)
-                .header("webhook-timestamp", timestamp.to_string());
-            shown.push(("x-api-key".into(), key.to_string()));
-            shown.push(("webhook-id".into(), id.to_string()));
-            shown.push(("webhook-timestamp".into(), timestamp.to_string()));
-            if let Some(secret) = signing {
-                let signature = secret.sign(id, timestamp, body);
-                request = request.header("webhook-signature", &signature);
-                shown.push(("webhook-signature".into(), signature));
-            }
-            request
-        }
-    };
-    let request = request
+    let request = target
+        .request(client, events, body, at, &mut shown)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_vec());
     (request, shown)
 }
 
-/// What a non-2xx answer means, in words.
+/// What a non-2xx answer means, in words: the channel's own words for
+/// its service's answers first, then what any HTTP server's mean.
 fn status_words(target: &Target, answer: &HttpAnswer) -> String {
+    if let Some(words) = target.answer_words(answer) {
+        return words;
+    }
     let status = answer.status;
     let reason = reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
-    let said = |answer: &HttpAnswer| {
-        let (text, _) = excerpt(&answer.body, 200);
-        let text = text.trim().replace(['\n', '\r'], " ");
-        if text.is_empty() {
-            String::new()
-        } else {
-            format!(": {text}")
-        }
-    };
-    match (target, status) {
-        (_, 300..=399) => {
+    match status {
+        300..=399 => {
             let to = answer
                 .header("location")
                 .and_then(|l| url::Url::parse(l).ok())
@@ -431,44 +322,12 @@ fn status_words(target: &Target, answer: &HttpAnswer) -> String {
                  so the API key never reaches another host: use the final URL"
             )
         }
-        (Target::Discord { .. }, 404) => {
-            "the Discord webhook was deleted (404 Unknown Webhook): create a new one and paste its URL".into()
-        }
-        (Target::Discord { .. }, 401) => {
-            "Discord does not accept this webhook's token (401): copy the URL from Discord again".into()
-        }
-        (Target::Discord { .. }, 429) => {
-            let body = discord::error_body(answer);
-            format!(
-                "Discord rate limit (429): asked to wait {:.2} s",
-                body.retry_after.filter(|s| s.is_finite()).unwrap_or(0.0)
-            )
-        }
-        (Target::Discord { .. }, 400) => format!(
-            "Discord refused the message (400){}",
-            discord::error_body(answer).message.map(|m| format!(": {m}")).unwrap_or_default()
+        408 => "the server timed out waiting for the request (408)".into(),
+        429 => "the endpoint is rate limiting (429)".into(),
+        500..=599 => format!(
+            "the server had an error ({status} {reason}){}",
+            answer.said()
         ),
-        (Target::Webhook { .. }, 401 | 403) => format!(
-            "the endpoint refused the request ({status} {reason}): make sure the receiver has the current API key{}",
-            said(answer)
-        ),
-        (Target::Webhook { .. }, 404) => format!("the endpoint answered 404 Not Found: check the URL's path{}", said(answer)),
-        (_, 408) => "the server timed out waiting for the request (408)".into(),
-        (_, 429) => "the endpoint is rate limiting (429)".into(),
-        (_, 500..=599) => format!("the server had an error ({status} {reason}){}", said(answer)),
-        _ => format!("the endpoint answered {status} {reason}{}", said(answer)),
-    }
-}
-
-/// Answers after which sending again cannot work until the user acts.
-fn pause_reason(target: &Target, answer: &HttpAnswer) -> Option<String> {
-    match (target, answer.status) {
-        (Target::Discord { .. }, 404) => Some(
-            "the Discord webhook was deleted: paste a new webhook URL, then press Resume".into(),
-        ),
-        (Target::Discord { .. }, 401) => Some(
-            "Discord rejects this webhook's token: paste the URL again, then press Resume".into(),
-        ),
-        _ => None,
+        _ => format!("the endpoint answered {status} {reason}{}", answer.said()),
     }
 }

@@ -1,12 +1,87 @@
-//! Discord's side of delivery: its rate-limit headers, its 429 answers, and
-//! asking it which webhook a URL is (Verify).
+//! Discord's side of delivery: its message body, what its answers mean, its
+//! rate-limit headers and 429 answers, and asking it which webhook a URL is
+//! (Verify).
 
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::http::{self, HttpAnswer};
-use crate::core::discord_url::DiscordWebhookUrl;
+use crate::core::discord_message::discord_message_with_summary;
+use crate::core::discord_url::{DEFAULT_API_BASE, DiscordWebhookUrl};
+use crate::core::payload::Event;
+use crate::core::redact::Scrubber;
+use crate::core::summary::Summary;
+
+/// The execute-webhook body: one embed per event (and the summary of
+/// events that could not be queued), within Discord's limits.
+pub fn body(events: &[Event], summary: Option<&Summary>) -> Vec<u8> {
+    serde_json::to_vec(&discord_message_with_summary(events, summary))
+        .expect("JSON values serialize")
+}
+
+/// The webhook's URL as it may be shown (the token never is).
+pub fn redacted(url: &DiscordWebhookUrl, api_base: &str) -> String {
+    if api_base == DEFAULT_API_BASE {
+        url.to_string()
+    } else {
+        format!(
+            "{}/v10/webhooks/{}/••••••",
+            api_base.trim_end_matches('/'),
+            url.id()
+        )
+    }
+}
+
+/// The webhook's secrets, for scrubbing answers that echo them.
+pub fn scrubber(url: &DiscordWebhookUrl, api_base: &str) -> Scrubber {
+    let mut scrub = Scrubber::default();
+    scrub.add(&url.expose_api_url(api_base), &redacted(url, api_base));
+    scrub.add(url.expose_token(), "••••••");
+    scrub
+}
+
+/// What Discord means by its answers, in words.
+pub fn answer_words(answer: &HttpAnswer) -> Option<String> {
+    match answer.status {
+        404 => Some(
+            "the Discord webhook was deleted (404 Unknown Webhook): create a new one and paste its URL"
+                .into(),
+        ),
+        401 => Some(
+            "Discord does not accept this webhook's token (401): copy the URL from Discord again"
+                .into(),
+        ),
+        429 => Some(format!(
+            "Discord rate limit (429): asked to wait {:.2} s",
+            error_body(answer)
+                .retry_after
+                .filter(|s| s.is_finite())
+                .unwrap_or(0.0)
+        )),
+        400 => Some(format!(
+            "Discord refused the message (400){}",
+            error_body(answer)
+                .message
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+/// Answers after which sending again cannot work until the user acts.
+pub fn pause_reason(answer: &HttpAnswer) -> Option<String> {
+    match answer.status {
+        404 => Some(
+            "the Discord webhook was deleted: paste a new webhook URL, then press Resume".into(),
+        ),
+        401 => Some(
+            "Discord rejects this webhook's token: paste the URL again, then press Resume".into(),
+        ),
+        _ => None,
+    }
+}
 
 /// Discord's "Unknown Webhook" error code: the webhook was deleted.
 pub const UNKNOWN_WEBHOOK_CODE: u64 = 10015;

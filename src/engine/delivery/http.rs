@@ -133,6 +133,18 @@ pub struct HttpAnswer {
 }
 
 impl HttpAnswer {
+    /// What the server said, as one short line after a colon (`": text"`),
+    /// or nothing when it said nothing.
+    pub fn said(&self) -> String {
+        let (text, _) = super::log::excerpt(&self.body, 200);
+        let text = text.trim().replace(['\n', '\r'], " ");
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!(": {text}")
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -1,5 +1,7 @@
-//! Delivery: the shared HTTP client, the Discord and custom-webhook senders,
-//! retries and rate limits, destination health and the delivery log.
+//! Delivery: the shared HTTP client, one sender module per channel
+//! (`discord.rs`, `webhook.rs`) registered in `target.rs`, the channel-blind
+//! delivery loop (`deliver.rs`), retries and rate limits, destination health
+//! and the delivery log.
 
 pub mod deliver;
 pub mod discord;
@@ -9,3 +11,5 @@ pub mod health_journal;
 pub mod http;
 pub mod log;
 pub mod retry;
+pub mod target;
+pub mod webhook;

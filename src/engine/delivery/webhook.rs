@@ -1,0 +1,92 @@
+//! The custom webhook's side of delivery: its body (payload schema v1),
+//! its headers (`X-API-Key`, Standard Webhooks id, timestamp and
+//! signature), and what its answers mean.
+
+use time::OffsetDateTime;
+
+use super::http::{self, HttpAnswer};
+use crate::core::api_key::{ApiKey, SigningSecret};
+use crate::core::endpoint_url::EndpointUrl;
+use crate::core::payload::Event;
+use crate::core::redact::Scrubber;
+
+/// The JSON body: one event per delivery.
+pub fn body(events: &[Event]) -> Vec<u8> {
+    events.first().map(Event::to_json).unwrap_or_default()
+}
+
+/// One attempt's request with the contract's headers; what they are, as
+/// they may be logged, goes to `shown`.
+#[allow(clippy::too_many_arguments)]
+pub fn request(
+    client: &http::HttpClient,
+    url: &EndpointUrl,
+    key: &ApiKey,
+    signing: Option<&SigningSecret>,
+    events: &[Event],
+    body: &[u8],
+    at: OffsetDateTime,
+    shown: &mut Vec<(String, String)>,
+) -> reqwest::RequestBuilder {
+    let id = events.first().map(|e| e.id.as_str()).unwrap_or_default();
+    let timestamp = at.unix_timestamp();
+    let mut request = client
+        .post(url.expose().as_str())
+        .header("x-api-key", key.expose())
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string());
+    shown.push(("x-api-key".into(), key.to_string()));
+    shown.push(("webhook-id".into(), id.to_string()));
+    shown.push(("webhook-timestamp".into(), timestamp.to_string()));
+    if let Some(secret) = signing {
+        let signature = secret.sign(id, timestamp, body);
+        request = request.header("webhook-signature", &signature);
+        shown.push(("webhook-signature".into(), signature));
+    }
+    request
+}
+
+/// What a customer's endpoint means by the answers that point at the
+/// settings (the key, the path).
+pub fn answer_words(answer: &HttpAnswer) -> Option<String> {
+    let status = answer.status;
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    match status {
+        401 | 403 => Some(format!(
+            "the endpoint refused the request ({status} {reason}): make sure the receiver has the current API key{}",
+            answer.said()
+        )),
+        404 => Some(format!(
+            "the endpoint answered 404 Not Found: check the URL's path{}",
+            answer.said()
+        )),
+        _ => None,
+    }
+}
+
+/// The endpoint's secrets (the URL's token-like parts, the key, the
+/// signing secret), for scrubbing answers that echo them.
+pub fn scrubber(url: &EndpointUrl, key: &ApiKey, signing: Option<&SigningSecret>) -> Scrubber {
+    let mut scrub = Scrubber::default();
+    let shown = url.redacted();
+    for part in url.secret_parts() {
+        scrub.add(part, &shown);
+    }
+    scrub.add(key.expose(), &key.to_string());
+    if let Some(secret) = signing {
+        add_signing_secret(&mut scrub, secret);
+    }
+    scrub
+}
+
+/// Adds a signing secret, and its key part alone (after `whsec_`).
+pub fn add_signing_secret(scrub: &mut Scrubber, secret: &SigningSecret) {
+    let mask = secret.to_string();
+    scrub.add(secret.expose(), &mask);
+    if let Some(key) = secret.expose().strip_prefix("whsec_") {
+        scrub.add(key, &mask);
+    }
+}
