@@ -9,8 +9,6 @@
 //! into a 400.
 
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::events::Severity;
 use super::payload::{Event, rfc3339_millis};
@@ -379,6 +377,9 @@ fn duration_text(seconds: u64) -> String {
 /// Discord does).
 #[cfg(test)]
 mod limits {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
     use super::*;
 
     /// Every way `message` breaks a Discord limit, in words; empty when Discord
