@@ -565,6 +565,8 @@ mod limits {
 mod tests {
     use proptest::prelude::*;
 
+    use time::OffsetDateTime;
+
     use super::limits::{check_limits, limit_violations};
     use super::*;
     use crate::core::events::{EventType, Subject};
