@@ -31,17 +31,19 @@ pub enum EngineCommand {
     /// when the settings changed and `Saved` in every case; a change it
     /// refuses gets an error notice and the settings as they are.
     Change(SettingsChange),
-    /// The pasted webhook URL (a secret: `Debug` never shows it).
-    SetDiscordUrl(SecretString),
+    /// The pasted webhook URL (a secret: `Debug` never shows it). Answered
+    /// with `Answered(ticket, …)`.
+    SetDiscordUrl(Ticket, SecretString),
     ClearDiscordUrl,
     /// Store the custom webhook's endpoint in the keyring (a secret:
-    /// `Debug` never shows it).
-    SetWebhookUrl(SecretString),
+    /// `Debug` never shows it). Answered with `Answered(ticket, …)`.
+    SetWebhookUrl(Ticket, SecretString),
     /// Forget the endpoint and turn the custom webhook off.
     ClearWebhookUrl,
     GenerateApiKey,
-    /// A custom key as typed (a secret: `Debug` never shows it).
-    SetApiKey(SecretString),
+    /// A custom key as typed (a secret: `Debug` never shows it). Answered
+    /// with `Answered(ticket, …)`.
+    SetApiKey(Ticket, SecretString),
     ClearApiKey,
     GenerateSigningSecret,
     ClearSigningSecret,
@@ -64,6 +66,19 @@ pub enum EngineCommand {
     StartSimulation(SimulationSettings),
     StopSimulation,
     Shutdown,
+}
+
+/// Names one command, so its answer reaches the part of the window that
+/// sent it (the field that stays filled until the keyring has the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ticket(pub u64);
+
+impl Ticket {
+    /// A ticket no other command of this process has.
+    pub fn next() -> Ticket {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Ticket(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// A change to the settings, as the user makes it in the window (the
@@ -99,6 +114,9 @@ pub enum EngineUpdate {
     },
     Secrets(SecretsView),
     Saved,
+    /// How the command with this ticket ended: done, or why not in words
+    /// (the same words also come as an error notice).
+    Answered(Ticket, Result<(), String>),
     Notice(NoticeLevel, String),
     Delivery(Box<DeliveryRecord>),
     Health(Destination, DestinationHealth),
@@ -123,8 +141,8 @@ mod tests {
         let url = format!("https://discord.com/api/webhooks/123456789012345678/{token}");
         let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
         for command in [
-            EngineCommand::SetDiscordUrl(url.as_str().into()),
-            EngineCommand::SetApiKey(key.into()),
+            EngineCommand::SetDiscordUrl(Ticket(1), url.as_str().into()),
+            EngineCommand::SetApiKey(Ticket(2), key.into()),
         ] {
             let shown = format!("{command:?} {command:#?} {:?}", command.clone());
             assert!(!shown.contains(token) && !shown.contains(key), "{shown}");

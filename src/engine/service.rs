@@ -14,7 +14,7 @@ use super::config_store::ConfigStore;
 use super::delivery::discord;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::log::DeliveryRecord;
-pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel, SettingsChange};
+pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel, SettingsChange, Ticket};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
@@ -496,24 +496,28 @@ impl State {
                 });
                 self.out.send(EngineUpdate::Saved);
             }
-            EngineCommand::SetDiscordUrl(text) => {
+            EngineCommand::SetDiscordUrl(ticket, text) => {
                 let r = self.profile.set_discord_url(text.expose_secret()).await;
+                let answer = answer_of(&r);
                 if let Some(url) = self.change(r).await {
                     self.out
                         .info(format!("Discord webhook saved in the keyring: {url}"));
                 }
+                self.out.send(EngineUpdate::Answered(ticket, answer));
             }
             EngineCommand::ClearDiscordUrl => {
                 let r = self.profile.clear_discord_url().await;
                 self.change(r).await;
             }
-            EngineCommand::SetWebhookUrl(text) => {
+            EngineCommand::SetWebhookUrl(ticket, text) => {
                 let r = self.profile.set_webhook_url(text.expose_secret()).await;
+                let answer = answer_of(&r);
                 if let Some((url, notes)) = self.change(r).await {
                     self.out
                         .info(format!("endpoint saved in the keyring: {url}"));
                     notes.into_iter().for_each(|n| self.out.info(n));
                 }
+                self.out.send(EngineUpdate::Answered(ticket, answer));
             }
             EngineCommand::ClearWebhookUrl => {
                 let r = self.profile.clear_webhook_url().await;
@@ -526,11 +530,13 @@ impl State {
                         .info("a new API key was generated: copy it to your receiver");
                 }
             }
-            EngineCommand::SetApiKey(text) => {
+            EngineCommand::SetApiKey(ticket, text) => {
                 let r = self.profile.set_api_key(text.expose_secret()).await;
+                let answer = answer_of(&r);
                 if self.change(r).await.is_some() {
                     self.out.info("API key saved in the keyring");
                 }
+                self.out.send(EngineUpdate::Answered(ticket, answer));
             }
             EngineCommand::ClearApiKey => {
                 let r = self.profile.clear_api_key().await;
@@ -667,4 +673,9 @@ async fn export(dispatcher: Dispatcher, path: PathBuf, out: Outbox) {
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| format!("could not write {}: {e}", path.display())));
     out.send(EngineUpdate::Exported(result.map(|n| (path, n))));
+}
+
+/// How a command ended, for its `Answered` reply.
+fn answer_of<T>(result: &Result<T, ProfileError>) -> Result<(), String> {
+    result.as_ref().map(|_| ()).map_err(ToString::to_string)
 }

@@ -8,7 +8,7 @@ use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::api_key::{ApiKey, GENERATED_KEY_LEN, KeyStrength, MIN_KEY_LEN};
 use crate::engine::clipboard::SecretToCopy;
-use crate::engine::service::EngineCommand;
+use crate::engine::service::{EngineCommand, Ticket};
 
 #[derive(Default)]
 pub struct ApiKeyPanel {
@@ -24,8 +24,9 @@ pub struct ApiKeyPanel {
 struct CustomKey {
     text: String,
     reveal: bool,
-    /// Sent to the keyring; the editor closes once it is stored.
-    submitted: Option<(ApiKey, u64)>,
+    /// Sent to the keyring, with the ticket of its answer; the editor
+    /// closes once the engine says it is stored.
+    submitted: Option<(ApiKey, Ticket)>,
 }
 
 impl ApiKeyPanel {
@@ -109,13 +110,14 @@ impl ApiKeyPanel {
         let Some(custom) = &mut self.custom else {
             return;
         };
-        if let Some((key, errors_seen)) = &custom.submitted {
-            if state.secrets.api_key.as_ref() == Some(key) {
-                self.custom = None;
-                return;
-            }
-            if state.errors_seen > *errors_seen {
-                custom.submitted = None;
+        if let Some((_, ticket)) = &custom.submitted {
+            match state.answer(*ticket) {
+                Some(Ok(())) => {
+                    self.custom = None;
+                    return;
+                }
+                Some(Err(_)) => custom.submitted = None,
+                None => {}
             }
         }
         let mut close = false;
@@ -182,8 +184,12 @@ impl ApiKeyPanel {
                 "Saving replaces the current key: update your receiver with the new one.",
             );
             if submit && let Ok(key) = parsed {
-                commands.push(UiCommand::Engine(EngineCommand::SetApiKey(custom.text.clone().into())));
-                custom.submitted = Some((key, state.errors_seen));
+                let ticket = Ticket::next();
+                commands.push(UiCommand::Engine(EngineCommand::SetApiKey(
+                    ticket,
+                    custom.text.clone().into(),
+                )));
+                custom.submitted = Some((key, ticket));
             }
         });
         if close {

@@ -246,7 +246,7 @@ impl FarmhookApp {
                 self.state.test_requested[*to] = Some(now);
             }
             EngineCommand::VerifyDiscord => self.state.verify = Verify::Asking,
-            EngineCommand::SetDiscordUrl(_) | EngineCommand::ClearDiscordUrl => {
+            EngineCommand::SetDiscordUrl(..) | EngineCommand::ClearDiscordUrl => {
                 self.state.verify = Verify::NotAsked;
             }
             _ => {}

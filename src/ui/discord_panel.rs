@@ -38,8 +38,7 @@ impl DiscordPanel {
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
-        self.url
-            .settle(state.secrets.discord_url.as_ref(), state.errors_seen);
+        self.url.settle(state);
         widgets::section(ui, "Discord", |ui| {
             widgets::hint(
                 ui,
@@ -72,7 +71,6 @@ impl DiscordPanel {
             ui,
             &URL_WORDS,
             stored,
-            state.errors_seen,
             DiscordWebhookUrl::parse,
             |url| {
                 format!(
@@ -82,8 +80,11 @@ impl DiscordPanel {
             },
             |url| format!("saving webhook {} in the keyring…", url.id()),
         );
-        if let Some(text) = submitted {
-            commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(text.into())));
+        if let Some((ticket, text)) = submitted {
+            commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(
+                ticket,
+                text.into(),
+            )));
         }
         let forget = saved_ui(
             ui,

@@ -9,8 +9,12 @@ use crate::core::settings::{Destination, Settings};
 use crate::engine::delivery::discord::WebhookInfo;
 use crate::engine::delivery::health::DestinationHealth;
 use crate::engine::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord, Outcome};
-use crate::engine::service::{EngineUpdate, NoticeLevel, SecretsView};
+use crate::engine::service::{EngineUpdate, NoticeLevel, SecretsView, Ticket};
 use crate::engine::simulation::SimulationView;
+
+/// Answers kept for the panels waiting on them: far more than can be
+/// waiting at once.
+const MAX_ANSWERS_KEPT: usize = 32;
 
 /// How long a good-news notice stays up, in seconds.
 pub const INFO_NOTICE_SECONDS: f64 = 8.0;
@@ -59,9 +63,8 @@ pub struct EngineState {
     pub deliveries: Deliveries,
     pub notices: Vec<Notice>,
     next_notice: u64,
-    /// How many error notices have arrived: a panel that sent a command can
-    /// tell whether it failed.
-    pub errors_seen: u64,
+    /// The latest answers to commands that carried a ticket, newest last.
+    answers: VecDeque<(Ticket, Result<(), String>)>,
     /// When a Test button was pressed and no delivery has appeared yet.
     pub test_requested: PerChannel<Option<f64>>,
     /// Settings have been written at least once since the window opened.
@@ -90,7 +93,7 @@ impl EngineState {
             deliveries: Deliveries::new(DEFAULT_LOG_CAPACITY),
             notices: Vec::new(),
             next_notice: 0,
-            errors_seen: 0,
+            answers: VecDeque::new(),
             test_requested: PerChannel::default(),
             saved: false,
             saves_in_flight: 0,
@@ -125,9 +128,14 @@ impl EngineState {
                 self.saved = true;
                 self.saves_in_flight = self.saves_in_flight.saturating_sub(1);
             }
+            EngineUpdate::Answered(ticket, result) => {
+                if self.answers.len() == MAX_ANSWERS_KEPT {
+                    self.answers.pop_front();
+                }
+                self.answers.push_back((ticket, result));
+            }
             EngineUpdate::Notice(level, text) => {
                 if level == NoticeLevel::Error {
-                    self.errors_seen += 1;
                     // A Test that could not start says why here.
                     self.test_requested = PerChannel::default();
                 }
@@ -154,7 +162,6 @@ impl EngineState {
                     now,
                 ),
                 Err(e) => {
-                    self.errors_seen += 1;
                     self.push_notice(NoticeLevel::Error, format!("export failed: {e}"), now);
                 }
             },
@@ -234,6 +241,15 @@ impl EngineState {
             .flatten()
             .map(|at| at + TEST_REQUEST_TIMEOUT_SECONDS - now);
         notices.chain(tests).map(|s| s.max(0.0)).reduce(f64::min)
+    }
+
+    /// How the command with `ticket` ended, once the engine has said.
+    pub fn answer(&self, ticket: Ticket) -> Option<&Result<(), String>> {
+        self.answers
+            .iter()
+            .rev()
+            .find(|(t, _)| *t == ticket)
+            .map(|(_, result)| result)
     }
 
     /// A test delivery to `destination` is on its way (spinner).

@@ -7,7 +7,9 @@ use std::fmt::Display;
 
 use eframe::egui;
 
+use super::engine_state::EngineState;
 use super::widgets;
+use crate::engine::service::Ticket;
 
 /// The words of one such field.
 pub struct FieldWords {
@@ -25,8 +27,8 @@ pub struct SecretUrlField<T> {
     /// The pasted URL until it is stored; never written anywhere else.
     text: String,
     reveal: bool,
-    /// What was sent to the engine, and how many errors had been seen then.
-    submitted: Option<(T, u64)>,
+    /// What was sent to the engine, and the ticket its answer will carry.
+    submitted: Option<(T, Ticket)>,
 }
 
 impl<T> Default for SecretUrlField<T> {
@@ -45,34 +47,36 @@ impl<T: PartialEq> SecretUrlField<T> {
         self.reveal = false;
     }
 
-    /// Clears the field once the keyring holds what was typed; keeps it when
-    /// saving failed, so the user can try again.
-    pub fn settle(&mut self, stored: Option<&T>, errors_seen: u64) {
-        if let Some((url, seen)) = &self.submitted {
-            if stored == Some(url) {
+    /// Clears the field once the engine says the keyring holds what was
+    /// typed; keeps it when saving failed, so the user can try again.
+    pub fn settle(&mut self, state: &EngineState) {
+        let Some((_, ticket)) = &self.submitted else {
+            return;
+        };
+        match state.answer(*ticket) {
+            Some(Ok(())) => {
                 self.text.clear();
                 self.reveal = false;
                 self.submitted = None;
-            } else if errors_seen > *seen {
-                self.submitted = None;
             }
+            Some(Err(_)) => self.submitted = None,
+            None => {}
         }
     }
 
-    /// Draws the field. Returns the text to store when the user saves a
-    /// valid URL. `valid_words` says what a valid, new URL is and how to
-    /// keep it; `saving_words` what is being saved.
-    #[allow(clippy::too_many_arguments)]
+    /// Draws the field. Returns the ticket and the text to store when the
+    /// user saves a valid URL; the command sent with it must carry that
+    /// ticket. `valid_words` says what a valid, new URL is and how to keep
+    /// it; `saving_words` what is being saved.
     pub fn ui<E: Display>(
         &mut self,
         ui: &mut egui::Ui,
         words: &FieldWords,
         stored: Option<&T>,
-        errors_seen: u64,
         parse: impl Fn(&str) -> Result<T, E>,
         valid_words: impl Fn(&T) -> String,
         saving_words: impl Fn(&T) -> String,
-    ) -> Option<String> {
+    ) -> Option<(Ticket, String)> {
         let label = widgets::field_label(ui, words.label);
         // Checked after the field has taken this frame's typing.
         let mut parsed = None;
@@ -136,8 +140,9 @@ impl<T: PartialEq> SecretUrlField<T> {
             && self.submitted.is_none()
             && let Some(Ok(url)) = parsed
         {
-            self.submitted = Some((url, errors_seen));
-            return Some(self.text.trim().to_string());
+            let ticket = Ticket::next();
+            self.submitted = Some((url, ticket));
+            return Some((ticket, self.text.trim().to_string()));
         }
         None
     }

@@ -45,8 +45,7 @@ impl WebhookPanel {
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
-        self.endpoint
-            .settle(state.secrets.endpoint.as_ref(), state.errors_seen);
+        self.endpoint.settle(state);
         widgets::section(ui, "Custom webhook 💎", |ui| {
             let unlocked = settings.plan == Plan::Commercial;
             if !unlocked {
@@ -102,7 +101,6 @@ impl WebhookPanel {
             ui,
             &ENDPOINT_WORDS,
             stored,
-            state.errors_seen,
             EndpointUrl::parse,
             |url| {
                 let note = if url.is_loopback() {
@@ -116,8 +114,11 @@ impl WebhookPanel {
             },
             |url| format!("saving {url} in the keyring…"),
         );
-        if let Some(text) = submitted {
-            commands.push(UiCommand::Engine(EngineCommand::SetWebhookUrl(text.into())));
+        if let Some((ticket, text)) = submitted {
+            commands.push(UiCommand::Engine(EngineCommand::SetWebhookUrl(
+                ticket,
+                text.into(),
+            )));
         }
         let forget = saved_ui(
             ui,
