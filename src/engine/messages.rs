@@ -50,7 +50,10 @@ pub enum EngineCommand {
     VerifyDiscord,
     /// Send a sample event now, whether or not the destination is enabled
     /// or the event ticked.
+    /// Answered with `Answered(ticket, …)`: Ok once the delivery is
+    /// queued (its record follows), or why it could not start.
     TestFire {
+        ticket: Ticket,
         event: EventType,
         to: Destination,
     },

@@ -551,8 +551,8 @@ impl State {
                 self.change(r).await;
             }
             EngineCommand::VerifyDiscord => self.verify(),
-            EngineCommand::TestFire { event, to } => {
-                match test_target(
+            EngineCommand::TestFire { ticket, event, to } => {
+                let answer = match test_target(
                     &self.settings,
                     &self.secrets,
                     to,
@@ -560,9 +560,14 @@ impl State {
                 ) {
                     Ok(target) => {
                         drop(self.dispatcher.submit(target, sample_event(event)));
+                        Ok(())
                     }
-                    Err(e) => self.out.error(e),
-                }
+                    Err(e) => {
+                        self.out.error(e.clone());
+                        Err(e)
+                    }
+                };
+                self.out.send(EngineUpdate::Answered(ticket, answer));
             }
             EngineCommand::Send(event) => self.send_event(*event),
             EngineCommand::Resume(d) => self.dispatcher.resume(d),

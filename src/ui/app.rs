@@ -242,8 +242,8 @@ impl FarmhookApp {
     /// after switching the plan sees the new plan.
     fn send(&mut self, command: EngineCommand, now: f64) {
         match &command {
-            EngineCommand::TestFire { to, .. } => {
-                self.state.test_requested[*to] = Some(now);
+            EngineCommand::TestFire { ticket, to, .. } => {
+                self.state.test_requested[*to] = Some((now, *ticket));
             }
             EngineCommand::VerifyDiscord => self.state.verify = Verify::Asking,
             EngineCommand::SetDiscordUrl(..) | EngineCommand::ClearDiscordUrl => {

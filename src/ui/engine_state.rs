@@ -66,7 +66,7 @@ pub struct EngineState {
     /// The latest answers to commands that carried a ticket, newest last.
     answers: VecDeque<(Ticket, Result<(), String>)>,
     /// When a Test button was pressed and no delivery has appeared yet.
-    pub test_requested: PerChannel<Option<f64>>,
+    pub test_requested: PerChannel<Option<(f64, Ticket)>>,
     /// Settings have been written at least once since the window opened.
     pub saved: bool,
     /// Saves sent to the engine and not yet answered.
@@ -129,16 +129,21 @@ impl EngineState {
                 self.saves_in_flight = self.saves_in_flight.saturating_sub(1);
             }
             EngineUpdate::Answered(ticket, result) => {
+                // A Test that could not start stops its spinner (the notice
+                // says why); one that started waits for its record.
+                if result.is_err() {
+                    for requested in self.test_requested.values_mut() {
+                        if requested.is_some_and(|(_, t)| t == ticket) {
+                            *requested = None;
+                        }
+                    }
+                }
                 if self.answers.len() == MAX_ANSWERS_KEPT {
                     self.answers.pop_front();
                 }
                 self.answers.push_back((ticket, result));
             }
             EngineUpdate::Notice(level, text) => {
-                if level == NoticeLevel::Error {
-                    // A Test that could not start says why here.
-                    self.test_requested = PerChannel::default();
-                }
                 self.push_notice(level, text, now);
             }
             EngineUpdate::Delivery(record) => {
@@ -226,7 +231,7 @@ impl EngineState {
         self.notices
             .retain(|n| n.level == NoticeLevel::Error || now - n.at < INFO_NOTICE_SECONDS);
         for requested in self.test_requested.values_mut() {
-            if requested.is_some_and(|at| now - at > TEST_REQUEST_TIMEOUT_SECONDS) {
+            if requested.is_some_and(|(at, _)| now - at > TEST_REQUEST_TIMEOUT_SECONDS) {
                 *requested = None;
             }
         }
@@ -239,7 +244,7 @@ impl EngineState {
             .test_requested
             .values()
             .flatten()
-            .map(|at| at + TEST_REQUEST_TIMEOUT_SECONDS - now);
+            .map(|(at, _)| at + TEST_REQUEST_TIMEOUT_SECONDS - now);
         notices.chain(tests).map(|s| s.max(0.0)).reduce(f64::min)
     }
 
@@ -468,5 +473,34 @@ mod tests {
         assert_eq!(state.expire(INFO_NOTICE_SECONDS + 1.0), None);
         assert_eq!(state.notices.len(), 1);
         assert_eq!(state.notices[0].text, "broken");
+    }
+
+    #[test]
+    fn a_refused_test_stops_only_its_own_spinner_and_other_errors_stop_none() {
+        let mut state = EngineState::new("p".into(), None);
+        let (discord, webhook) = (Ticket(7), Ticket(8));
+        state.test_requested[Destination::Discord] = Some((0.0, discord));
+        state.test_requested[Destination::Webhook] = Some((0.0, webhook));
+        state.apply(
+            EngineUpdate::Notice(NoticeLevel::Error, "something else failed".into()),
+            0.1,
+        );
+        assert!(state.testing(Destination::Discord) && state.testing(Destination::Webhook));
+        state.apply(
+            EngineUpdate::Answered(
+                webhook,
+                Err("custom webhooks need the Commercial plan".into()),
+            ),
+            0.2,
+        );
+        assert!(state.testing(Destination::Discord));
+        assert!(!state.testing(Destination::Webhook));
+        assert_eq!(
+            state.answer(webhook),
+            Some(&Err("custom webhooks need the Commercial plan".to_string()))
+        );
+        // A test that started keeps its spinner until its record arrives.
+        state.apply(EngineUpdate::Answered(discord, Ok(())), 0.3);
+        assert!(state.testing(Destination::Discord));
     }
 }

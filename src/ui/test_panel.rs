@@ -11,7 +11,7 @@ use super::widgets;
 use crate::core::events::EventType;
 use crate::core::settings::{Destination, Settings};
 use crate::engine::delivery::log::Outcome;
-use crate::engine::service::EngineCommand;
+use crate::engine::service::{EngineCommand, Ticket};
 
 pub struct TestPanel {
     event: EventType,
@@ -102,6 +102,7 @@ impl TestPanel {
             }
             if button.clicked() {
                 commands.push(UiCommand::Engine(EngineCommand::TestFire {
+                    ticket: Ticket::next(),
                     event: self.event,
                     to: destination,
                 }));
