@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use farmhook::core::events::EventType;
 use farmhook::core::profile::ProfileName;
-use farmhook::core::settings::Destination;
+use farmhook::core::settings::Channel;
 use farmhook::engine::config_store::ConfigStore;
 use farmhook::engine::delivery::log::{
     AttemptRecord, DeliveryId, DeliveryRecord, EventRef, Outcome,
@@ -25,9 +25,9 @@ fn record(id: u64) -> DeliveryRecord {
     let events: Vec<EventType> = EventType::all().collect();
     let event_type = events[id as usize % events.len()];
     let destination = if id.is_multiple_of(3) {
-        Destination::Webhook
+        Channel::Webhook
     } else {
-        Destination::Discord
+        Channel::Discord
     };
     let delivered = !id.is_multiple_of(10);
     let started_at =

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 
 /// farmhook: Discord and custom-webhook notifications for a 3D-print farm.
 #[derive(Debug, Parser)]
@@ -158,7 +158,7 @@ pub enum EventsCommand {
     List {
         /// Show these channels only (default: all).
         #[arg(long, value_delimiter = ',', value_name = "CHANNEL")]
-        to: Vec<DestinationArg>,
+        to: Vec<ChannelArg>,
     },
     /// Tick events (ids, group names such as `jobs` or `orders`, or `all`).
     Enable(EventsArgs),
@@ -173,7 +173,7 @@ pub struct EventsArgs {
     /// Change these channels only (`--to discord --to webhook` or
     /// `--to discord,webhook`; default: every channel).
     #[arg(long, value_delimiter = ',', value_name = "CHANNEL")]
-    pub to: Vec<DestinationArg>,
+    pub to: Vec<ChannelArg>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -183,16 +183,16 @@ pub enum PlanArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DestinationArg {
+pub enum ChannelArg {
     Discord,
     Webhook,
 }
 
-impl From<DestinationArg> for Destination {
-    fn from(d: DestinationArg) -> Self {
+impl From<ChannelArg> for Channel {
+    fn from(d: ChannelArg) -> Self {
         match d {
-            DestinationArg::Discord => Destination::Discord,
-            DestinationArg::Webhook => Destination::Webhook,
+            ChannelArg::Discord => Channel::Discord,
+            ChannelArg::Webhook => Channel::Webhook,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::output::{note, outln, outln_or_drop};
 use super::{CliError, TestTo, print_notes};
 use crate::core::channel::{Blocker, PerChannel};
 use crate::core::events::EventType;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::engine::delivery::discord;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
@@ -60,10 +60,10 @@ pub async fn test_fire(
     let settings = settings.settings;
     let secrets = profile.read_secrets().await;
 
-    let wanted: Vec<Destination> = match to {
-        TestTo::Discord => vec![Destination::Discord],
-        TestTo::Webhook => vec![Destination::Webhook],
-        TestTo::All => Destination::ALL.to_vec(),
+    let wanted: Vec<Channel> = match to {
+        TestTo::Discord => vec![Channel::Discord],
+        TestTo::Webhook => vec![Channel::Webhook],
+        TestTo::All => Channel::ALL.to_vec(),
     };
     let mut targets = Vec::new();
     for destination in wanted {
@@ -329,7 +329,7 @@ pub async fn simulate(
     if let Some(e) = &secrets.keyring_error {
         return Err(CliError::input(e.clone()));
     }
-    if !Destination::ALL.iter().any(|d| config_settings.enabled(*d)) {
+    if !Channel::ALL.iter().any(|d| config_settings.enabled(*d)) {
         note!("farmhook: no destination is enabled: every event will be recorded as filtered");
     }
     let (finished_tx, mut finished) = mpsc::unbounded_channel::<std::sync::Arc<DeliveryRecord>>();

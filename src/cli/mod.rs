@@ -20,7 +20,7 @@ use crate::core::api_base::ApiBases;
 use crate::core::events::{EventType, Group};
 use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
-use crate::core::settings::{Destination, Plan};
+use crate::core::settings::{Channel, Plan};
 use crate::engine::config_store::ConfigStore;
 use crate::engine::profile::{Notes, Profile, ProfileError};
 use output::{note, outln};
@@ -179,16 +179,16 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 outln!("Discord webhook removed from the keyring; Discord is off")?;
             }
             DiscordCommand::Enable => {
-                print_notes(&profile.set_enabled(Destination::Discord, true).await?);
+                print_notes(&profile.set_enabled(Channel::Discord, true).await?);
                 outln!("Discord: enabled")?;
             }
             DiscordCommand::Disable => {
-                print_notes(&profile.set_enabled(Destination::Discord, false).await?);
+                print_notes(&profile.set_enabled(Channel::Discord, false).await?);
                 outln!("Discord: disabled")?;
             }
             DiscordCommand::Verify => delivery::verify(&profile).await?,
             DiscordCommand::Resume => {
-                profile.resume(Destination::Discord).await?;
+                profile.resume(Channel::Discord).await?;
                 outln!("Discord: resumed")?;
             }
         },
@@ -264,9 +264,9 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
 
 /// The channels named with `--to`, in their usual order; every one when
 /// none is named.
-fn chosen(to: &[DestinationArg]) -> Vec<Destination> {
-    let named: Vec<Destination> = to.iter().map(|&d| d.into()).collect();
-    Destination::ALL
+fn chosen(to: &[ChannelArg]) -> Vec<Channel> {
+    let named: Vec<Channel> = to.iter().map(|&d| d.into()).collect();
+    Channel::ALL
         .into_iter()
         .filter(|d| named.is_empty() || named.contains(d))
         .collect()
@@ -300,15 +300,15 @@ async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliEr
             outln!("endpoint removed from the keyring; the custom webhook is off")?;
         }
         WebhookCommand::Enable => {
-            print_notes(&profile.set_enabled(Destination::Webhook, true).await?);
+            print_notes(&profile.set_enabled(Channel::Webhook, true).await?);
             outln!("custom webhook: enabled")?;
         }
         WebhookCommand::Disable => {
-            print_notes(&profile.set_enabled(Destination::Webhook, false).await?);
+            print_notes(&profile.set_enabled(Channel::Webhook, false).await?);
             outln!("custom webhook: disabled")?;
         }
         WebhookCommand::Resume => {
-            profile.resume(Destination::Webhook).await?;
+            profile.resume(Channel::Webhook).await?;
             outln!("custom webhook: resumed")?;
         }
         WebhookCommand::Key(KeyCommand::Generate) => {

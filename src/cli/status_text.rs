@@ -2,7 +2,7 @@
 //! `Status` value itself).
 
 use crate::core::events::EventType;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::engine::status::Status;
 
 /// The human-readable form of `status`.
@@ -42,13 +42,13 @@ pub fn status_text(s: &Status) -> String {
     writeln!(
         out,
         "health:   Discord: {}",
-        s.health[Destination::Discord].summary()
+        s.health[Channel::Discord].summary()
     )
     .ok();
     writeln!(
         out,
         "          custom webhook: {}",
-        s.health[Destination::Webhook].summary()
+        s.health[Channel::Webhook].summary()
     )
     .ok();
     for w in &s.warnings {

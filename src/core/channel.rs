@@ -7,24 +7,24 @@ use std::ops::{Index, IndexMut};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::settings::{Destination, Plan, Settings};
+use super::settings::{Channel, Plan, Settings};
 
 /// One value per channel: the map per-channel data lives in (health,
 /// pending tests, the log's last delivery per channel…), so adding a
 /// channel adds an entry here instead of a field or an array slot
 /// everywhere. Serialized as an object keyed by the channel's id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PerChannel<T>([T; Destination::ALL.len()]);
+pub struct PerChannel<T>([T; Channel::ALL.len()]);
 
 impl<T> PerChannel<T> {
     /// A value for every channel, from `make`.
-    pub fn from_fn(mut make: impl FnMut(Destination) -> T) -> Self {
-        PerChannel(Destination::ALL.map(&mut make))
+    pub fn from_fn(mut make: impl FnMut(Channel) -> T) -> Self {
+        PerChannel(Channel::ALL.map(&mut make))
     }
 
     /// Every channel with its value, in the usual order.
-    pub fn iter(&self) -> impl Iterator<Item = (Destination, &T)> {
-        Destination::ALL.into_iter().zip(self.0.iter())
+    pub fn iter(&self) -> impl Iterator<Item = (Channel, &T)> {
+        Channel::ALL.into_iter().zip(self.0.iter())
     }
 
     /// Every channel's value, in the usual order.
@@ -39,22 +39,22 @@ impl<T> PerChannel<T> {
 }
 
 /// Where a channel's value sits; `ALL` lists every channel once.
-fn position(channel: Destination) -> usize {
-    Destination::ALL
+fn position(channel: Channel) -> usize {
+    Channel::ALL
         .iter()
         .position(|c| *c == channel)
         .unwrap_or_default()
 }
 
-impl<T> Index<Destination> for PerChannel<T> {
+impl<T> Index<Channel> for PerChannel<T> {
     type Output = T;
-    fn index(&self, channel: Destination) -> &T {
+    fn index(&self, channel: Channel) -> &T {
         &self.0[position(channel)]
     }
 }
 
-impl<T> IndexMut<Destination> for PerChannel<T> {
-    fn index_mut(&mut self, channel: Destination) -> &mut T {
+impl<T> IndexMut<Channel> for PerChannel<T> {
+    fn index_mut(&mut self, channel: Channel) -> &mut T {
         &mut self.0[position(channel)]
     }
 }
@@ -102,12 +102,12 @@ pub enum Missing {
 
 impl Blocker {
     /// The reason in words, for the log, the command line and the window.
-    pub fn words(&self, channel: Destination) -> String {
+    pub fn words(&self, channel: Channel) -> String {
         match (self, channel) {
-            (Blocker::NotSetUp, Destination::Discord) => {
+            (Blocker::NotSetUp, Channel::Discord) => {
                 "no Discord webhook URL is saved yet".to_string()
             }
-            (Blocker::NotSetUp, Destination::Webhook) => {
+            (Blocker::NotSetUp, Channel::Webhook) => {
                 "the custom webhook has no endpoint URL yet".to_string()
             }
             (Blocker::Keyring(e), _) => {
@@ -135,26 +135,26 @@ impl Blocker {
 /// Whether `channel` can send a test delivery now (Enable and the event
 /// ticks are ignored: Test sends regardless), and if not, why.
 pub fn test_blocker(
-    channel: Destination,
+    channel: Channel,
     settings: &Settings,
     held: SecretsHeld,
     keyring_error: Option<&str>,
 ) -> Option<Blocker> {
-    if channel == Destination::Webhook && settings.plan != Plan::Commercial {
+    if channel == Channel::Webhook && settings.plan != Plan::Commercial {
         return Some(Blocker::NeedsPlan);
     }
     if let Some(e) = keyring_error {
         return Some(Blocker::Keyring(e.to_string()));
     }
     match channel {
-        Destination::Discord if !held.discord_url => Some(Blocker::NotSetUp),
-        Destination::Discord => None,
-        Destination::Webhook if !held.endpoint => Some(Blocker::NotSetUp),
-        Destination::Webhook if !held.api_key => Some(Blocker::Missing(Missing::ApiKey)),
-        Destination::Webhook if settings.webhook.signing && !held.signing_secret => {
+        Channel::Discord if !held.discord_url => Some(Blocker::NotSetUp),
+        Channel::Discord => None,
+        Channel::Webhook if !held.endpoint => Some(Blocker::NotSetUp),
+        Channel::Webhook if !held.api_key => Some(Blocker::Missing(Missing::ApiKey)),
+        Channel::Webhook if settings.webhook.signing && !held.signing_secret => {
             Some(Blocker::Missing(Missing::SigningSecret))
         }
-        Destination::Webhook => None,
+        Channel::Webhook => None,
     }
 }
 
@@ -163,18 +163,18 @@ pub fn test_blocker(
 /// one with nothing set up is `NotSetUp` even when off, so callers can
 /// leave it out of the log.
 pub fn send_blocker(
-    channel: Destination,
+    channel: Channel,
     settings: &Settings,
     held: SecretsHeld,
     keyring_error: Option<&str>,
 ) -> Option<Blocker> {
     let enabled = match channel {
-        Destination::Discord => settings.discord.enabled,
-        Destination::Webhook => settings.webhook.enabled,
+        Channel::Discord => settings.discord.enabled,
+        Channel::Webhook => settings.webhook.enabled,
     };
     let set_up = match channel {
-        Destination::Discord => held.discord_url,
-        Destination::Webhook => held.endpoint,
+        Channel::Discord => held.discord_url,
+        Channel::Webhook => held.endpoint,
     };
     if !enabled {
         // Unknown while the keyring is unreadable: then say it is off.
@@ -211,15 +211,15 @@ mod tests {
     fn test_ignores_enable_but_needs_the_plan_the_keyring_and_each_secret() {
         let s = commercial();
         let held = all_held();
-        assert_eq!(test_blocker(Destination::Discord, &s, held, None), None);
-        assert_eq!(test_blocker(Destination::Webhook, &s, held, None), None);
+        assert_eq!(test_blocker(Channel::Discord, &s, held, None), None);
+        assert_eq!(test_blocker(Channel::Webhook, &s, held, None), None);
         let free = Settings::default();
         assert_eq!(
-            test_blocker(Destination::Webhook, &free, held, None),
+            test_blocker(Channel::Webhook, &free, held, None),
             Some(Blocker::NeedsPlan)
         );
         assert_eq!(
-            test_blocker(Destination::Discord, &s, held, Some("locked")),
+            test_blocker(Channel::Discord, &s, held, Some("locked")),
             Some(Blocker::Keyring("locked".into()))
         );
         let no_key = SecretsHeld {
@@ -227,7 +227,7 @@ mod tests {
             ..held
         };
         assert_eq!(
-            test_blocker(Destination::Webhook, &s, no_key, None),
+            test_blocker(Channel::Webhook, &s, no_key, None),
             Some(Blocker::Missing(Missing::ApiKey))
         );
         let mut signing = s.clone();
@@ -237,11 +237,11 @@ mod tests {
             ..held
         };
         assert_eq!(
-            test_blocker(Destination::Webhook, &signing, no_secret, None),
+            test_blocker(Channel::Webhook, &signing, no_secret, None),
             Some(Blocker::Missing(Missing::SigningSecret))
         );
         assert_eq!(
-            test_blocker(Destination::Discord, &s, SecretsHeld::default(), None),
+            test_blocker(Channel::Discord, &s, SecretsHeld::default(), None),
             Some(Blocker::NotSetUp)
         );
     }
@@ -251,31 +251,26 @@ mod tests {
         let mut s = commercial();
         let held = all_held();
         assert_eq!(
-            send_blocker(Destination::Discord, &s, held, None),
+            send_blocker(Channel::Discord, &s, held, None),
             Some(Blocker::Off)
         );
         assert!(
-            send_blocker(Destination::Discord, &s, SecretsHeld::default(), None)
+            send_blocker(Channel::Discord, &s, SecretsHeld::default(), None)
                 .unwrap()
                 .not_set_up()
         );
         s.discord.enabled = true;
         s.webhook.enabled = true;
-        assert_eq!(send_blocker(Destination::Discord, &s, held, None), None);
+        assert_eq!(send_blocker(Channel::Discord, &s, held, None), None);
         // Enabled but the keyring is unreadable: a failure to tell, not a
         // silent skip.
         assert_eq!(
-            send_blocker(
-                Destination::Discord,
-                &s,
-                SecretsHeld::default(),
-                Some("no bus")
-            ),
+            send_blocker(Channel::Discord, &s, SecretsHeld::default(), Some("no bus")),
             Some(Blocker::Keyring("no bus".into()))
         );
         s.plan = Plan::Free;
         assert_eq!(
-            send_blocker(Destination::Webhook, &s, held, None),
+            send_blocker(Channel::Webhook, &s, held, None),
             Some(Blocker::NeedsPlan)
         );
     }
@@ -283,28 +278,28 @@ mod tests {
     #[test]
     fn per_channel_values_are_found_by_channel_and_serialize_by_id() {
         let mut counts = PerChannel::from_fn(|c| c.id().len());
-        assert_eq!(counts[Destination::Discord], 7);
-        counts[Destination::Webhook] += 1;
-        assert_eq!(counts[Destination::Webhook], 8);
+        assert_eq!(counts[Channel::Discord], 7);
+        counts[Channel::Webhook] += 1;
+        assert_eq!(counts[Channel::Webhook], 8);
         assert_eq!(
             serde_json::to_value(&counts).unwrap(),
             serde_json::json!({"discord": 7, "webhook": 8})
         );
-        assert_eq!(counts.iter().count(), Destination::ALL.len());
+        assert_eq!(counts.iter().count(), Channel::ALL.len());
     }
 
     #[test]
     fn every_reason_reads_as_a_sentence_about_its_channel() {
-        let off = Blocker::Off.words(Destination::Webhook);
+        let off = Blocker::Off.words(Channel::Webhook);
         assert_eq!(off, "Custom webhook is turned off");
         assert!(
             Blocker::NotSetUp
-                .words(Destination::Discord)
+                .words(Channel::Discord)
                 .contains("Discord")
         );
         assert!(
             Blocker::Keyring("locked".into())
-                .words(Destination::Discord)
+                .words(Channel::Discord)
                 .ends_with("locked")
         );
     }

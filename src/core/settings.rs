@@ -26,28 +26,29 @@ impl Plan {
     }
 }
 
-/// The two places a notification can go.
+/// The notification channels, as the tile lists them (each configured on
+/// its own; per-channel data lives in `core::channel::PerChannel`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Destination {
+pub enum Channel {
     Discord,
     Webhook,
 }
 
-impl Destination {
-    pub const ALL: [Destination; 2] = [Destination::Discord, Destination::Webhook];
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Discord, Channel::Webhook];
 
     pub fn label(self) -> &'static str {
         match self {
-            Destination::Discord => "Discord",
-            Destination::Webhook => "Custom webhook",
+            Channel::Discord => "Discord",
+            Channel::Webhook => "Custom webhook",
         }
     }
 
     pub fn id(self) -> &'static str {
         match self {
-            Destination::Discord => "discord",
-            Destination::Webhook => "webhook",
+            Channel::Discord => "discord",
+            Channel::Webhook => "webhook",
         }
     }
 }
@@ -140,24 +141,24 @@ impl Settings {
 
     /// Whether the destination's Enable is on (and, for the custom webhook,
     /// the plan allows it).
-    pub fn enabled(&self, destination: Destination) -> bool {
+    pub fn enabled(&self, destination: Channel) -> bool {
         match destination {
-            Destination::Discord => self.discord.enabled,
-            Destination::Webhook => self.webhook.enabled && self.plan == Plan::Commercial,
+            Channel::Discord => self.discord.enabled,
+            Channel::Webhook => self.webhook.enabled && self.plan == Plan::Commercial,
         }
     }
 
-    pub fn events(&self, destination: Destination) -> &EventSelection {
+    pub fn events(&self, destination: Channel) -> &EventSelection {
         match destination {
-            Destination::Discord => &self.discord.events,
-            Destination::Webhook => &self.webhook.events,
+            Channel::Discord => &self.discord.events,
+            Channel::Webhook => &self.webhook.events,
         }
     }
 
-    pub fn events_mut(&mut self, destination: Destination) -> &mut EventSelection {
+    pub fn events_mut(&mut self, destination: Channel) -> &mut EventSelection {
         match destination {
-            Destination::Discord => &mut self.discord.events,
-            Destination::Webhook => &mut self.webhook.events,
+            Channel::Discord => &mut self.discord.events,
+            Channel::Webhook => &mut self.webhook.events,
         }
     }
 }

@@ -67,7 +67,7 @@ fn is_plain(value: &Value) -> bool {
 mod tests {
     use super::*;
     use crate::core::events::EventType;
-    use crate::core::settings::{Destination, Plan};
+    use crate::core::settings::{Channel, Plan};
     use serde_json::json;
 
     fn event(id: &str) -> EventType {
@@ -80,20 +80,20 @@ mod tests {
         // The window unticked one event on Discord and turned Discord on…
         let mut edited = base.clone();
         edited
-            .events_mut(Destination::Discord)
+            .events_mut(Channel::Discord)
             .set(event("printer.online"), false);
         edited.discord.enabled = true;
         // …while the command line switched the plan and unticked another.
         let mut current = base.clone();
         current.plan = Plan::Commercial;
         current
-            .events_mut(Destination::Discord)
+            .events_mut(Channel::Discord)
             .set(event("job.failed"), false);
 
         let merged = merge_settings(&base, &edited, &current).unwrap();
         assert_eq!(merged.plan, Plan::Commercial);
         assert!(merged.discord.enabled);
-        let discord = merged.events(Destination::Discord);
+        let discord = merged.events(Channel::Discord);
         assert!(!discord.contains(event("printer.online")));
         assert!(!discord.contains(event("job.failed")));
         assert_eq!(discord.len(), base.discord.events.len() - 2);

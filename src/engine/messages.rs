@@ -8,12 +8,12 @@ use secrecy::SecretString;
 
 use super::clipboard::SecretToCopy;
 use super::delivery::discord::WebhookInfo;
-use super::delivery::health::DestinationHealth;
+use super::delivery::health::ChannelHealth;
 use super::delivery::log::DeliveryRecord;
 use super::profile::SecretsView;
 use crate::core::events::EventType;
 use crate::core::payload::Event;
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Channel, Plan, Settings};
 use crate::engine::simulation::{SimulationSettings, SimulationView};
 
 /// What the window asks for.
@@ -55,12 +55,12 @@ pub enum EngineCommand {
     TestFire {
         ticket: Ticket,
         event: EventType,
-        to: Destination,
+        to: Channel,
     },
     /// A real (or simulated) event: sent where enabled and ticked,
     /// recorded as filtered elsewhere.
     Send(Box<Event>),
-    Resume(Destination),
+    Resume(Channel),
     /// Ask for a file with the native save dialog, then export to it.
     ExportLogWithDialog,
     ExportLogTo(PathBuf),
@@ -90,10 +90,10 @@ impl Ticket {
 pub enum SettingsChange {
     Plan(Plan),
     /// A channel's Enable.
-    Enabled(Destination, bool),
+    Enabled(Channel, bool),
     /// Tick (`on`) or untick `events` for `channels`.
     Events {
-        channels: Vec<Destination>,
+        channels: Vec<Channel>,
         events: Vec<EventType>,
         on: bool,
     },
@@ -122,7 +122,7 @@ pub enum EngineUpdate {
     Answered(Ticket, Result<(), String>),
     Notice(NoticeLevel, String),
     Delivery(Box<DeliveryRecord>),
-    Health(Destination, DestinationHealth),
+    Health(Channel, ChannelHealth),
     Verified(Result<WebhookInfo, String>),
     /// The path and the number of records, or why not.
     Exported(Result<(PathBuf, usize), String>),

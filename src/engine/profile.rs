@@ -13,7 +13,7 @@ use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
 use crate::core::redact::Scrubber;
-use crate::core::settings::{Destination, LegacyEndpointUrl, Plan, Settings};
+use crate::core::settings::{Channel, LegacyEndpointUrl, Plan, Settings};
 use crate::engine::delivery::health::now_ms;
 
 /// Why a change could not be made. All are the user's to fix (exit code 2).
@@ -275,22 +275,18 @@ impl Profile {
     /// Turns a destination on or off. Turning on checks that it can send:
     /// Discord needs its URL; the custom webhook needs an endpoint, and gets
     /// a generated API key if it has none yet.
-    pub async fn set_enabled(
-        &self,
-        destination: Destination,
-        on: bool,
-    ) -> Result<Notes, ProfileError> {
+    pub async fn set_enabled(&self, destination: Channel, on: bool) -> Result<Notes, ProfileError> {
         let mut notes = Notes::new();
         if on {
             match destination {
-                Destination::Discord => {
+                Channel::Discord => {
                     if self.secrets.discord_url().await?.is_none() {
                         return Err(ProfileError::Invalid(format!(
                             "no Discord webhook URL is set: {SET_DISCORD_URL_HINT}"
                         )));
                     }
                 }
-                Destination::Webhook => {
+                Channel::Webhook => {
                     if self.secrets.endpoint_url().await?.is_none() {
                         return Err(ProfileError::Invalid(format!(
                             "no endpoint URL is set: {SET_ENDPOINT_HINT}"
@@ -309,14 +305,14 @@ impl Profile {
         let (plan, loaded_notes) = self
             .update(|s| {
                 match destination {
-                    Destination::Discord => s.discord.enabled = on,
-                    Destination::Webhook => s.webhook.enabled = on,
+                    Channel::Discord => s.discord.enabled = on,
+                    Channel::Webhook => s.webhook.enabled = on,
                 }
                 Ok(s.plan)
             })
             .await?;
         notes.extend(loaded_notes);
-        if on && destination == Destination::Webhook && plan == Plan::Free {
+        if on && destination == Channel::Webhook && plan == Plan::Free {
             notes.push("enabled, but inactive: custom webhooks need the Commercial plan".into());
         }
         Ok(notes)
@@ -381,7 +377,7 @@ impl Profile {
     /// Ticks or unticks events for the given destinations.
     pub async fn set_events(
         &self,
-        destinations: &[Destination],
+        destinations: &[Channel],
         events: &[EventType],
         on: bool,
     ) -> Result<Notes, ProfileError> {
@@ -476,7 +472,7 @@ impl Profile {
 
     /// Lifts a pause recorded in the journal (the window's Resume does the
     /// same for a running app).
-    pub async fn resume(&self, destination: Destination) -> Result<(), ProfileError> {
+    pub async fn resume(&self, destination: Channel) -> Result<(), ProfileError> {
         let journal = self.health_journal();
         let entry = crate::engine::delivery::health::HealthEntry {
             at_ms: now_ms(),
@@ -521,7 +517,7 @@ impl SecretsView {
     }
 
     /// Why `channel` cannot send a test now, if it cannot.
-    pub fn test_blocker(&self, channel: Destination, settings: &Settings) -> Option<Blocker> {
+    pub fn test_blocker(&self, channel: Channel, settings: &Settings) -> Option<Blocker> {
         channel::test_blocker(
             channel,
             settings,
@@ -531,7 +527,7 @@ impl SecretsView {
     }
 
     /// Why `channel` cannot send real events now, if it cannot.
-    pub fn send_blocker(&self, channel: Destination, settings: &Settings) -> Option<Blocker> {
+    pub fn send_blocker(&self, channel: Channel, settings: &Settings) -> Option<Blocker> {
         channel::send_blocker(
             channel,
             settings,
@@ -580,7 +576,7 @@ mod tests {
         let p = profile(tmp.path());
         let changes = EventType::all().map(|e| {
             let p = p.clone();
-            tokio::spawn(async move { p.set_events(&[Destination::Discord], &[e], false).await })
+            tokio::spawn(async move { p.set_events(&[Channel::Discord], &[e], false).await })
         });
         for change in changes.collect::<Vec<_>>() {
             change.await.unwrap().unwrap();

@@ -12,7 +12,7 @@ use super::profile::SecretsView;
 use crate::core::channel::Blocker;
 use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Channel, Settings};
 
 /// Sends a real (or simulated) event where it is enabled and ticked, and
 /// records it as filtered, with the reason, for configured destinations
@@ -25,7 +25,7 @@ pub fn route_event(
     event: Event,
 ) -> Vec<tokio::sync::oneshot::Receiver<DeliveryRecord>> {
     let mut started = Vec::new();
-    for destination in Destination::ALL {
+    for destination in Channel::ALL {
         // The one can-it-send rule; a channel never set up is left out.
         let blocked = secrets.send_blocker(destination, settings);
         if blocked.as_ref().is_some_and(Blocker::not_set_up) {
@@ -86,7 +86,7 @@ pub fn sample_event(event_type: EventType) -> Event {
 pub fn test_target(
     settings: &Settings,
     secrets: &SecretsView,
-    destination: Destination,
+    destination: Channel,
     discord_api_base: &str,
 ) -> Result<Target, String> {
     if let Some(blocker) = secrets.test_blocker(destination, settings) {
@@ -95,11 +95,11 @@ pub fn test_target(
     // No blocker: every secret the channel needs is here.
     let missing = || "a secret it needs went missing".to_string();
     match destination {
-        Destination::Discord => Ok(Target::Discord {
+        Channel::Discord => Ok(Target::Discord {
             url: secrets.discord_url.clone().ok_or_else(missing)?,
             api_base: discord_api_base.to_string(),
         }),
-        Destination::Webhook => Ok(Target::Webhook {
+        Channel::Webhook => Ok(Target::Webhook {
             url: secrets.endpoint.clone().ok_or_else(missing)?,
             key: secrets.api_key.clone().ok_or_else(missing)?,
             signing: if settings.webhook.signing {

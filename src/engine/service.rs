@@ -22,7 +22,7 @@ use crate::core::api_base::ApiBases;
 use crate::core::discord_url::DEFAULT_API_BASE;
 use crate::core::duplicates::ProfileDestinations;
 use crate::core::payload::Event;
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Channel, Settings};
 use crate::engine::simulation::{self, SimulationSettings};
 use crate::engine::updates::{self, UpdateReceiver, UpdateSender};
 
@@ -315,7 +315,7 @@ impl State {
         });
         self.report_duplicates().await;
         // Health restored from the journal (a pause, say) is shown at once.
-        for destination in Destination::ALL {
+        for destination in Channel::ALL {
             let health = self.dispatcher.health(destination);
             self.out.send(EngineUpdate::Health(destination, health));
         }
@@ -462,7 +462,7 @@ impl State {
                 // else here touches the keyring, so a tick costs no keyring
                 // round trip.
                 let touches_secrets =
-                    matches!(change, SettingsChange::Enabled(Destination::Webhook, true));
+                    matches!(change, SettingsChange::Enabled(Channel::Webhook, true));
                 let r = match change {
                     SettingsChange::Plan(plan) => self.profile.set_plan(plan).await,
                     SettingsChange::Enabled(channel, on) => {

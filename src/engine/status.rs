@@ -5,13 +5,13 @@
 
 use serde::Serialize;
 
-use super::delivery::health::{DestinationHealth, HealthBook, now_ms};
+use super::delivery::health::{ChannelHealth, HealthBook, now_ms};
 use super::profile::{Profile, ProfileError};
 use crate::core::channel::PerChannel;
 use crate::core::duplicates::ProfileDestinations;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
-use crate::core::settings::{Destination, Plan};
+use crate::core::settings::{Channel, Plan};
 
 impl Profile {
     /// Health of both destinations from the journal (the last hour).
@@ -33,7 +33,7 @@ impl Profile {
         let s = &loaded.settings;
         let secrets = self.read_secrets().await;
         let keyring_error = secrets.keyring_error.clone();
-        let ids = |d: Destination| s.events(d).iter().map(EventType::id).collect::<Vec<_>>();
+        let ids = |d: Channel| s.events(d).iter().map(EventType::id).collect::<Vec<_>>();
         let health = self.health().await?;
         let warnings = if keyring_error.is_none() {
             let mine = ProfileDestinations {
@@ -56,7 +56,7 @@ impl Profile {
             discord: DiscordStatus {
                 enabled: s.discord.enabled,
                 url: secrets.discord_url.as_ref().map(ToString::to_string),
-                events: ids(Destination::Discord),
+                events: ids(Channel::Discord),
             },
             webhook: WebhookStatus {
                 enabled: s.webhook.enabled,
@@ -65,7 +65,7 @@ impl Profile {
                 api_key: secrets.api_key.as_ref().map(ToString::to_string),
                 signing: s.webhook.signing,
                 signing_secret: secrets.signing_secret.as_ref().map(ToString::to_string),
-                events: ids(Destination::Webhook),
+                events: ids(Channel::Webhook),
             },
             health,
             warnings,
@@ -75,7 +75,7 @@ impl Profile {
 }
 
 /// Health of every channel from the journal (the last hour).
-pub type HealthSummary = PerChannel<DestinationHealth>;
+pub type HealthSummary = PerChannel<ChannelHealth>;
 
 /// `farmhook status`: what is configured, secrets redacted.
 #[derive(Debug, Serialize)]

@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use super::delivery::health::DestinationHealth;
+use super::delivery::health::ChannelHealth;
 use super::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord};
 use super::service::EngineUpdate;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::engine::simulation::SimulationView;
 
 /// Delivery records waiting for the window. The window keeps the newest
@@ -36,7 +36,7 @@ pub const MAX_WAITING_MESSAGES: usize = 1_024;
 enum Slot {
     Message(Box<EngineUpdate>),
     Record(DeliveryId),
-    Health(Destination),
+    Health(Channel),
     Simulation,
     Loaded,
     Secrets,
@@ -48,7 +48,7 @@ struct Waiting {
     line: VecDeque<Slot>,
     messages: usize,
     records: HashMap<DeliveryId, Arc<DeliveryRecord>>,
-    health: HashMap<Destination, DestinationHealth>,
+    health: HashMap<Channel, ChannelHealth>,
     simulation: Option<SimulationView>,
     loaded: Option<EngineUpdate>,
     secrets: Option<EngineUpdate>,
@@ -295,14 +295,8 @@ mod tests {
         tx.send(EngineUpdate::Saved);
         tx.send(delivery(2, Outcome::InProgress));
         tx.send(delivery(1, Outcome::Delivered));
-        tx.send(EngineUpdate::Health(
-            Destination::Discord,
-            Default::default(),
-        ));
-        tx.send(EngineUpdate::Health(
-            Destination::Discord,
-            Default::default(),
-        ));
+        tx.send(EngineUpdate::Health(Channel::Discord, Default::default()));
+        tx.send(EngineUpdate::Health(Channel::Discord, Default::default()));
         assert_eq!(rx.len(), 4);
         let Ok(EngineUpdate::Delivery(first)) = rx.try_recv() else {
             panic!("a record first");

@@ -6,14 +6,14 @@ use eframe::egui::{self, RichText};
 use super::command::UiCommand;
 use super::engine_state::EngineState;
 use super::widgets;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::engine::service::EngineCommand;
 
 /// A paused destination says why and offers Resume.
 pub fn paused_ui(
     ui: &mut egui::Ui,
     state: &EngineState,
-    destination: Destination,
+    destination: Channel,
     commands: &mut Vec<UiCommand>,
 ) {
     let health = &state.health[destination];

@@ -2,7 +2,7 @@
 //! [`UiCommand`]s while drawing; the app runs them after the frame. These
 //! live below the app, so no panel imports the app.
 
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::engine::service::{EngineCommand, SettingsChange};
 
 /// The pages of the window.
@@ -20,7 +20,7 @@ pub enum Page {
 pub enum Section {
     /// One channel's settings (URL or key, Enable, Verify, Resume) and
     /// its own events.
-    Channel(Destination),
+    Channel(Channel),
     Test,
     VirtualFarm,
     Troubleshooting,
@@ -36,8 +36,8 @@ impl Default for Section {
 /// entry's name (also its name for screen readers). A new channel is one
 /// row here.
 pub const SECTIONS: [(Section, &str); 5] = [
-    (Section::Channel(Destination::Discord), "Discord"),
-    (Section::Channel(Destination::Webhook), "Custom webhook 💎"),
+    (Section::Channel(Channel::Discord), "Discord"),
+    (Section::Channel(Channel::Webhook), "Custom webhook 💎"),
     (Section::Test, "Test"),
     (Section::VirtualFarm, "Virtual farm"),
     (Section::Troubleshooting, "Troubleshooting"),

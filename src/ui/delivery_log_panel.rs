@@ -11,7 +11,7 @@ use super::engine_state::{Deliveries, EngineState};
 use super::record_words::{describe, event_words};
 use super::widgets;
 use crate::core::events::EventType;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::engine::delivery::log::{DeliveryId, DeliveryRecord, Outcome};
 use crate::engine::service::EngineCommand;
 
@@ -26,7 +26,7 @@ const OUTCOMES: [Outcome; 5] = [
 /// The columns: title and width in points (the last one takes the rest).
 const COLUMNS: [(&str, f32); 7] = [
     ("Time", 76.0),
-    ("Destination", 112.0),
+    ("Channel", 112.0),
     ("Event", 170.0),
     ("Outcome", 84.0),
     ("Status", 56.0),
@@ -36,7 +36,7 @@ const COLUMNS: [(&str, f32); 7] = [
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Filter {
-    destination: Option<Destination>,
+    destination: Option<Channel>,
     outcome: Option<Outcome>,
     event: Option<EventType>,
 }
@@ -234,10 +234,10 @@ impl DeliveryLogPanel {
         let f = &mut self.filter;
         filter_ui(
             ui,
-            "Destination",
+            "Channel",
             &mut f.destination,
-            Destination::ALL,
-            Destination::label,
+            Channel::ALL,
+            Channel::label,
         );
         filter_ui(ui, "Outcome", &mut f.outcome, OUTCOMES, Outcome::words);
         filter_ui(

@@ -9,7 +9,7 @@ use super::engine_state::{EngineState, Verify};
 use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
 use crate::core::discord_url::DiscordWebhookUrl;
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Channel, Settings};
 use crate::engine::service::{EngineCommand, SettingsChange};
 
 /// The Discord block's own state: the URL being typed.
@@ -55,7 +55,7 @@ impl DiscordPanel {
             ui.add_space(6.0);
             enable_ui(ui, settings, state, commands);
             verify_ui(ui, state, commands);
-            paused_ui(ui, state, Destination::Discord, commands);
+            paused_ui(ui, state, Channel::Discord, commands);
         });
     }
 
@@ -127,7 +127,7 @@ fn enable_ui(
         });
     if enable.changed() {
         commands.push(UiCommand::Change(SettingsChange::Enabled(
-            Destination::Discord,
+            Channel::Discord,
             settings.discord.enabled,
         )));
     }

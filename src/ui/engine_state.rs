@@ -5,9 +5,9 @@
 use std::collections::VecDeque;
 
 use crate::core::channel::PerChannel;
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Channel, Settings};
 use crate::engine::delivery::discord::WebhookInfo;
-use crate::engine::delivery::health::DestinationHealth;
+use crate::engine::delivery::health::ChannelHealth;
 use crate::engine::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord, Outcome};
 use crate::engine::service::{EngineUpdate, NoticeLevel, SecretsView, Ticket};
 use crate::engine::simulation::SimulationView;
@@ -58,7 +58,7 @@ pub struct EngineState {
     pub secrets: SecretsView,
     /// A problem with the settings file (moved aside, newer version).
     pub settings_notice: Option<String>,
-    pub health: PerChannel<DestinationHealth>,
+    pub health: PerChannel<ChannelHealth>,
     pub verify: Verify,
     pub deliveries: Deliveries,
     pub notices: Vec<Notice>,
@@ -258,7 +258,7 @@ impl EngineState {
     }
 
     /// A test delivery to `destination` is on its way (spinner).
-    pub fn testing(&self, destination: Destination) -> bool {
+    pub fn testing(&self, destination: Channel) -> bool {
         self.test_requested[destination].is_some() || self.deliveries.in_progress(destination) > 0
     }
 }
@@ -377,17 +377,17 @@ impl Deliveries {
         self.records.iter().rev()
     }
 
-    pub fn in_progress(&self, destination: Destination) -> usize {
+    pub fn in_progress(&self, destination: Channel) -> usize {
         self.in_progress[destination]
     }
 
     /// The newest delivery to `destination` that was delivered or failed.
-    pub fn last_ended(&self, destination: Destination) -> Option<&DeliveryRecord> {
+    pub fn last_ended(&self, destination: Channel) -> Option<&DeliveryRecord> {
         self.last_ended[destination].and_then(|id| self.get(id))
     }
 
     /// The newest test delivery to `destination`.
-    pub fn last_test(&self, destination: Destination) -> Option<&DeliveryRecord> {
+    pub fn last_test(&self, destination: Channel) -> Option<&DeliveryRecord> {
         self.last_test[destination].and_then(|id| self.get(id))
     }
 }
@@ -399,7 +399,7 @@ mod tests {
     use crate::engine::delivery::log::EventRef;
     use time::OffsetDateTime;
 
-    fn record(id: u64, destination: Destination, outcome: Outcome) -> DeliveryRecord {
+    fn record(id: u64, destination: Channel, outcome: Outcome) -> DeliveryRecord {
         DeliveryRecord {
             id: DeliveryId(id),
             destination,
@@ -422,32 +422,32 @@ mod tests {
     #[test]
     fn upserts_in_place_and_counts_what_is_in_flight() {
         let mut log = Deliveries::new(10);
-        log.upsert(record(1, Destination::Discord, Outcome::InProgress));
-        log.upsert(record(2, Destination::Webhook, Outcome::InProgress));
-        assert_eq!(log.in_progress(Destination::Discord), 1);
-        log.upsert(record(1, Destination::Discord, Outcome::Delivered));
+        log.upsert(record(1, Channel::Discord, Outcome::InProgress));
+        log.upsert(record(2, Channel::Webhook, Outcome::InProgress));
+        assert_eq!(log.in_progress(Channel::Discord), 1);
+        log.upsert(record(1, Channel::Discord, Outcome::Delivered));
         assert_eq!(log.len(), 2);
-        assert_eq!(log.in_progress(Destination::Discord), 0);
-        assert_eq!(log.in_progress(Destination::Webhook), 1);
+        assert_eq!(log.in_progress(Channel::Discord), 0);
+        assert_eq!(log.in_progress(Channel::Webhook), 1);
         assert_eq!(log.newest(0).unwrap().id, DeliveryId(2));
         assert_eq!(
-            log.last_ended(Destination::Discord).unwrap().outcome,
+            log.last_ended(Channel::Discord).unwrap().outcome,
             Outcome::Delivered
         );
-        assert!(log.last_ended(Destination::Webhook).is_none());
+        assert!(log.last_ended(Channel::Webhook).is_none());
     }
 
     #[test]
     fn keeps_the_newest_when_full() {
         let mut log = Deliveries::new(3);
         for id in 1..=5 {
-            log.upsert(record(id, Destination::Discord, Outcome::InProgress));
+            log.upsert(record(id, Channel::Discord, Outcome::InProgress));
         }
         let ids: Vec<u64> = log.iter_newest_first().map(|r| r.id.0).collect();
         assert_eq!(ids, [5, 4, 3]);
-        assert_eq!(log.in_progress(Destination::Discord), 3);
+        assert_eq!(log.in_progress(Channel::Discord), 3);
         // An update for a record already dropped is not brought back.
-        log.upsert(record(2, Destination::Discord, Outcome::Failed));
+        log.upsert(record(2, Channel::Discord, Outcome::Failed));
         assert_eq!(log.len(), 3);
         assert!(log.get(DeliveryId(2)).is_none());
     }
@@ -479,13 +479,13 @@ mod tests {
     fn a_refused_test_stops_only_its_own_spinner_and_other_errors_stop_none() {
         let mut state = EngineState::new("p".into(), None);
         let (discord, webhook) = (Ticket(7), Ticket(8));
-        state.test_requested[Destination::Discord] = Some((0.0, discord));
-        state.test_requested[Destination::Webhook] = Some((0.0, webhook));
+        state.test_requested[Channel::Discord] = Some((0.0, discord));
+        state.test_requested[Channel::Webhook] = Some((0.0, webhook));
         state.apply(
             EngineUpdate::Notice(NoticeLevel::Error, "something else failed".into()),
             0.1,
         );
-        assert!(state.testing(Destination::Discord) && state.testing(Destination::Webhook));
+        assert!(state.testing(Channel::Discord) && state.testing(Channel::Webhook));
         state.apply(
             EngineUpdate::Answered(
                 webhook,
@@ -493,14 +493,14 @@ mod tests {
             ),
             0.2,
         );
-        assert!(state.testing(Destination::Discord));
-        assert!(!state.testing(Destination::Webhook));
+        assert!(state.testing(Channel::Discord));
+        assert!(!state.testing(Channel::Webhook));
         assert_eq!(
             state.answer(webhook),
             Some(&Err("custom webhooks need the Commercial plan".to_string()))
         );
         // A test that started keeps its spinner until its record arrives.
         state.apply(EngineUpdate::Answered(discord, Ok(())), 0.3);
-        assert!(state.testing(Destination::Discord));
+        assert!(state.testing(Channel::Discord));
     }
 }

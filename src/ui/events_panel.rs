@@ -8,13 +8,13 @@ use eframe::egui;
 use super::command::UiCommand;
 use super::widgets;
 use crate::core::events::{EventType, Group, Severity};
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Channel, Settings};
 use crate::engine::service::SettingsChange;
 
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
-    channel: Destination,
+    channel: Channel,
     commands: &mut Vec<UiCommand>,
 ) {
     let title = format!("Events for {}", channel.label());
@@ -63,7 +63,7 @@ pub fn ui(
 fn group_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
-    channel: Destination,
+    channel: Channel,
     group: Group,
     commands: &mut Vec<UiCommand>,
 ) {
@@ -105,7 +105,7 @@ fn group_ui(
 /// change for the engine to make.
 fn set_events(
     settings: &mut Settings,
-    channel: Destination,
+    channel: Channel,
     events: Vec<EventType>,
     on: bool,
     commands: &mut Vec<UiCommand>,
@@ -123,7 +123,7 @@ fn set_events(
 fn event_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
-    channel: Destination,
+    channel: Channel,
     event: EventType,
     commands: &mut Vec<UiCommand>,
 ) {

@@ -12,7 +12,7 @@ use super::simulation_panel::SimulationPanel;
 use super::test_panel::TestPanel;
 use super::webhook_panel::WebhookPanel;
 use super::{events_panel, troubleshooting_panel};
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Channel, Plan, Settings};
 
 /// The widest the chosen section is drawn, in points: lines stay readable
 /// on a wide window.
@@ -93,16 +93,16 @@ impl NotificationSettingsPage {
     ) {
         match self.section {
             // A channel's settings, then its own events.
-            Section::Channel(Destination::Discord) => {
+            Section::Channel(Channel::Discord) => {
                 self.discord.ui(ui, settings, state, commands);
                 ui.add_space(8.0);
-                events_panel::ui(ui, settings, Destination::Discord, commands);
+                events_panel::ui(ui, settings, Channel::Discord, commands);
             }
-            Section::Channel(Destination::Webhook) => {
+            Section::Channel(Channel::Webhook) => {
                 self.webhook.ui(ui, settings, state, commands);
                 ui.add_space(8.0);
                 ui.add_enabled_ui(settings.plan == Plan::Commercial, |ui| {
-                    events_panel::ui(ui, settings, Destination::Webhook, commands)
+                    events_panel::ui(ui, settings, Channel::Webhook, commands)
                 });
             }
             Section::Test => self.test.ui(ui, settings, state, commands),

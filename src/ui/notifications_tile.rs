@@ -8,7 +8,7 @@ use super::engine_state::{EngineState, Verify};
 use super::record_words::describe;
 use super::widgets;
 use crate::core::events::EventType;
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Channel, Plan, Settings};
 
 pub fn ui(
     ui: &mut egui::Ui,
@@ -83,7 +83,7 @@ fn discord_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
     if let Verify::Answered(Err(e)) = &state.verify {
         widgets::error_line(ui, e);
     }
-    health_ui(ui, state, Destination::Discord);
+    health_ui(ui, state, Channel::Discord);
 }
 
 fn webhook_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
@@ -103,10 +103,10 @@ fn webhook_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
     if state.loaded && state.secrets.api_key.is_none() && state.secrets.keyring_error.is_none() {
         widgets::warn_line(ui, "no API key yet");
     }
-    health_ui(ui, state, Destination::Webhook);
+    health_ui(ui, state, Channel::Webhook);
 }
 
-fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Destination) {
+fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Channel) {
     let health = &state.health[destination];
     if health.paused.is_some() {
         widgets::error_line(ui, health.summary());
@@ -119,8 +119,8 @@ fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Destination) {
 /// custom webhook only on the plan that has it.
 fn events_ui(ui: &mut egui::Ui, settings: &Settings) {
     let total = EventType::all().count();
-    for channel in Destination::ALL {
-        if channel == Destination::Webhook && settings.plan == Plan::Free {
+    for channel in Channel::ALL {
+        if channel == Channel::Webhook && settings.plan == Plan::Free {
             continue;
         }
         ui.label(format!(
@@ -132,7 +132,7 @@ fn events_ui(ui: &mut egui::Ui, settings: &Settings) {
 }
 
 fn last_delivery_ui(ui: &mut egui::Ui, state: &EngineState) {
-    let last = Destination::ALL
+    let last = Channel::ALL
         .into_iter()
         .filter_map(|d| state.deliveries.last_ended(d))
         .max_by_key(|r| r.id);

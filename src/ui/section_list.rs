@@ -8,7 +8,7 @@ use super::command::{SECTIONS, Section};
 use super::engine_state::EngineState;
 use super::widgets;
 use crate::core::channel::Blocker;
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Channel, Settings};
 
 /// Width of the list, in points.
 pub const LIST_WIDTH: f32 = 210.0;
@@ -121,7 +121,7 @@ fn section_state(section: Section, settings: &Settings, state: &EngineState) -> 
     match section {
         Section::Channel(destination) => channel_state(destination, settings, state),
         Section::Test => {
-            if Destination::ALL.into_iter().any(|d| state.testing(d)) {
+            if Channel::ALL.into_iter().any(|d| state.testing(d)) {
                 ("sending…".to_string(), Tone::Quiet)
             } else {
                 (String::new(), Tone::Quiet)
@@ -139,11 +139,7 @@ fn section_state(section: Section, settings: &Settings, state: &EngineState) -> 
 }
 
 /// A channel at a glance: locked, not set up, paused, on or off.
-fn channel_state(
-    destination: Destination,
-    settings: &Settings,
-    state: &EngineState,
-) -> (String, Tone) {
+fn channel_state(destination: Channel, settings: &Settings, state: &EngineState) -> (String, Tone) {
     if !state.loaded {
         return ("reading…".to_string(), Tone::Quiet);
     }

@@ -9,7 +9,7 @@ use super::payload_preview::PayloadPreview;
 use super::record_words::describe;
 use super::widgets;
 use crate::core::events::EventType;
-use crate::core::settings::{Destination, Settings};
+use crate::core::settings::{Channel, Settings};
 use crate::engine::delivery::log::Outcome;
 use crate::engine::service::{EngineCommand, Ticket};
 
@@ -61,7 +61,7 @@ impl TestPanel {
                     .labelled_by(label.id);
             });
             ui.add_space(4.0);
-            for destination in Destination::ALL {
+            for destination in Channel::ALL {
                 self.destination_ui(ui, destination, settings, state, commands);
             }
             ui.add_space(4.0);
@@ -72,7 +72,7 @@ impl TestPanel {
     fn destination_ui(
         &self,
         ui: &mut egui::Ui,
-        destination: Destination,
+        destination: Channel,
         settings: &Settings,
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
@@ -84,8 +84,8 @@ impl TestPanel {
             .map(|b| b.words(destination));
         ui.horizontal_wrapped(|ui| {
             let text = match destination {
-                Destination::Discord => "Test Discord",
-                Destination::Webhook => "Test custom webhook",
+                Channel::Discord => "Test Discord",
+                Channel::Webhook => "Test custom webhook",
             };
             let button = ui
                 .add_enabled(

@@ -5,7 +5,7 @@ use eframe::egui;
 
 use super::engine_state::{EngineState, Verify};
 use super::widgets;
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Channel, Plan, Settings};
 use crate::engine::delivery::log::Outcome;
 
 /// One question: `Some(true)` answered yes, `Some(false)` no, `None` unknown.
@@ -60,7 +60,7 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         "Enable the destination and tick the events; Test sends regardless, printers do not.",
     );
     if settings.plan == Plan::Commercial && state.secrets.endpoint.is_some() {
-        let last = state.deliveries.last_ended(Destination::Webhook);
+        let last = state.deliveries.last_ended(Channel::Webhook);
         check(
             ui,
             last.map(|r| r.outcome == Outcome::Delivered),
@@ -75,7 +75,7 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
             "A 401 or 403 usually means the receiver has a different X-API-Key: Copy the key again.",
         );
     }
-    for destination in Destination::ALL {
+    for destination in Channel::ALL {
         if let Some(reason) = &state.health[destination].paused {
             check(
                 ui,

@@ -10,7 +10,7 @@ use super::engine_state::EngineState;
 use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
 use crate::core::endpoint_url::EndpointUrl;
-use crate::core::settings::{Destination, Plan, Settings};
+use crate::core::settings::{Channel, Plan, Settings};
 use crate::engine::clipboard::SecretToCopy;
 use crate::engine::service::{EngineCommand, SettingsChange};
 
@@ -84,7 +84,7 @@ impl WebhookPanel {
                         "The API key and signing secret are disabled: the keyring is unreachable (see the banner above).",
                     );
                 }
-                paused_ui(ui, state, Destination::Webhook, commands);
+                paused_ui(ui, state, Channel::Webhook, commands);
             });
         });
     }
@@ -221,7 +221,7 @@ fn enable_ui(
         // The engine generates an API key when there is none, as for
         // `farmhook webhook enable`.
         commands.push(UiCommand::Change(SettingsChange::Enabled(
-            Destination::Webhook,
+            Channel::Webhook,
             settings.webhook.enabled,
         )));
     }

@@ -10,7 +10,7 @@ use farmhook::core::api_key::{ApiKey, SigningSecret};
 use farmhook::core::discord_url::DiscordWebhookUrl;
 use farmhook::core::endpoint_url::EndpointUrl;
 use farmhook::core::events::EventType;
-use farmhook::core::settings::Destination;
+use farmhook::core::settings::Channel;
 use farmhook::engine::delivery::deliver::Target;
 use farmhook::engine::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use farmhook::engine::delivery::http::HttpConfig;
@@ -382,7 +382,7 @@ async fn a_deleted_discord_webhook_stops_at_once_and_pauses_discord() {
     assert_eq!(record.outcome, Outcome::Failed);
     assert_eq!(record.attempts.len(), 1, "a 404 must not be retried");
     assert!(record.error.as_deref().unwrap().contains("deleted"));
-    let health = d.health(Destination::Discord);
+    let health = d.health(Channel::Discord);
     assert!(
         health.paused.as_deref().unwrap().contains("deleted"),
         "{health:?}"
@@ -395,8 +395,8 @@ async fn a_deleted_discord_webhook_stops_at_once_and_pauses_discord() {
     assert_eq!(record.outcome, Outcome::Failed);
     assert!(record.error.as_deref().unwrap().contains("paused"));
     assert!(record.attempts.is_empty());
-    d.resume(Destination::Discord);
-    assert_eq!(d.health(Destination::Discord).paused, None);
+    d.resume(Channel::Discord);
+    assert_eq!(d.health(Channel::Discord).paused, None);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -579,7 +579,7 @@ async fn health_says_when_a_waiting_delivery_retries() {
     let waiting = d.submit(webhook(&down.url(), None), event("job.failed"));
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let health = loop {
-        let h = d.health(Destination::Webhook);
+        let h = d.health(Channel::Webhook);
         if h.next_retry_at.is_some() {
             break h;
         }
@@ -603,7 +603,7 @@ async fn health_says_when_a_waiting_delivery_retries() {
     );
     d.shutdown().await;
     waiting.await.unwrap();
-    assert_eq!(d.health(Destination::Webhook).next_retry_at, None);
+    assert_eq!(d.health(Channel::Webhook).next_retry_at, None);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -952,8 +952,8 @@ async fn a_pause_ends_deliveries_waiting_to_retry_at_once() {
         records.iter().map(words).collect::<Vec<_>>()
     );
     assert_eq!(queued, 12);
-    assert!(d.health(Destination::Webhook).paused.is_some());
-    assert_eq!(d.health(Destination::Webhook).next_retry_at, None);
+    assert!(d.health(Channel::Webhook).paused.is_some());
+    assert_eq!(d.health(Channel::Webhook).next_retry_at, None);
 }
 
 /// The one can-it-send rule decides for real events too: an enabled
@@ -982,8 +982,8 @@ async fn real_events_follow_the_one_can_it_send_rule() {
     );
     assert!(started.is_empty());
     let log = d.log_snapshot();
-    let by = |dest: Destination| log.iter().find(|r| r.destination == dest).cloned();
-    let discord = by(Destination::Discord).expect("the enabled channel is in the log");
+    let by = |dest: Channel| log.iter().find(|r| r.destination == dest).cloned();
+    let discord = by(Channel::Discord).expect("the enabled channel is in the log");
     assert_eq!(discord.outcome, Outcome::Failed);
     assert!(
         discord
@@ -995,7 +995,7 @@ async fn real_events_follow_the_one_can_it_send_rule() {
         discord.error
     );
     // The custom webhook is off: filtered, with the reason.
-    let webhook = by(Destination::Webhook).expect("the webhook is in the log");
+    let webhook = by(Channel::Webhook).expect("the webhook is in the log");
     assert_eq!(webhook.outcome, Outcome::Filtered);
     assert_eq!(
         webhook.error.as_deref(),

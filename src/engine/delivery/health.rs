@@ -1,4 +1,4 @@
-//! Destination health: how the last hour of deliveries went, and whether a
+//! Channel health: how the last hour of deliveries went, and whether a
 //! destination is paused. The figures are computed from recorded outcomes
 //! with the time passed in, so they can be checked from a known sequence.
 
@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::deliver::Ending;
 use super::log::{DeliveryRecord, Outcome};
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 
 /// The wall clock in the health figures' unit: Unix time in milliseconds.
 pub fn now_ms() -> i64 {
@@ -22,7 +22,7 @@ const MAX_SAMPLES: usize = 10_000;
 
 /// A destination's health, as shown in the tile and `status`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DestinationHealth {
+pub struct ChannelHealth {
     pub deliveries_last_hour: usize,
     pub delivered_last_hour: usize,
     /// 0.0 to 1.0; `None` with no deliveries in the window.
@@ -39,7 +39,7 @@ pub struct DestinationHealth {
     pub next_retry_at: Option<time::OffsetDateTime>,
 }
 
-impl DestinationHealth {
+impl ChannelHealth {
     /// One line for the tile and `status`.
     pub fn summary(&self) -> String {
         let mut text = if let Some(reason) = &self.paused {
@@ -79,7 +79,7 @@ impl DestinationHealth {
 pub struct HealthEntry {
     /// Unix time in milliseconds.
     pub at_ms: i64,
-    pub destination: Destination,
+    pub destination: Channel,
     pub kind: HealthEntryKind,
 }
 
@@ -117,7 +117,7 @@ struct Book {
 /// Health of every destination.
 #[derive(Debug, Default)]
 pub struct HealthBook {
-    books: HashMap<Destination, Book>,
+    books: HashMap<Channel, Book>,
 }
 
 impl HealthBook {
@@ -126,7 +126,7 @@ impl HealthBook {
     /// Returns what changed, for the journal.
     pub fn record(
         &mut self,
-        destination: Destination,
+        destination: Channel,
         record: &DeliveryRecord,
         ending: &Ending,
         pause_after: u32,
@@ -213,12 +213,12 @@ impl HealthBook {
         }
     }
 
-    pub fn paused_reason(&self, destination: Destination) -> Option<String> {
+    pub fn paused_reason(&self, destination: Channel) -> Option<String> {
         self.books.get(&destination).and_then(|b| b.paused.clone())
     }
 
     /// Lifts a pause; returns the journal entry.
-    pub fn resume(&mut self, destination: Destination, now_ms: i64) -> HealthEntry {
+    pub fn resume(&mut self, destination: Channel, now_ms: i64) -> HealthEntry {
         let entry = HealthEntry {
             at_ms: now_ms,
             destination,
@@ -228,9 +228,9 @@ impl HealthBook {
         entry
     }
 
-    pub fn get(&self, destination: Destination, now_ms: i64) -> DestinationHealth {
+    pub fn get(&self, destination: Channel, now_ms: i64) -> ChannelHealth {
         let Some(book) = self.books.get(&destination) else {
-            return DestinationHealth::default();
+            return ChannelHealth::default();
         };
         let recent: Vec<&Sample> = book
             .samples
@@ -240,7 +240,7 @@ impl HealthBook {
         let delivered = recent.iter().filter(|s| s.delivered).count();
         let mut latencies: Vec<u64> = recent.iter().filter_map(|s| s.latency_ms).collect();
         latencies.sort_unstable();
-        DestinationHealth {
+        ChannelHealth {
             deliveries_last_hour: recent.len(),
             delivered_last_hour: delivered,
             success_rate: (!recent.is_empty()).then(|| delivered as f64 / recent.len() as f64),
@@ -305,7 +305,7 @@ mod tests {
     fn figures_from_a_known_sequence() {
         let start = 1_000_000i64;
         let mut book = HealthBook::default();
-        let d = Destination::Discord;
+        let d = Channel::Discord;
         // 20 deliveries with latencies 10, 20, …, 200 ms; every 4th fails.
         for i in 1..=20u64 {
             let ok = i % 4 != 0;
@@ -347,7 +347,7 @@ mod tests {
     fn pauses_after_failures_in_a_row_and_resumes() {
         let now = 5_000i64;
         let mut book = HealthBook::default();
-        let d = Destination::Webhook;
+        let d = Channel::Webhook;
         let mut journal = Vec::new();
         for _ in 0..3 {
             journal.extend(book.record(
@@ -376,7 +376,7 @@ mod tests {
     fn a_deleted_webhook_pauses_at_once_and_a_delivery_lifts_it() {
         let now = 0i64;
         let mut book = HealthBook::default();
-        let d = Destination::Discord;
+        let d = Channel::Discord;
         let ending = Ending::FailedAndPause("the Discord webhook was deleted".into());
         book.record(
             d,

@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use super::health::{HEALTH_WINDOW_MS, HealthEntry, HealthEntryKind};
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::engine::private_files;
 
 /// The journal of one profile.
@@ -47,7 +47,7 @@ impl HealthJournal {
             }
         }
         let total = all.len();
-        let latest_switch = |d: Destination, all: &[HealthEntry]| {
+        let latest_switch = |d: Channel, all: &[HealthEntry]| {
             all.iter().rposition(|e| {
                 e.destination == d
                     && matches!(
@@ -56,7 +56,7 @@ impl HealthJournal {
                     )
             })
         };
-        let keep_switch: Vec<usize> = Destination::ALL
+        let keep_switch: Vec<usize> = Channel::ALL
             .iter()
             .filter_map(|d| latest_switch(*d, &all))
             .collect();
@@ -129,7 +129,7 @@ mod tests {
     fn entry(at_ms: i64, kind: HealthEntryKind) -> HealthEntry {
         HealthEntry {
             at_ms,
-            destination: Destination::Discord,
+            destination: Channel::Discord,
             kind,
         }
     }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::core::events::EventType;
 use crate::core::payload::rfc3339_millis;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 
 /// How many records the log keeps before dropping the oldest.
 pub const DEFAULT_LOG_CAPACITY: usize = 100_000;
@@ -87,7 +87,7 @@ pub struct AttemptRecord {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryRecord {
     pub id: DeliveryId,
-    pub destination: Destination,
+    pub destination: Channel,
     pub events: Vec<EventRef>,
     /// Fired by Test / test-fire rather than by a printer.
     pub test: bool,
@@ -227,7 +227,7 @@ pub(crate) mod tests {
     pub(crate) fn record(id: u64) -> DeliveryRecord {
         DeliveryRecord {
             id: DeliveryId(id),
-            destination: Destination::Discord,
+            destination: Channel::Discord,
             events: vec![EventRef {
                 event_type: EventType::from_id("job.failed").unwrap(),
                 id: format!("evt_{id}"),

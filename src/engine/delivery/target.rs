@@ -12,7 +12,7 @@ use crate::core::discord_url::DiscordWebhookUrl;
 use crate::core::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::core::summary::Summary;
 
 /// Where a delivery goes, with the secrets it needs.
@@ -31,10 +31,10 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn destination(&self) -> Destination {
+    pub fn destination(&self) -> Channel {
         match self {
-            Target::Discord { .. } => Destination::Discord,
-            Target::Webhook { .. } => Destination::Webhook,
+            Target::Discord { .. } => Channel::Discord,
+            Target::Webhook { .. } => Channel::Webhook,
         }
     }
 

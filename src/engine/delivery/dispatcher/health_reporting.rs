@@ -9,7 +9,7 @@ use super::*;
 const HEALTH_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The health figures plus how soon the next retry is due.
-pub(super) fn health_of(shared: &Shared, destination: Destination) -> DestinationHealth {
+pub(super) fn health_of(shared: &Shared, destination: Channel) -> ChannelHealth {
     let mut health = lock(&shared.health).get(destination, now_ms());
     health.next_retry_at = lock(&shared.waiting)
         .values()
@@ -45,7 +45,7 @@ impl Dispatcher {
         });
     }
 
-    pub(super) fn health_changed(&self, destination: Destination) {
+    pub(super) fn health_changed(&self, destination: Channel) {
         let mut dirty = lock(&self.shared.health_dirty);
         if !dirty.contains(&destination) {
             dirty.push(destination);
@@ -54,7 +54,7 @@ impl Dispatcher {
     }
 
     /// Lifts a pause; the next events are sent again.
-    pub fn resume(&self, destination: Destination) {
+    pub fn resume(&self, destination: Channel) {
         let entry = lock(&self.shared.health).resume(destination, now_ms());
         self.sync_pause(destination);
         let health = self.health(destination);
@@ -62,7 +62,7 @@ impl Dispatcher {
         (self.shared.listener)(DispatchUpdate::Health(destination, health));
     }
 
-    pub fn health(&self, destination: Destination) -> DestinationHealth {
+    pub fn health(&self, destination: Channel) -> ChannelHealth {
         health_of(&self.shared, destination)
     }
 

@@ -18,7 +18,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::deliver::{self, DeliveryContext, Ending, Target};
 use super::discord::RateLimitState;
-use super::health::{DestinationHealth, HealthBook, HealthEntry, now_ms};
+use super::health::{ChannelHealth, HealthBook, HealthEntry, now_ms};
 use super::health_journal::HealthJournal;
 use super::http::{self, HttpConfig};
 use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, Outcome};
@@ -26,7 +26,7 @@ use super::retry::RetryPolicy;
 use crate::core::discord_message::MAX_EMBEDS_PER_MESSAGE;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
-use crate::core::settings::Destination;
+use crate::core::settings::Channel;
 use crate::core::summary::Summary;
 
 /// Events waiting for one Discord webhook. Discord takes 5 messages per 2 s
@@ -80,7 +80,7 @@ pub enum DispatchUpdate {
     /// A record was created or changed (attempt ended, waiting, finished).
     Record(Arc<DeliveryRecord>),
     /// A destination's health changed (paused, resumed, a delivery ended).
-    Health(Destination, DestinationHealth),
+    Health(Channel, ChannelHealth),
 }
 
 type Listener = Arc<dyn Fn(DispatchUpdate) + Send + Sync>;
@@ -133,12 +133,12 @@ struct Shared {
     /// limit are per webhook, as Discord counts them.
     discord_queues: Mutex<HashMap<u64, Queue>>,
     /// Deliveries waiting to retry: when, per destination.
-    waiting: Mutex<HashMap<DeliveryId, (Destination, OffsetDateTime)>>,
+    waiting: Mutex<HashMap<DeliveryId, (Channel, OffsetDateTime)>>,
     /// The custom webhook's queue (one worker starts deliveries as slots free).
     webhook_queue: Mutex<Option<Queue>>,
     /// Each destination's pause reason while paused, watched by deliveries
     /// waiting to retry so that a pause ends them at once.
-    pauses: HashMap<Destination, watch::Sender<Option<String>>>,
+    pauses: HashMap<Channel, watch::Sender<Option<String>>>,
     /// Jobs submitted and not yet finished.
     pending: Arc<watch::Sender<usize>>,
     /// Entries for the health journal, written in order by one task.
@@ -146,7 +146,7 @@ struct Shared {
     journal_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
     /// Destinations whose health changed since the last report.
-    health_dirty: Mutex<Vec<Destination>>,
+    health_dirty: Mutex<Vec<Channel>>,
     /// Every known secret of the profile, scrubbed out of answers.
     scrub: Mutex<Arc<Scrubber>>,
     health_changed: Arc<tokio::sync::Notify>,
@@ -206,7 +206,7 @@ impl Dispatcher {
             }));
             tx
         });
-        let pauses = Destination::ALL
+        let pauses = Channel::ALL
             .iter()
             .map(|d| (*d, watch::channel(health.paused_reason(*d)).0))
             .collect();
@@ -374,7 +374,7 @@ impl Dispatcher {
     }
 
     /// Tells deliveries waiting to retry whether `destination` is paused.
-    fn sync_pause(&self, destination: Destination) {
+    fn sync_pause(&self, destination: Channel) {
         let reason = lock(&self.shared.health).paused_reason(destination);
         if let Some(pause) = self.shared.pauses.get(&destination) {
             pause.send_if_modified(|now| {
@@ -397,7 +397,7 @@ impl Dispatcher {
     /// key, say).
     pub fn record_not_sent(
         &self,
-        destination: Destination,
+        destination: Channel,
         target_shown: String,
         event: &Event,
         outcome: Outcome,
