@@ -15,9 +15,9 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use farmhook::core::api_key::ApiKey;
-use farmhook::core::discord_url::DiscordWebhookUrl;
-use farmhook::core::endpoint_url::EndpointUrl;
+use farmhook::core::channels::discord::url::DiscordWebhookUrl;
+use farmhook::core::channels::webhook::api_key::ApiKey;
+use farmhook::core::channels::webhook::endpoint_url::EndpointUrl;
 use farmhook::core::events::EventType;
 use farmhook::engine::delivery::deliver::Target;
 use farmhook::engine::delivery::dispatcher::{DeliveryConfig, Dispatcher};

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::core::discord_url::DEFAULT_API_BASE as DISCORD_DEFAULT;
+use crate::core::channels::discord::url::DEFAULT_API_BASE as DISCORD_DEFAULT;
 
 /// One override variable: whose traffic it moves and where that traffic goes
 /// without it.

@@ -3,8 +3,8 @@
 //! operator should see it coming. (A custom endpoint can no longer be a
 //! Discord URL: `EndpointUrl` refuses chat services' URLs.)
 
-use super::discord_url::DiscordWebhookUrl;
-use super::endpoint_url::EndpointUrl;
+use super::channels::discord::url::DiscordWebhookUrl;
+use super::channels::webhook::endpoint_url::EndpointUrl;
 use super::profile::ProfileName;
 
 /// Where one profile sends.

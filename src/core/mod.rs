@@ -3,12 +3,9 @@
 //! (key generation is the one exception: it asks the OS for randomness).
 
 pub mod api_base;
-pub mod api_key;
 pub mod channel;
-pub mod discord_message;
-pub mod discord_url;
+pub mod channels;
 pub mod duplicates;
-pub mod endpoint_url;
 pub mod events;
 pub mod input;
 pub mod payload;

@@ -5,11 +5,11 @@
 
 use super::config_store::{ConfigError, ConfigStore, LoadedSettings};
 use super::secret_store::{SecretKind, SecretStore, SecretStoreError};
-use crate::core::api_key::{ApiKey, RandomnessError, SigningSecret};
 use crate::core::channel::{self, Blocker, SecretsHeld};
-use crate::core::discord_url::DiscordWebhookUrl;
+use crate::core::channels::discord::url::DiscordWebhookUrl;
+use crate::core::channels::webhook::api_key::{ApiKey, RandomnessError, SigningSecret};
+use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::duplicates::{ProfileDestinations, duplicate_warnings};
-use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
 use crate::core::redact::Scrubber;

@@ -21,7 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use subtle::ConstantTimeEq;
 
-use crate::core::api_key::{ApiKey, SigningSecret};
+use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
 
 /// Signatures older or newer than this are refused (Standard Webhooks).
 pub const TIMESTAMP_TOLERANCE_S: i64 = 5 * 60;

@@ -4,9 +4,9 @@
 //! tokio's blocking pool. Nothing falls back to a file when the keyring is
 //! out of reach: the caller gets a [`SecretStoreError`] that says what to do.
 
-use crate::core::api_key::{ApiKey, SigningSecret};
-use crate::core::discord_url::DiscordWebhookUrl;
-use crate::core::endpoint_url::EndpointUrl;
+use crate::core::channels::discord::url::DiscordWebhookUrl;
+use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
+use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::profile::ProfileName;
 
 /// The keyring service name of every farmhook entry.

@@ -19,7 +19,7 @@ pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
 use crate::core::api_base::ApiBases;
-use crate::core::discord_url::DEFAULT_API_BASE;
+use crate::core::channels::discord::url::DEFAULT_API_BASE;
 use crate::core::duplicates::ProfileDestinations;
 use crate::core::payload::Event;
 use crate::core::settings::{Channel, Settings};

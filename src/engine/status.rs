@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::delivery::health::{ChannelHealth, HealthBook, now_ms};
 use super::profile::{Profile, ProfileError};
 use crate::core::channel::PerChannel;
+use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::duplicates::ProfileDestinations;
-use crate::core::endpoint_url::EndpointUrl;
 use crate::core::events::EventType;
 use crate::core::settings::{Channel, Plan};
 

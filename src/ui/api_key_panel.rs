@@ -6,7 +6,9 @@ use eframe::egui::{self, RichText};
 use super::command::UiCommand;
 use super::engine_state::EngineState;
 use super::widgets;
-use crate::core::api_key::{ApiKey, GENERATED_KEY_LEN, KeyStrength, MIN_KEY_LEN};
+use crate::core::channels::webhook::api_key::{
+    ApiKey, GENERATED_KEY_LEN, KeyStrength, MIN_KEY_LEN,
+};
 use crate::engine::clipboard::SecretToCopy;
 use crate::engine::service::{EngineCommand, Ticket};
 

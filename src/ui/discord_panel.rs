@@ -8,7 +8,7 @@ use super::command::UiCommand;
 use super::engine_state::{EngineState, Verify};
 use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
-use crate::core::discord_url::DiscordWebhookUrl;
+use crate::core::channels::discord::url::DiscordWebhookUrl;
 use crate::core::settings::{Channel, Settings};
 use crate::engine::service::{EngineCommand, SettingsChange};
 

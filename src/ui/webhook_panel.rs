@@ -9,7 +9,7 @@ use super::command::{Page, UiCommand};
 use super::engine_state::EngineState;
 use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
-use crate::core::endpoint_url::EndpointUrl;
+use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::settings::{Channel, Plan, Settings};
 use crate::engine::clipboard::SecretToCopy;
 use crate::engine::service::{EngineCommand, SettingsChange};

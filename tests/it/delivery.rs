@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::support::discord_stand_in::DiscordStandIn;
 use crate::support::endpoint::{Behaviour, Endpoint, refused_url};
-use farmhook::core::api_key::{ApiKey, SigningSecret};
-use farmhook::core::discord_url::DiscordWebhookUrl;
-use farmhook::core::endpoint_url::EndpointUrl;
+use farmhook::core::channels::discord::url::DiscordWebhookUrl;
+use farmhook::core::channels::webhook::api_key::{ApiKey, SigningSecret};
+use farmhook::core::channels::webhook::endpoint_url::EndpointUrl;
 use farmhook::core::events::EventType;
 use farmhook::core::settings::Channel;
 use farmhook::engine::delivery::deliver::Target;

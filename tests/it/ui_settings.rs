@@ -5,7 +5,7 @@
 use crate::support::{all_file_bytes, contains, require_secret_service};
 use crate::ui_support::Window;
 use egui_kittest::kittest::Queryable;
-use farmhook::core::api_key::ApiKey;
+use farmhook::core::channels::webhook::api_key::ApiKey;
 use farmhook::core::events::EventType;
 use farmhook::core::settings::Plan;
 

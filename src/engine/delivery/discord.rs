@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::http::{self, HttpAnswer};
-use crate::core::discord_message::discord_message_with_summary;
-use crate::core::discord_url::{DEFAULT_API_BASE, DiscordWebhookUrl};
+use crate::core::channels::discord::message::discord_message_with_summary;
+use crate::core::channels::discord::url::{DEFAULT_API_BASE, DiscordWebhookUrl};
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
 use crate::core::summary::Summary;

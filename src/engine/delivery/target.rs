@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 
 use super::http::{self, HttpAnswer};
 use super::{discord, webhook};
-use crate::core::api_key::{ApiKey, SigningSecret};
-use crate::core::discord_url::DiscordWebhookUrl;
-use crate::core::endpoint_url::EndpointUrl;
+use crate::core::channels::discord::url::DiscordWebhookUrl;
+use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
+use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
 use crate::core::settings::Channel;

@@ -5,8 +5,8 @@
 use time::OffsetDateTime;
 
 use super::http::{self, HttpAnswer};
-use crate::core::api_key::{ApiKey, SigningSecret};
-use crate::core::endpoint_url::EndpointUrl;
+use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
+use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
 

@@ -23,7 +23,7 @@ use super::health_journal::HealthJournal;
 use super::http::{self, HttpConfig};
 use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, Outcome};
 use super::retry::RetryPolicy;
-use crate::core::discord_message::MAX_EMBEDS_PER_MESSAGE;
+use crate::core::channels::discord::message::MAX_EMBEDS_PER_MESSAGE;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
 use crate::core::settings::Channel;

@@ -10,9 +10,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::events::Severity;
-use super::payload::{Event, rfc3339_millis};
-use super::summary::Summary;
+use crate::core::events::Severity;
+use crate::core::payload::{Event, rfc3339_millis};
+use crate::core::summary::Summary;
 
 /// Discord accepts at most 10 embeds per message.
 pub const MAX_EMBEDS_PER_MESSAGE: usize = 10;
