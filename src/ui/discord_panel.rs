@@ -49,9 +49,7 @@ impl DiscordPanel {
                 "Anyone who has this URL can post in your channel: keep it private. farmhook keeps it only in the OS keyring.",
             );
             ui.add_space(6.0);
-            ui.add_enabled_ui(state.keyring_ok(), |ui| {
-                self.url_ui(ui, settings, state, commands)
-            });
+            ui.add_enabled_ui(state.keyring_ok(), |ui| self.url_ui(ui, state, commands));
             ui.add_space(6.0);
             enable_ui(ui, settings, state, commands);
             verify_ui(ui, state, commands);
@@ -59,13 +57,7 @@ impl DiscordPanel {
         });
     }
 
-    fn url_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        settings: &mut Settings,
-        state: &EngineState,
-        commands: &mut Vec<UiCommand>,
-    ) {
+    fn url_ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
         let stored = state.secrets.discord_url.as_ref();
         let submitted = self.url.ui(
             ui,
@@ -95,9 +87,8 @@ impl DiscordPanel {
             state.keyring_ok(),
         );
         if forget {
-            // The engine turns Discord off with it; the window shows so
-            // until the engine answers.
-            settings.discord.enabled = false;
+            // The engine turns Discord off with it (one rule, in the
+            // profile's operations) and answers with the settings.
             commands.push(UiCommand::Engine(EngineCommand::ClearDiscordUrl));
         }
     }

@@ -68,7 +68,7 @@ impl WebhookPanel {
             ui.add_space(4.0);
             ui.add_enabled_ui(unlocked, |ui| {
                 ui.add_enabled_ui(state.keyring_ok(), |ui| {
-                    self.endpoint_ui(ui, settings, state, commands)
+                    self.endpoint_ui(ui, state, commands)
                 });
                 ui.add_space(6.0);
                 enable_ui(ui, settings, state, commands);
@@ -92,7 +92,6 @@ impl WebhookPanel {
     fn endpoint_ui(
         &mut self,
         ui: &mut egui::Ui,
-        settings: &mut Settings,
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
@@ -130,9 +129,8 @@ impl WebhookPanel {
             state.keyring_ok(),
         );
         if forget {
-            // The engine turns the webhook off with it; the window shows
-            // so until the engine answers.
-            settings.webhook.enabled = false;
+            // The engine turns the webhook off with it (one rule, in the
+            // profile's operations) and answers with the settings.
             commands.push(UiCommand::Engine(EngineCommand::ClearWebhookUrl));
         }
     }
@@ -174,7 +172,6 @@ impl WebhookPanel {
                         .clicked()
                     {
                         // The engine turns signing off with the secret.
-                        settings.webhook.signing = false;
                         commands.push(UiCommand::Engine(EngineCommand::ClearSigningSecret));
                     }
                 });
@@ -194,7 +191,6 @@ impl WebhookPanel {
                 }
                 if ui.button("Generate signing secret").clicked() {
                     // The engine turns signing on with the new secret.
-                    settings.webhook.signing = true;
                     commands.push(UiCommand::Engine(EngineCommand::GenerateSigningSecret));
                 }
             }
