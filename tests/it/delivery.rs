@@ -852,11 +852,14 @@ async fn a_burst_beyond_the_discord_queue_is_told_as_and_n_more_events() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_test_that_finds_the_queue_full_fails_with_the_reason() {
     let silent = Endpoint::start(Behaviour::NeverAnswer).await;
-    let config = DeliveryConfig {
+    let mut config = DeliveryConfig {
         webhook_queue: 2,
         webhook_concurrency: 1,
         ..fast_config()
     };
+    // The first delivery holds the one slot for the whole test, however
+    // slow a loaded machine makes the rest of it (shutdown cuts it short).
+    config.http.total_timeout = Duration::from_secs(120);
     let (d, _) = dispatcher(config);
     // One in flight, one taken by the worker waiting for a slot, two
     // queued: six real events fill the queue however fast the worker is.
@@ -872,7 +875,7 @@ async fn a_test_that_finds_the_queue_full_fails_with_the_reason() {
         .submit(webhook(&silent.url(), None), event("job.failed"))
         .await
         .unwrap();
-    assert_eq!(test.outcome, Outcome::Failed);
+    assert_eq!(test.outcome, Outcome::Failed, "{:?}", test.error);
     assert!(
         test.error.as_deref().unwrap().contains("already waiting"),
         "{:?}",
