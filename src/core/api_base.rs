@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::core::input::is_loopback_host;
+
 use crate::core::channels::discord::url::DEFAULT_API_BASE as DISCORD_DEFAULT;
 
 /// One override variable: whose traffic it moves and where that traffic goes
@@ -85,7 +87,7 @@ pub fn check(value: &str) -> Result<String, ApiBaseError> {
     let host = url.host().ok_or(ApiBaseError::NotAUrl)?;
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(&host) => {}
+        "http" if is_loopback_host(&host) => {}
         "http" => return Err(ApiBaseError::PlainHttpElsewhere(host.to_string())),
         other => {
             return Err(ApiBaseError::UnsupportedScheme(
@@ -94,14 +96,6 @@ pub fn check(value: &str) -> Result<String, ApiBaseError> {
         }
     }
     Ok(text.to_string())
-}
-
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-    }
 }
 
 /// An override in force.

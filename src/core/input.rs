@@ -1,4 +1,14 @@
-//! Rules for values given on the command line.
+//! Rules for values given by the user: on the command line, or as a URL.
+
+/// True for a host that is this machine (127.0.0.0/8, ::1, `localhost`):
+/// the only place plain `http://` may go, for an endpoint or an override.
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+    }
+}
 
 /// A value read from stdin (`-`): all of it, less one trailing newline
 /// (`\n` or `\r\n`). Anything else, further lines included, stays part of

@@ -6,7 +6,7 @@
 use super::config_store::{ConfigError, ConfigStore, LoadedSettings};
 use super::secret_store::{SecretKind, SecretStore, SecretStoreError};
 use crate::core::channel::{self, Blocker, SecretsHeld};
-use crate::core::channels::discord::url::DiscordWebhookUrl;
+use crate::core::channels::discord::url::{DEFAULT_API_BASE, DiscordWebhookUrl};
 use crate::core::channels::webhook::api_key::{ApiKey, RandomnessError, SigningSecret};
 use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::duplicates::{ProfileDestinations, duplicate_warnings};
@@ -539,24 +539,19 @@ impl SecretsView {
     /// Every secret of the profile with its mask, for scrubbing answers
     /// before anything records them.
     pub fn scrubber(&self, discord_api_base: &str) -> Scrubber {
+        use crate::engine::delivery::{discord, webhook};
         let mut scrub = Scrubber::default();
         if let Some(url) = &self.discord_url {
-            scrub.add(&url.expose_secret(), &url.to_string());
-            scrub.add(&url.expose_api_url(discord_api_base), &url.to_string());
-            scrub.add(url.expose_token(), "••••••");
+            // As stored (Discord's own URL) and as sent (a stand-in's).
+            discord::add_secrets(&mut scrub, url, DEFAULT_API_BASE);
+            discord::add_secrets(&mut scrub, url, discord_api_base);
         }
-        if let Some(url) = &self.endpoint {
-            let shown = url.redacted();
-            for part in url.secret_parts() {
-                scrub.add(part, &shown);
-            }
-        }
-        if let Some(key) = &self.api_key {
-            scrub.add(key.expose(), &key.to_string());
-        }
-        if let Some(secret) = &self.signing_secret {
-            crate::engine::delivery::webhook::add_signing_secret(&mut scrub, secret);
-        }
+        webhook::add_secrets(
+            &mut scrub,
+            self.endpoint.as_ref(),
+            self.api_key.as_ref(),
+            self.signing_secret.as_ref(),
+        );
         scrub
     }
 }

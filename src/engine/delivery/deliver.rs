@@ -305,10 +305,7 @@ fn status_words(target: &Target, answer: &HttpAnswer) -> String {
         return words;
     }
     let status = answer.status;
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
+    let reason = answer.reason();
     match status {
         300..=399 => {
             let to = answer

@@ -33,12 +33,11 @@ pub fn redacted(url: &DiscordWebhookUrl, api_base: &str) -> String {
     }
 }
 
-/// The webhook's secrets, for scrubbing answers that echo them.
-pub fn scrubber(url: &DiscordWebhookUrl, api_base: &str) -> Scrubber {
-    let mut scrub = Scrubber::default();
+/// Adds the webhook's secrets (its URL as sent to `api_base`, and its
+/// token), for scrubbing answers that echo them.
+pub fn add_secrets(scrub: &mut Scrubber, url: &DiscordWebhookUrl, api_base: &str) {
     scrub.add(&url.expose_api_url(api_base), &redacted(url, api_base));
     scrub.add(url.expose_token(), "••••••");
-    scrub
 }
 
 /// What Discord means by its answers, in words.

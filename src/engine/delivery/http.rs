@@ -133,6 +133,15 @@ pub struct HttpAnswer {
 }
 
 impl HttpAnswer {
+    /// The status's standard reason phrase (`Not Found`), or "" for an
+    /// unusual status.
+    pub fn reason(&self) -> &'static str {
+        reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("")
+    }
+
     /// What the server said, as one short line after a colon (`": text"`),
     /// or nothing when it said nothing.
     pub fn said(&self) -> String {

@@ -40,10 +40,14 @@ impl Target {
 
     /// This target's own secrets, for scrubbing answers that echo them.
     pub fn scrubber(&self) -> Scrubber {
+        let mut scrub = Scrubber::default();
         match self {
-            Target::Discord { url, api_base } => discord::scrubber(url, api_base),
-            Target::Webhook { url, key, signing } => webhook::scrubber(url, key, signing.as_ref()),
+            Target::Discord { url, api_base } => discord::add_secrets(&mut scrub, url, api_base),
+            Target::Webhook { url, key, signing } => {
+                webhook::add_secrets(&mut scrub, Some(url), Some(key), signing.as_ref())
+            }
         }
+        scrub
     }
 
     /// The URL as it may be shown.

@@ -50,10 +50,7 @@ pub fn request(
 /// settings (the key, the path).
 pub fn answer_words(answer: &HttpAnswer) -> Option<String> {
     let status = answer.status;
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
+    let reason = answer.reason();
     match status {
         401 | 403 => Some(format!(
             "the endpoint refused the request ({status} {reason}): make sure the receiver has the current API key{}",
@@ -67,26 +64,29 @@ pub fn answer_words(answer: &HttpAnswer) -> Option<String> {
     }
 }
 
-/// The endpoint's secrets (the URL's token-like parts, the key, the
-/// signing secret), for scrubbing answers that echo them.
-pub fn scrubber(url: &EndpointUrl, key: &ApiKey, signing: Option<&SigningSecret>) -> Scrubber {
-    let mut scrub = Scrubber::default();
-    let shown = url.redacted();
-    for part in url.secret_parts() {
-        scrub.add(part, &shown);
+/// Adds the custom webhook's secrets that are set (the endpoint's token-like
+/// parts, the key, the signing secret and its key part after `whsec_`), for
+/// scrubbing answers that echo them.
+pub fn add_secrets(
+    scrub: &mut Scrubber,
+    url: Option<&EndpointUrl>,
+    key: Option<&ApiKey>,
+    signing: Option<&SigningSecret>,
+) {
+    if let Some(url) = url {
+        let shown = url.redacted();
+        for part in url.secret_parts() {
+            scrub.add(part, &shown);
+        }
     }
-    scrub.add(key.expose(), &key.to_string());
+    if let Some(key) = key {
+        scrub.add(key.expose(), &key.to_string());
+    }
     if let Some(secret) = signing {
-        add_signing_secret(&mut scrub, secret);
-    }
-    scrub
-}
-
-/// Adds a signing secret, and its key part alone (after `whsec_`).
-pub fn add_signing_secret(scrub: &mut Scrubber, secret: &SigningSecret) {
-    let mask = secret.to_string();
-    scrub.add(secret.expose(), &mask);
-    if let Some(key) = secret.expose().strip_prefix("whsec_") {
-        scrub.add(key, &mask);
+        let mask = secret.to_string();
+        scrub.add(secret.expose(), &mask);
+        if let Some(key) = secret.expose().strip_prefix("whsec_") {
+            scrub.add(key, &mask);
+        }
     }
 }

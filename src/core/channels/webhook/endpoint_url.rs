@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::core::input::is_loopback_host;
+
 const MAX_URL_LEN: usize = 2048;
 
 /// Chat services with a channel of their own. Their URLs are refused as a
@@ -81,7 +83,7 @@ impl EndpointUrl {
         let host = url.host().ok_or(E::NoHost)?;
         match url.scheme() {
             "https" => {}
-            "http" if is_loopback(&host) => {}
+            "http" if is_loopback_host(&host) => {}
             "http" => return Err(E::NotHttps),
             other => return Err(E::UnsupportedScheme(other.chars().take(16).collect())),
         }
@@ -98,7 +100,7 @@ impl EndpointUrl {
 
     /// True when the host is this machine (127.0.0.0/8, ::1, localhost).
     pub fn is_loopback(&self) -> bool {
-        self.0.host().is_some_and(|h| is_loopback(&h))
+        self.0.host().is_some_and(|h| is_loopback_host(&h))
     }
 
     /// The full URL, query included, for the sender.
@@ -153,14 +155,6 @@ fn chat_service(domain: &str) -> Option<(&'static str, &'static str)> {
                     .is_some_and(|rest| rest.ends_with('.'))
         })
         .map(|&(_, service, instead)| (service, instead))
-}
-
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-    }
 }
 
 impl fmt::Display for EndpointUrl {
