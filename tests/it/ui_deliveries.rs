@@ -96,12 +96,7 @@ fn custom_webhook_test_sends_the_copied_key_and_shows_200_in_the_log() {
 
     w.click("Commercial 💎");
     w.click("Configure");
-    w.open_section("Custom webhook 💎");
-    w.type_into("Endpoint URL", &endpoint.url());
-    w.press_enter();
-    w.step_until("the endpoint to be stored", |w| {
-        w.app().state().secrets.endpoint.is_some()
-    });
+    w.save_endpoint(&endpoint.url());
     w.click("Enable the custom webhook");
     w.step_until("an API key to be generated", |w| {
         w.app().state().secrets.api_key.is_some()
@@ -136,12 +131,7 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     let mut w = Window::open_with("webhook-401", rt, EngineOptions::from_env());
     w.click("Commercial 💎");
     w.click("Configure");
-    w.open_section("Custom webhook 💎");
-    w.type_into("Endpoint URL", &endpoint.url());
-    w.press_enter();
-    w.step_until("the endpoint to be stored", |w| {
-        w.app().state().secrets.endpoint.is_some()
-    });
+    w.save_endpoint(&endpoint.url());
     w.click("Generate key");
     w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
     w.open_section("Test");
@@ -221,12 +211,7 @@ fn closing_the_window_mid_delivery_records_it_as_cut_short() {
     let mut w = Window::open_with("webhook-close", rt, EngineOptions::from_env());
     w.click("Commercial 💎");
     w.click("Configure");
-    w.open_section("Custom webhook 💎");
-    w.type_into("Endpoint URL", &endpoint.url());
-    w.press_enter();
-    w.step_until("the endpoint to be stored", |w| {
-        w.app().state().secrets.endpoint.is_some()
-    });
+    w.save_endpoint(&endpoint.url());
     w.click("Generate key");
     w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
     w.open_section("Test");
@@ -327,12 +312,7 @@ fn a_farm_burst_beyond_the_queue_shows_as_summarised_with_the_reason() {
     let mut w = Window::open_with("burst", rt, options);
     w.click("Commercial 💎");
     w.click("Configure");
-    w.open_section("Custom webhook 💎");
-    w.type_into("Endpoint URL", &endpoint.url());
-    w.press_enter();
-    w.step_until("the endpoint to be stored", |w| {
-        w.app().state().secrets.endpoint.is_some()
-    });
+    w.save_endpoint(&endpoint.url());
     w.click("Enable the custom webhook");
     w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
     w.wait_saved();

@@ -99,12 +99,7 @@ fn the_delivery_log_folds_to_one_line_and_opens_again() {
         "the empty log starts at {empty_header} of {height}"
     );
 
-    w.open_section("Custom webhook 💎");
-    w.type_into("Endpoint URL", &endpoint.url());
-    w.press_enter();
-    w.step_until("the endpoint to be stored", |w| {
-        w.app().state().secrets.endpoint.is_some()
-    });
+    w.save_endpoint(&endpoint.url());
     w.click("Generate key");
     w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
     w.open_section("Test");

@@ -146,6 +146,18 @@ impl Window {
         self.harness.step();
     }
 
+    /// Opens the custom webhook's section, types `url` as its endpoint,
+    /// presses Enter and waits until the keyring holds it.
+    #[track_caller]
+    pub fn save_endpoint(&mut self, url: &str) {
+        self.open_section("Custom webhook 💎");
+        self.type_into("Endpoint URL", url);
+        self.press_enter();
+        self.step_until("the endpoint to be stored", |w| {
+            w.app().state().secrets.endpoint.is_some()
+        });
+    }
+
     /// Opens the drop-down labelled `combo` and picks `item`, with the
     /// pointer (a drop-down closes on a pointer click, as a user makes).
     #[track_caller]
