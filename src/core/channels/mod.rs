@@ -4,4 +4,5 @@
 //! folder here.
 
 pub mod discord;
+pub mod event_text;
 pub mod webhook;

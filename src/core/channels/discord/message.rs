@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::core::events::Severity;
+use super::super::event_text::{EventText, or_placeholder, truncate_chars};
 use crate::core::payload::{Event, rfc3339_millis};
 use crate::core::summary::Summary;
 
@@ -46,12 +46,8 @@ pub const USERNAME_MAX_CHARS: usize = 80;
 /// The name the messages are posted under.
 pub const USERNAME: &str = "farmhook";
 
-/// Marks a text that was cut short.
-const ELLIPSIS: char = '…';
 /// The summary embed's colour: grey, news about news.
 const SUMMARY_COLOUR: u32 = 0x95A5A6;
-/// Stands in for an empty text, which Discord refuses in fields.
-const PLACEHOLDER: &str = "—";
 
 /// Builds the execute-webhook body for up to [`MAX_EMBEDS_PER_MESSAGE`]
 /// events (extra events are ignored; the caller batches).
@@ -113,90 +109,22 @@ impl Field {
 
 impl EmbedText {
     fn for_event(event: &Event) -> EmbedText {
-        let info = event.event_type.info();
-
-        let mut title = String::new();
-        if event.test {
-            title.push_str("[TEST] ");
-        }
-        title.push_str(severity_emoji(info.severity));
-        title.push(' ');
-        title.push_str(info.label);
-        if !is_blank(event.printer_name()) {
-            title.push_str(" · ");
-            title.push_str(event.printer_name());
-        } else if let Some(order) = &event.order {
-            title.push_str(" · ");
-            title.push_str(&order.number);
-        }
-
-        // The why of the event (a failure reason, the printer's own message)
-        // is prose, so it goes where there is room: the description.
-        let description = [
-            event.job.as_ref().and_then(|job| job.reason.as_deref()),
-            event.hms.as_ref().map(|hms| hms.message.as_str()),
-            event
-                .order
-                .as_ref()
-                .and_then(|order| order.reason.as_deref()),
-            event.maintenance.as_ref().and_then(|m| m.note.as_deref()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|text| !is_blank(text))
-        .collect::<Vec<_>>()
-        .join("\n\n");
-
-        let mut fields = Vec::new();
-        if let Some(printer) = &event.printer {
-            fields.push(Field::new("Printer", &printer.name, true));
-            fields.push(Field::new("Model", &printer.model, true));
-        }
-        if let Some(order) = &event.order {
-            fields.push(Field::new("Order", &order.number, true));
-            fields.push(Field::new("Source", &order.source, true));
-            fields.push(Field::new("Items", &order.items.to_string(), true));
-        }
-        if let Some(job) = &event.job {
-            fields.push(Field::new("Job", &job.name, false));
-            if let Some(progress) = progress_text(job.progress) {
-                fields.push(Field::new("Progress", &progress, true));
-            }
-            if let Some(seconds) = job.duration_s {
-                fields.push(Field::new("Duration", &duration_text(seconds), true));
-            }
-        }
-        if let Some(hms) = &event.hms {
-            fields.push(Field::new("HMS code", &hms.code, true));
-            fields.push(Field::new("Severity", severity_word(hms.severity), true));
-        }
-        if let Some(m) = &event.maintenance {
-            if let Some(task) = &m.task {
-                fields.push(Field::new("Task", task, false));
-            }
-            let hours = match m.due_at_print_hours {
-                Some(due) => format!("{} of {}", hours_text(m.print_hours), hours_text(due)),
-                None => hours_text(m.print_hours),
-            };
-            fields.push(Field::new("Print hours", &hours, true));
-        }
-        if let Some(material) = &event.material {
-            let filament = match &material.colour {
-                Some(colour) if !is_blank(colour) => format!("{} ({colour})", material.filament),
-                _ => material.filament.clone(),
-            };
-            fields.push(Field::new("Filament", &filament, true));
-            fields.push(Field::new("Used", &grams_text(material.grams), true));
-        }
+        let text = EventText::for_event(event);
+        let mut fields: Vec<Field> = text
+            .fields
+            .iter()
+            .map(|f| Field::new(f.name, &f.value, f.inline))
+            .collect();
         fields.truncate(MAX_FIELDS_PER_EMBED);
-
         EmbedText {
-            title: truncate_chars(&title, TITLE_MAX_CHARS),
-            description: (!description.is_empty())
-                .then(|| truncate_chars(&description, DESCRIPTION_MAX_CHARS)),
+            title: truncate_chars(&text.title(), TITLE_MAX_CHARS),
+            description: text
+                .description
+                .as_deref()
+                .map(|d| truncate_chars(d, DESCRIPTION_MAX_CHARS)),
             fields,
             footer: truncate_chars(&format!("farmhook · {}", event.id), FOOTER_TEXT_MAX_CHARS),
-            colour: info.discord_colour,
+            colour: event.event_type.info().discord_colour,
             timestamp: Some(rfc3339_millis::format(&event.occurred_at)),
         }
     }
@@ -296,81 +224,6 @@ fn fit_total(embeds: &mut [EmbedText], budget: usize) {
     }
 }
 
-/// `text` cut to at most `max` characters, ending in "…" when it was cut.
-/// Cuts between characters, never inside one.
-fn truncate_chars(text: &str, max: usize) -> String {
-    if text.chars().nth(max).is_none() {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push(ELLIPSIS);
-    cut
-}
-
-fn is_blank(text: &str) -> bool {
-    text.trim().is_empty()
-}
-
-fn or_placeholder(text: &str) -> &str {
-    if is_blank(text) { PLACEHOLDER } else { text }
-}
-
-fn severity_emoji(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "ℹ️",
-        Severity::Success => "✅",
-        Severity::Warning => "⚠️",
-        Severity::Error => "❌",
-    }
-}
-
-fn severity_word(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "Info",
-        Severity::Success => "Success",
-        Severity::Warning => "Warning",
-        Severity::Error => "Error",
-    }
-}
-
-/// Progress as a whole percentage ("62%"); none when the printer reported
-/// nonsense.
-fn progress_text(progress: f64) -> Option<String> {
-    progress
-        .is_finite()
-        .then(|| format!("{:.0}%", progress.clamp(0.0, 1.0) * 100.0))
-}
-
-/// A duration as an operator reads it: "1 h 00 min", "42 min", "35 s".
-/// Print hours, like `187.5 h`; nonsense (NaN, negative) shows as a dash.
-fn hours_text(hours: f64) -> String {
-    if hours.is_finite() && hours >= 0.0 {
-        format!("{:.1} h", hours.min(1e9))
-    } else {
-        PLACEHOLDER.to_string()
-    }
-}
-
-/// Grams of filament, like `41.7 g`; nonsense shows as a dash.
-fn grams_text(grams: f64) -> String {
-    if grams.is_finite() && grams >= 0.0 {
-        format!("{:.1} g", grams.min(1e9))
-    } else {
-        PLACEHOLDER.to_string()
-    }
-}
-
-fn duration_text(seconds: u64) -> String {
-    let (hours, minutes) = (seconds / 3600, seconds % 3600 / 60);
-    if hours > 0 {
-        format!("{hours} h {minutes:02} min")
-    } else if minutes > 0 {
-        format!("{minutes} min")
-    } else {
-        format!("{seconds} s")
-    }
-}
-
 /// The checker of Discord's limits, from Discord's documentation rather
 /// than from the builder above, so the tests hold the builder to it. Used
 /// only by the tests (the Discord stand-in in `tests/` has its own, as
@@ -381,6 +234,7 @@ mod limits {
     use time::format_description::well_known::Rfc3339;
 
     use super::*;
+    use crate::core::channels::event_text::is_blank;
 
     /// Every way `message` breaks a Discord limit, in words; empty when Discord
     /// will accept its size and shape.
@@ -833,32 +687,6 @@ mod tests {
             let description = embed["description"].as_str().unwrap();
             assert!(description.chars().count() > 100, "{n}: {description}");
         }
-    }
-
-    #[test]
-    fn cuts_fall_between_characters_and_keep_the_length() {
-        assert_eq!(truncate_chars("é🦀é🦀", 4), "é🦀é🦀");
-        assert_eq!(truncate_chars("é🦀é🦀x", 4), "é🦀é…");
-        assert_eq!(truncate_chars("abc", 1), "…");
-        assert_eq!(truncate_chars("", 3), "");
-    }
-
-    #[test]
-    fn durations_and_progress_read_naturally() {
-        assert_eq!(duration_text(0), "0 s");
-        assert_eq!(duration_text(35), "35 s");
-        assert_eq!(duration_text(60), "1 min");
-        assert_eq!(duration_text(42 * 60 + 59), "42 min");
-        assert_eq!(duration_text(3600), "1 h 00 min");
-        assert_eq!(duration_text(5430), "1 h 30 min");
-        assert_eq!(duration_text(25 * 3600 + 60), "25 h 01 min");
-        assert_eq!(progress_text(0.0).as_deref(), Some("0%"));
-        assert_eq!(progress_text(0.62).as_deref(), Some("62%"));
-        assert_eq!(progress_text(1.0).as_deref(), Some("100%"));
-        assert_eq!(progress_text(1.7).as_deref(), Some("100%"));
-        assert_eq!(progress_text(-0.2).as_deref(), Some("0%"));
-        assert_eq!(progress_text(f64::NAN), None);
-        assert_eq!(progress_text(f64::INFINITY), None);
     }
 
     #[test]
