@@ -20,8 +20,10 @@ use farmhook::core::channels::webhook::api_key::ApiKey;
 use farmhook::core::channels::webhook::endpoint_url::EndpointUrl;
 use farmhook::core::events::EventType;
 use farmhook::engine::delivery::deliver::Target;
+use farmhook::engine::delivery::discord::DiscordTarget;
 use farmhook::engine::delivery::dispatcher::{DeliveryConfig, Dispatcher};
 use farmhook::engine::delivery::log::Outcome;
+use farmhook::engine::delivery::webhook::WebhookTarget;
 use farmhook::engine::service::sample_event;
 use support::discord_stand_in::DiscordStandIn;
 use support::endpoint::{Behaviour, Endpoint};
@@ -62,11 +64,11 @@ fn machine() -> String {
 async fn throughput() {
     let endpoint = Endpoint::start(Behaviour::Status(200)).await;
     let key = ApiKey::generate().expect("key");
-    let target = Target::Webhook {
+    let target = Target::new(WebhookTarget {
         url: EndpointUrl::parse(&endpoint.url()).expect("url"),
         key: key.clone(),
         signing: None,
-    };
+    });
     let config = DeliveryConfig {
         webhook_concurrency: CONCURRENCY,
         // All of them are submitted at once: measure sending, not shedding.
@@ -150,10 +152,10 @@ async fn throughput() {
 async fn burst() {
     let stand_in = DiscordStandIn::start().await;
     let url = stand_in.webhook_url();
-    let target = Target::Discord {
+    let target = Target::new(DiscordTarget {
         url: DiscordWebhookUrl::parse(&url).expect("url"),
         api_base: stand_in.api_base(),
-    };
+    });
     let dispatcher = Dispatcher::new(DeliveryConfig::default(), |_| {}).expect("dispatcher");
     let start = Instant::now();
     let waiting: Vec<_> = (0..50)

@@ -45,7 +45,8 @@ pub enum Command {
     TestFire {
         /// The event to send (default job.failed).
         event: Option<String>,
-        #[arg(long, value_enum, default_value = "all")]
+        /// A channel id, or `all` (every channel that is set up).
+        #[arg(long, default_value = "all", value_parser = parse_test_to, value_name = "CHANNEL|all")]
         to: TestTo,
         /// One JSON object per destination, as each delivery ends.
         #[arg(long)]
@@ -78,11 +79,26 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Where `test-fire` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestTo {
-    Discord,
-    Webhook,
+    One(Channel),
     All,
+}
+
+fn parse_test_to(text: &str) -> Result<TestTo, String> {
+    if text == "all" {
+        return Ok(TestTo::All);
+    }
+    parse_channel(text).map(TestTo::One)
+}
+
+/// A channel by its id, or the list of ids to choose from.
+pub fn parse_channel(text: &str) -> Result<Channel, String> {
+    Channel::from_id(text).ok_or_else(|| {
+        let ids: Vec<&str> = Channel::ALL.iter().map(|c| c.id()).collect();
+        format!("'{text}' is not a channel; choose {}", ids.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,8 +173,8 @@ pub enum EventsCommand {
     /// List the events, grouped, and which channels send them.
     List {
         /// Show these channels only (default: all).
-        #[arg(long, value_delimiter = ',', value_name = "CHANNEL")]
-        to: Vec<ChannelArg>,
+        #[arg(long, value_delimiter = ',', value_name = "CHANNEL", value_parser = parse_channel)]
+        to: Vec<Channel>,
     },
     /// Tick events (ids, group names such as `jobs` or `orders`, or `all`).
     Enable(EventsArgs),
@@ -172,29 +188,14 @@ pub struct EventsArgs {
     pub events: Vec<String>,
     /// Change these channels only (`--to discord --to webhook` or
     /// `--to discord,webhook`; default: every channel).
-    #[arg(long, value_delimiter = ',', value_name = "CHANNEL")]
-    pub to: Vec<ChannelArg>,
+    #[arg(long, value_delimiter = ',', value_name = "CHANNEL", value_parser = parse_channel)]
+    pub to: Vec<Channel>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PlanArg {
     Free,
     Commercial,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ChannelArg {
-    Discord,
-    Webhook,
-}
-
-impl From<ChannelArg> for Channel {
-    fn from(d: ChannelArg) -> Self {
-        match d {
-            ChannelArg::Discord => Channel::Discord,
-            ChannelArg::Webhook => Channel::Webhook,
-        }
-    }
 }
 
 #[cfg(test)]

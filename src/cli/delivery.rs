@@ -61,8 +61,7 @@ pub async fn test_fire(
     let secrets = profile.read_secrets().await;
 
     let wanted: Vec<Channel> = match to {
-        TestTo::Discord => vec![Channel::Discord],
-        TestTo::Webhook => vec![Channel::Webhook],
+        TestTo::One(channel) => vec![channel],
         TestTo::All => Channel::ALL.to_vec(),
     };
     let mut targets = Vec::new();
@@ -72,9 +71,16 @@ pub async fn test_fire(
             // can-it-send rule decides; the reasons are its words).
             match secrets.test_blocker(destination, &settings) {
                 Some(Blocker::NotSetUp) => continue,
-                Some(Blocker::NeedsPlan) if secrets.held().endpoint => {
+                Some(Blocker::NeedsPlan)
+                    if destination
+                        .spec()
+                        .secrets
+                        .iter()
+                        .any(|k| secrets.holds(k.entry)) =>
+                {
                     note!(
-                        "farmhook: skipping the custom webhook: {}",
+                        "farmhook: skipping {}: {}",
+                        destination.label(),
                         Blocker::NeedsPlan.words(destination)
                     );
                     continue;
@@ -83,11 +89,10 @@ pub async fn test_fire(
                 _ => {}
             }
         }
-        let target =
-            service::test_target(&settings, &secrets, destination, &options.discord_api_base)
-                .map_err(|why| {
-                    CliError::input(format!("cannot test {}: {why}", destination.label()))
-                })?;
+        let target = service::test_target(&settings, &secrets, destination, &options.api_bases)
+            .map_err(|why| {
+                CliError::input(format!("cannot test {}: {why}", destination.label()))
+            })?;
         targets.push(target);
     }
     if targets.is_empty() {
@@ -103,7 +108,7 @@ pub async fn test_fire(
         }
     })
     .map_err(CliError::input)?;
-    dispatcher.set_scrubber(secrets.scrubber(&options.discord_api_base));
+    dispatcher.set_scrubber(secrets.scrubber(&settings, &options.api_bases));
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let sample = service::sample_event(event);
     for target in targets {
@@ -207,7 +212,7 @@ pub async fn verify(profile: &Profile) -> Result<(), CliError> {
         .ok_or_else(|| {
             CliError::input(format!(
                 "no Discord webhook URL is set: {}",
-                crate::engine::profile::SET_DISCORD_URL_HINT
+                crate::core::channels::discord::SPEC.set_up_hint
             ))
         })?;
     let client = crate::engine::delivery::http::build_client(&options.delivery.http)
@@ -215,7 +220,7 @@ pub async fn verify(profile: &Profile) -> Result<(), CliError> {
     match discord::verify(
         &client,
         &url,
-        &options.discord_api_base,
+        options.api_bases.base("discord"),
         &options.delivery.http,
     )
     .await
@@ -244,7 +249,7 @@ pub async fn receive(profile: &Profile, port: u16) -> Result<(), CliError> {
         .ok_or_else(|| {
             CliError::input("no API key is set: run `farmhook webhook key generate` first")
         })?;
-    let signing = if settings.webhook.signing {
+    let signing = if settings.channels[Channel::Webhook].signing {
         profile
             .secrets()
             .signing_secret()
@@ -345,7 +350,7 @@ pub async fn simulate(
         }
     })
     .map_err(CliError::input)?;
-    dispatcher.set_scrubber(secrets.scrubber(&options.discord_api_base));
+    dispatcher.set_scrubber(secrets.scrubber(&config_settings, &options.api_bases));
 
     note!(
         "farmhook: simulating {} printers, scenario {}, ×{} for {:.0} s",
@@ -356,7 +361,7 @@ pub async fn simulate(
     );
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let sim_dispatcher = dispatcher.clone();
-    let api_base = options.discord_api_base.clone();
+    let api_bases = options.api_bases.clone();
     let mut generated = 0u64;
     let mut tally = Tally::default();
     let mut output_error = None;
@@ -370,7 +375,7 @@ pub async fn simulate(
                     &sim_dispatcher,
                     &config_settings,
                     &secrets,
-                    &api_base,
+                    &api_bases,
                     event,
                 ));
             }

@@ -14,9 +14,10 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::core::api_base::ApiBases;
+use crate::core::channels::{discord, webhook};
 use crate::core::events::{EventType, Group};
 use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
@@ -169,14 +170,10 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
         }
         Command::Discord(cmd) => match cmd {
             DiscordCommand::SetUrl { url } => {
-                let url = profile
-                    .set_discord_url(&value_or_stdin(url.expose_secret())?)
-                    .await?;
-                outln!("Discord webhook saved in the keyring: {url}")?;
+                set_secret(&profile, &discord::URL_SECRET, url).await?;
             }
             DiscordCommand::Clear => {
-                print_notes(&profile.clear_discord_url().await?);
-                outln!("Discord webhook removed from the keyring; Discord is off")?;
+                clear_channel(&profile, Channel::Discord).await?;
             }
             DiscordCommand::Enable => {
                 print_notes(&profile.set_enabled(Channel::Discord, true).await?);
@@ -264,8 +261,7 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
 
 /// The channels named with `--to`, in their usual order; every one when
 /// none is named.
-fn chosen(to: &[ChannelArg]) -> Vec<Channel> {
-    let named: Vec<Channel> = to.iter().map(|&d| d.into()).collect();
+fn chosen(named: &[Channel]) -> Vec<Channel> {
     Channel::ALL
         .into_iter()
         .filter(|d| named.is_empty() || named.contains(d))
@@ -286,18 +282,40 @@ async fn set_events(profile: &Profile, args: EventsArgs, on: bool) -> Result<(),
     Ok(())
 }
 
+/// `<channel> set-url|set-token …`: one of a channel's secrets, from the
+/// argument or (`-`) stdin, into the keyring.
+async fn set_secret(
+    profile: &Profile,
+    kind: crate::engine::secret_store::SecretKind,
+    value: SecretString,
+) -> Result<(), CliError> {
+    let (shown, notes) = profile
+        .set_secret(kind, &value_or_stdin(value.expose_secret())?)
+        .await?;
+    print_notes(&notes);
+    let words = kind.words;
+    outln!("{words} saved in the keyring: {shown}")?;
+    Ok(())
+}
+
+/// `<channel> clear`: forgets where the channel sends and turns it off.
+async fn clear_channel(profile: &Profile, channel: Channel) -> Result<(), CliError> {
+    print_notes(&profile.clear_channel(channel).await?);
+    outln!(
+        "{}: removed from the keyring; {} is off",
+        channel.label(),
+        channel.label()
+    )?;
+    Ok(())
+}
+
 async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliError> {
     match cmd {
         WebhookCommand::SetUrl { url } => {
-            let (url, notes) = profile
-                .set_webhook_url(&value_or_stdin(url.expose_secret())?)
-                .await?;
-            print_notes(&notes);
-            outln!("endpoint saved in the keyring: {url}")?;
+            set_secret(profile, &webhook::ENDPOINT_SECRET, url).await?;
         }
         WebhookCommand::Clear => {
-            print_notes(&profile.clear_webhook_url().await?);
-            outln!("endpoint removed from the keyring; the custom webhook is off")?;
+            clear_channel(profile, Channel::Webhook).await?;
         }
         WebhookCommand::Enable => {
             print_notes(&profile.set_enabled(Channel::Webhook, true).await?);

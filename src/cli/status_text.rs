@@ -2,7 +2,6 @@
 //! `Status` value itself).
 
 use crate::core::events::EventType;
-use crate::core::settings::Channel;
 use crate::engine::status::Status;
 
 /// The human-readable form of `status`.
@@ -17,40 +16,36 @@ pub fn status_text(s: &Status) -> String {
         None => writeln!(out, "keyring:  reachable").ok(),
         Some(e) => writeln!(out, "keyring:  UNREACHABLE: {e}").ok(),
     };
-    writeln!(
-        out,
-        "discord:  {}, {}, {}",
-        on(s.discord.enabled),
-        s.discord.url.as_deref().unwrap_or("no webhook URL"),
-        count(&s.discord.events)
-    )
-    .ok();
-    let webhook_state = match (s.webhook.enabled, s.webhook.active) {
-        (true, false) => "enabled but inactive (needs the Commercial plan and an endpoint)",
-        (enabled, _) => on(enabled),
-    };
-    writeln!(
-        out,
-        "webhook:  {}, {}, key {}, signing {}, {}",
-        webhook_state,
-        s.webhook.url.as_deref().unwrap_or("no endpoint"),
-        s.webhook.api_key.as_deref().unwrap_or("not set"),
-        if s.webhook.signing { "on" } else { "off" },
-        count(&s.webhook.events)
-    )
-    .ok();
-    writeln!(
-        out,
-        "health:   Discord: {}",
-        s.health[Channel::Discord].summary()
-    )
-    .ok();
-    writeln!(
-        out,
-        "          custom webhook: {}",
-        s.health[Channel::Webhook].summary()
-    )
-    .ok();
+    for (channel, c) in s.channels.iter() {
+        let state = match &c.blocked {
+            Some(why) if c.enabled => format!("enabled but not sending: {why}"),
+            _ => on(c.enabled).to_string(),
+        };
+        let mut line = format!("{:<9} {state}", format!("{}:", channel.id()));
+        for kind in channel.spec().secrets {
+            let shown = c.secrets.get(kind.status_key).cloned().flatten();
+            line.push_str(&format!(
+                ", {} {}",
+                kind.words,
+                shown.as_deref().unwrap_or("not set")
+            ));
+        }
+        if let Some(chat) = &c.chat_id {
+            line.push_str(&format!(", chat {chat}"));
+        }
+        if let Some(signing) = c.signing {
+            line.push_str(if signing {
+                ", signing on"
+            } else {
+                ", signing off"
+            });
+        }
+        writeln!(out, "{line}, {}", count(&c.events)).ok();
+    }
+    for (i, (channel, health)) in s.health.iter().enumerate() {
+        let head = if i == 0 { "health:" } else { "" };
+        writeln!(out, "{head:<9} {}: {}", channel.label(), health.summary()).ok();
+    }
     for w in &s.warnings {
         writeln!(out, "warning:  {w}").ok();
     }

@@ -169,6 +169,17 @@ impl ApiBases {
             .unwrap_or_default()
     }
 
+    /// These bases with `channel`'s traffic sent to `base` (a stand-in),
+    /// checked like the variable would be.
+    pub fn with_override(mut self, channel: &str, base: &str) -> Result<Self, ApiBaseError> {
+        let base = check(base)?;
+        if let Some(var) = API_BASE_VARS.iter().find(|v| v.channel == channel) {
+            self.in_force.retain(|o| o.var.channel != channel);
+            self.in_force.push(ApiBaseOverride { var, base });
+        }
+        Ok(self)
+    }
+
     /// The one line that says which overrides are in force, if any.
     pub fn note(&self) -> Option<String> {
         if self.in_force.is_empty() {

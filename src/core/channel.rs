@@ -5,9 +5,10 @@
 
 use std::ops::{Index, IndexMut};
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::settings::{Channel, Plan, Settings};
+use super::settings::{Channel, ChannelSettings, Settings};
 
 /// One value per channel: the map per-channel data lives in (health,
 /// pending tests, the log's last delivery per channel…), so adding a
@@ -69,59 +70,121 @@ impl<T: Serialize> Serialize for PerChannel<T> {
     }
 }
 
-/// Which secrets the keyring holds (never the secrets themselves).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SecretsHeld {
-    pub discord_url: bool,
-    pub endpoint: bool,
-    pub api_key: bool,
-    pub signing_secret: bool,
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for PerChannel<T> {
+    /// Reads an object keyed by channel id; a channel that is not there
+    /// takes its default, and keys that name no channel are left alone
+    /// (they belong to the file's other parts).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for Visit<T> {
+            type Value = PerChannel<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object keyed by channel id")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut values = PerChannel::from_fn(|_| T::default());
+                while let Some(key) = map.next_key::<String>()? {
+                    match Channel::from_id(&key) {
+                        Some(channel) => values[channel] = map.next_value()?,
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(values)
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// One channel's rules, registered once in `core::channels::SPECS`: what
+/// it is called, which secrets it keeps in the keyring and what each is
+/// needed for, and what else it needs before it can send.
+#[derive(Debug)]
+pub struct ChannelSpec {
+    pub channel: Channel,
+    /// Its id on the command line and in files (`discord`).
+    pub id: &'static str,
+    /// Its name in the window (`Custom webhook`).
+    pub label: &'static str,
+    /// Only on the Commercial plan (the custom webhook 💎).
+    pub commercial_only: bool,
+    /// Why it cannot send before its first secret is saved, in words.
+    pub not_set_up: &'static str,
+    /// How to set it up from the command line (values on stdin, never as
+    /// arguments that land in shell history).
+    pub set_up_hint: &'static str,
+    /// Its secrets, the one that sets it up first.
+    pub secrets: &'static [SecretSpec],
+    /// What its settings still lack before it can send (Telegram's chat),
+    /// in words.
+    pub settings_missing: fn(&ChannelSettings) -> Option<&'static str>,
+}
+
+impl ChannelSpec {
+    /// The secret whose entry is `entry`.
+    pub fn secret(&self, entry: &str) -> Option<&'static SecretSpec> {
+        self.secrets.iter().find(|s| s.entry == entry)
+    }
+}
+
+/// A secret a channel keeps in the keyring.
+#[derive(Debug)]
+pub struct SecretSpec {
+    /// Its keyring entry's name after `<profile>/`, unique across channels.
+    pub entry: &'static str,
+    /// In words: `Discord webhook URL`.
+    pub words: &'static str,
+    /// Its key in `farmhook status --json` (redacted there).
+    pub status_key: &'static str,
+    pub need: Need,
+    /// Checks what the user gave: the text to keep, or why not (words).
+    pub parse: fn(&str) -> Result<String, String>,
+    /// How a kept value may be shown.
+    pub redact: fn(&str) -> String,
+    /// Makes a new one, for secrets farmhook creates itself (API keys).
+    pub generate: Option<fn() -> Result<String, String>>,
+    /// What a generated one is for, after "generated ": the note the user
+    /// sees when enabling the channel made one.
+    pub generated_note: &'static str,
+}
+
+/// What a channel needs a secret for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Where it sends: without it the channel is not set up at all.
+    Address,
+    /// Needed too; the words say what to do when it is missing.
+    Always(&'static str),
+    /// Needed while signing is on.
+    WhenSigning(&'static str),
 }
 
 /// Why a channel cannot send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
-    /// Nothing set up yet (no URL or endpoint): there is nowhere to send.
+    /// Nothing set up yet (no URL, token or endpoint): nowhere to send.
     NotSetUp,
     /// The keyring could not be read, so the channel's secrets are unknown.
     Keyring(String),
-    /// The custom webhook needs the Commercial plan.
+    /// The channel needs the Commercial plan.
     NeedsPlan,
-    /// Set up, but a secret it also needs is missing.
-    Missing(Missing),
+    /// Set up, but it still needs something: what to do, in words.
+    Missing(&'static str),
     /// Its Enable is off (real events only; Test ignores Enable).
     Off,
-}
-
-/// A secret a set-up channel still needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Missing {
-    ApiKey,
-    SigningSecret,
 }
 
 impl Blocker {
     /// The reason in words, for the log, the command line and the window.
     pub fn words(&self, channel: Channel) -> String {
-        match (self, channel) {
-            (Blocker::NotSetUp, Channel::Discord) => {
-                "no Discord webhook URL is saved yet".to_string()
-            }
-            (Blocker::NotSetUp, Channel::Webhook) => {
-                "the custom webhook has no endpoint URL yet".to_string()
-            }
-            (Blocker::Keyring(e), _) => {
-                format!("its secrets could not be read from the keyring: {e}")
-            }
-            (Blocker::NeedsPlan, _) => "custom webhooks need the Commercial plan".to_string(),
-            (Blocker::Missing(Missing::ApiKey), _) => {
-                "the custom webhook needs an API key: generate one".to_string()
-            }
-            (Blocker::Missing(Missing::SigningSecret), _) => {
-                "signing is on but no signing secret is stored: generate one or turn signing off"
-                    .to_string()
-            }
-            (Blocker::Off, channel) => format!("{} is turned off", channel.label()),
+        match self {
+            Blocker::NotSetUp => channel.spec().not_set_up.to_string(),
+            Blocker::Keyring(e) => format!("its secrets could not be read from the keyring: {e}"),
+            Blocker::NeedsPlan => format!("{} needs the Commercial plan", channel.label()),
+            Blocker::Missing(words) => words.to_string(),
+            Blocker::Off => format!("{} is turned off", channel.label()),
         }
     }
 
@@ -133,29 +196,31 @@ impl Blocker {
 }
 
 /// Whether `channel` can send a test delivery now (Enable and the event
-/// ticks are ignored: Test sends regardless), and if not, why.
+/// ticks are ignored: Test sends regardless), and if not, why. `held` says
+/// whether the keyring holds a secret (by entry name).
 pub fn test_blocker(
     channel: Channel,
     settings: &Settings,
-    held: SecretsHeld,
+    held: impl Fn(&str) -> bool,
     keyring_error: Option<&str>,
 ) -> Option<Blocker> {
-    if channel == Channel::Webhook && settings.plan != Plan::Commercial {
+    let spec = channel.spec();
+    if !settings.plan_allows(channel) {
         return Some(Blocker::NeedsPlan);
     }
     if let Some(e) = keyring_error {
         return Some(Blocker::Keyring(e.to_string()));
     }
-    match channel {
-        Channel::Discord if !held.discord_url => Some(Blocker::NotSetUp),
-        Channel::Discord => None,
-        Channel::Webhook if !held.endpoint => Some(Blocker::NotSetUp),
-        Channel::Webhook if !held.api_key => Some(Blocker::Missing(Missing::ApiKey)),
-        Channel::Webhook if settings.webhook.signing && !held.signing_secret => {
-            Some(Blocker::Missing(Missing::SigningSecret))
+    let own = &settings.channels[channel];
+    for secret in spec.secrets.iter().filter(|s| !held(s.entry)) {
+        match secret.need {
+            Need::Address => return Some(Blocker::NotSetUp),
+            Need::Always(words) => return Some(Blocker::Missing(words)),
+            Need::WhenSigning(words) if own.signing => return Some(Blocker::Missing(words)),
+            Need::WhenSigning(_) => {}
         }
-        Channel::Webhook => None,
     }
+    (spec.settings_missing)(own).map(Blocker::Missing)
 }
 
 /// Whether `channel` can send real (or simulated) events now, and if not,
@@ -165,18 +230,16 @@ pub fn test_blocker(
 pub fn send_blocker(
     channel: Channel,
     settings: &Settings,
-    held: SecretsHeld,
+    held: impl Fn(&str) -> bool,
     keyring_error: Option<&str>,
 ) -> Option<Blocker> {
-    let enabled = match channel {
-        Channel::Discord => settings.discord.enabled,
-        Channel::Webhook => settings.webhook.enabled,
-    };
-    let set_up = match channel {
-        Channel::Discord => held.discord_url,
-        Channel::Webhook => held.endpoint,
-    };
-    if !enabled {
+    if !settings.channels[channel].enabled {
+        let set_up = channel
+            .spec()
+            .secrets
+            .iter()
+            .filter(|s| s.need == Need::Address)
+            .all(|s| held(s.entry));
         // Unknown while the keyring is unreadable: then say it is off.
         return Some(if set_up || keyring_error.is_some() {
             Blocker::Off
@@ -190,14 +253,18 @@ pub fn send_blocker(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::settings::Plan;
 
-    fn all_held() -> SecretsHeld {
-        SecretsHeld {
-            discord_url: true,
-            endpoint: true,
-            api_key: true,
-            signing_secret: true,
-        }
+    fn all_held(_: &str) -> bool {
+        true
+    }
+
+    fn none_held(_: &str) -> bool {
+        false
+    }
+
+    fn all_but(entry: &'static str) -> impl Fn(&str) -> bool {
+        move |e| e != entry
     }
 
     fn commercial() -> Settings {
@@ -208,40 +275,60 @@ mod tests {
     }
 
     #[test]
+    fn every_channel_is_registered_once_in_its_place() {
+        for (i, channel) in Channel::ALL.into_iter().enumerate() {
+            assert_eq!(channel.spec().channel, channel);
+            assert_eq!(channel as usize, i);
+            assert_eq!(Channel::from_id(channel.id()), Some(channel));
+            assert_eq!(
+                channel.spec().secrets.first().map(|s| s.need),
+                Some(Need::Address),
+                "{channel:?}: its first secret sets it up"
+            );
+        }
+        let mut entries: Vec<&str> = Channel::ALL
+            .iter()
+            .flat_map(|c| c.spec().secrets.iter().map(|s| s.entry))
+            .collect();
+        let count = entries.len();
+        entries.sort();
+        entries.dedup();
+        assert_eq!(entries.len(), count, "keyring entries are unique");
+    }
+
+    #[test]
     fn test_ignores_enable_but_needs_the_plan_the_keyring_and_each_secret() {
         let s = commercial();
-        let held = all_held();
-        assert_eq!(test_blocker(Channel::Discord, &s, held, None), None);
-        assert_eq!(test_blocker(Channel::Webhook, &s, held, None), None);
+        assert_eq!(test_blocker(Channel::Discord, &s, all_held, None), None);
+        assert_eq!(test_blocker(Channel::Webhook, &s, all_held, None), None);
         let free = Settings::default();
         assert_eq!(
-            test_blocker(Channel::Webhook, &free, held, None),
+            test_blocker(Channel::Webhook, &free, all_held, None),
             Some(Blocker::NeedsPlan)
         );
         assert_eq!(
-            test_blocker(Channel::Discord, &s, held, Some("locked")),
+            test_blocker(Channel::Discord, &s, all_held, Some("locked")),
             Some(Blocker::Keyring("locked".into()))
         );
-        let no_key = SecretsHeld {
-            api_key: false,
-            ..held
+        let Some(Blocker::Missing(words)) =
+            test_blocker(Channel::Webhook, &s, all_but("webhook-api-key"), None)
+        else {
+            panic!("a missing key blocks the webhook");
         };
-        assert_eq!(
-            test_blocker(Channel::Webhook, &s, no_key, None),
-            Some(Blocker::Missing(Missing::ApiKey))
-        );
+        assert!(words.contains("API key"), "{words}");
+        // The signing secret is needed only while signing is on.
+        let no_secret = all_but("webhook-signing-secret");
+        assert_eq!(test_blocker(Channel::Webhook, &s, &no_secret, None), None);
         let mut signing = s.clone();
-        signing.webhook.signing = true;
-        let no_secret = SecretsHeld {
-            signing_secret: false,
-            ..held
+        signing.channels[Channel::Webhook].signing = true;
+        let Some(Blocker::Missing(words)) =
+            test_blocker(Channel::Webhook, &signing, &no_secret, None)
+        else {
+            panic!("signing without a secret blocks the webhook");
         };
+        assert!(words.contains("signing"), "{words}");
         assert_eq!(
-            test_blocker(Channel::Webhook, &signing, no_secret, None),
-            Some(Blocker::Missing(Missing::SigningSecret))
-        );
-        assert_eq!(
-            test_blocker(Channel::Discord, &s, SecretsHeld::default(), None),
+            test_blocker(Channel::Discord, &s, none_held, None),
             Some(Blocker::NotSetUp)
         );
     }
@@ -249,28 +336,27 @@ mod tests {
     #[test]
     fn events_also_need_enable_and_a_channel_never_set_up_is_left_out() {
         let mut s = commercial();
-        let held = all_held();
         assert_eq!(
-            send_blocker(Channel::Discord, &s, held, None),
+            send_blocker(Channel::Discord, &s, all_held, None),
             Some(Blocker::Off)
         );
         assert!(
-            send_blocker(Channel::Discord, &s, SecretsHeld::default(), None)
+            send_blocker(Channel::Discord, &s, none_held, None)
                 .unwrap()
                 .not_set_up()
         );
-        s.discord.enabled = true;
-        s.webhook.enabled = true;
-        assert_eq!(send_blocker(Channel::Discord, &s, held, None), None);
+        s.channels[Channel::Discord].enabled = true;
+        s.channels[Channel::Webhook].enabled = true;
+        assert_eq!(send_blocker(Channel::Discord, &s, all_held, None), None);
         // Enabled but the keyring is unreadable: a failure to tell, not a
         // silent skip.
         assert_eq!(
-            send_blocker(Channel::Discord, &s, SecretsHeld::default(), Some("no bus")),
+            send_blocker(Channel::Discord, &s, none_held, Some("no bus")),
             Some(Blocker::Keyring("no bus".into()))
         );
         s.plan = Plan::Free;
         assert_eq!(
-            send_blocker(Channel::Webhook, &s, held, None),
+            send_blocker(Channel::Webhook, &s, all_held, None),
             Some(Blocker::NeedsPlan)
         );
     }
@@ -281,11 +367,15 @@ mod tests {
         assert_eq!(counts[Channel::Discord], 7);
         counts[Channel::Webhook] += 1;
         assert_eq!(counts[Channel::Webhook], 8);
-        assert_eq!(
-            serde_json::to_value(&counts).unwrap(),
-            serde_json::json!({"discord": 7, "webhook": 8})
-        );
+        let json = serde_json::to_value(&counts).unwrap();
+        assert_eq!(json["discord"], 7);
+        assert_eq!(json["webhook"], 8);
         assert_eq!(counts.iter().count(), Channel::ALL.len());
+        // Read back: unknown keys are left alone, missing ones default.
+        let back: PerChannel<usize> =
+            serde_json::from_value(serde_json::json!({"webhook": 3, "printers": []})).unwrap();
+        assert_eq!(back[Channel::Webhook], 3);
+        assert_eq!(back[Channel::Discord], 0);
     }
 
     #[test]
@@ -301,6 +391,11 @@ mod tests {
             Blocker::Keyring("locked".into())
                 .words(Channel::Discord)
                 .ends_with("locked")
+        );
+        assert!(
+            Blocker::NeedsPlan
+                .words(Channel::Webhook)
+                .contains("Commercial")
         );
     }
 }

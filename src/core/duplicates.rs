@@ -3,16 +3,35 @@
 //! operator should see it coming. (A custom endpoint can no longer be a
 //! Discord URL: `EndpointUrl` refuses chat services' URLs.)
 
-use super::channels::discord::url::DiscordWebhookUrl;
-use super::channels::webhook::endpoint_url::EndpointUrl;
+use super::channel::PerChannel;
 use super::profile::ProfileName;
+use super::settings::Channel;
 
-/// Where one profile sends.
-#[derive(Debug, Clone)]
+/// Where one profile sends: per channel, its address as stored (the
+/// secrets that say where it sends, normalised when they were parsed, and
+/// Telegram's chat), with how it may be shown.
+#[derive(Clone, Default)]
 pub struct ProfileDestinations {
     pub profile: ProfileName,
-    pub discord: Option<DiscordWebhookUrl>,
-    pub endpoint: Option<EndpointUrl>,
+    pub addresses: PerChannel<Option<Address>>,
+}
+
+/// A channel's address: compared as `key`, shown as `shown`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Address {
+    pub key: String,
+    pub shown: String,
+}
+
+impl std::fmt::Debug for ProfileDestinations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: Vec<String> = self
+            .addresses
+            .iter()
+            .filter_map(|(c, a)| a.as_ref().map(|a| format!("{}: {}", c.id(), a.shown)))
+            .collect();
+        write!(f, "ProfileDestinations({}, {shown:?})", self.profile)
+    }
 }
 
 /// The warnings for `this` profile, in words.
@@ -22,21 +41,17 @@ pub fn duplicate_warnings(
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     for other in others.iter().filter(|o| o.profile != this.profile) {
-        if let (Some(a), Some(b)) = (&this.discord, &other.discord)
-            && a.id() == b.id()
-        {
-            warnings.push(format!(
-                "profile '{}' posts to the same Discord webhook: each event both profiles send will appear twice",
-                other.profile
-            ));
-        }
-        if let (Some(a), Some(b)) = (&this.endpoint, &other.endpoint)
-            && a.expose() == b.expose()
-        {
-            warnings.push(format!(
-                "profile '{}' sends to the same custom webhook endpoint: your receiver will get each event twice",
-                other.profile
-            ));
+        for channel in Channel::ALL {
+            if let (Some(a), Some(b)) = (&this.addresses[channel], &other.addresses[channel])
+                && a.key == b.key
+            {
+                warnings.push(format!(
+                    "profile '{}' also sends to this {} ({}): each event both profiles send will arrive twice",
+                    other.profile,
+                    channel.label(),
+                    a.shown
+                ));
+            }
         }
     }
     warnings
@@ -46,37 +61,41 @@ pub fn duplicate_warnings(
 mod tests {
     use super::*;
 
-    const URL: &str = "https://discord.com/api/webhooks/42/abcDEF_123-xyz";
-
     fn dest(name: &str, discord: Option<&str>, endpoint: Option<&str>) -> ProfileDestinations {
+        let address = |key: Option<&str>| {
+            key.map(|k| Address {
+                key: k.to_string(),
+                shown: format!("shown-{}", k.len()),
+            })
+        };
+        let mut addresses = PerChannel::default();
+        addresses[Channel::Discord] = address(discord);
+        addresses[Channel::Webhook] = address(endpoint);
         ProfileDestinations {
             profile: ProfileName::parse(name).unwrap(),
-            discord: discord.map(|u| DiscordWebhookUrl::parse(u).unwrap()),
-            endpoint: endpoint.map(|u| EndpointUrl::parse(u).unwrap()),
+            addresses,
         }
     }
 
     #[test]
     fn two_profiles_on_one_destination_are_named() {
-        let me = dest("farm-a", Some(URL), Some("https://hooks.example.com/in"));
+        let url = "https://discord.com/api/v10/webhooks/42/abcDEF_123-xyz";
+        let me = dest("farm-a", Some(url), Some("https://hooks.example.com/in"));
         let others = [
-            dest("farm-a", Some(URL), None),
-            dest(
-                "farm-b",
-                Some(&URL.replace("discord.com", "discordapp.com")),
-                None,
-            ),
-            dest("farm-c", None, Some("https://HOOKS.example.com/in")),
+            dest("farm-a", Some(url), None),
+            dest("farm-b", Some(url), None),
+            dest("farm-c", None, Some("https://hooks.example.com/in")),
             dest(
                 "farm-d",
-                Some("https://discord.com/api/webhooks/43/other"),
+                Some("https://discord.com/api/v10/webhooks/43/other"),
                 Some("https://hooks.example.com/other"),
             ),
         ];
         let w = duplicate_warnings(&me, &others);
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("farm-b") && w[0].contains("Discord"));
-        assert!(w[1].contains("farm-c") && w[1].contains("endpoint"));
+        assert!(w[1].contains("farm-c") && w[1].contains("Custom webhook"));
+        assert!(!w.join(" ").contains("abcDEF"), "{w:?}");
         assert!(duplicate_warnings(&dest("x", None, None), &others).is_empty());
     }
 }

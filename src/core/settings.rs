@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::channel::{ChannelSpec, PerChannel};
 use super::events::EventSelection;
 
 /// The version of the settings file this build writes.
@@ -27,7 +28,8 @@ impl Plan {
 }
 
 /// The notification channels, as the tile lists them (each configured on
-/// its own; per-channel data lives in `core::channel::PerChannel`).
+/// its own; per-channel data lives in `core::channel::PerChannel`, and
+/// each channel's rules are registered in `core::channels::SPECS`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
@@ -38,63 +40,54 @@ pub enum Channel {
 impl Channel {
     pub const ALL: [Channel; 2] = [Channel::Discord, Channel::Webhook];
 
+    /// The channel's rules: its secrets, what it needs, its words.
+    pub fn spec(self) -> &'static ChannelSpec {
+        &crate::core::channels::SPECS[self as usize]
+    }
+
     pub fn label(self) -> &'static str {
-        match self {
-            Channel::Discord => "Discord",
-            Channel::Webhook => "Custom webhook",
-        }
+        self.spec().label
     }
 
     pub fn id(self) -> &'static str {
-        match self {
-            Channel::Discord => "discord",
-            Channel::Webhook => "webhook",
-        }
+        self.spec().id
+    }
+
+    /// The channel called `id` (`discord`, `webhook`…).
+    pub fn from_id(id: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.id() == id)
     }
 }
 
-/// Discord's part of the tile. The URL itself is a secret (it carries the
-/// token) and lives in the keyring.
+/// One channel's part of the tile. Its secrets live in the keyring.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct DiscordSettings {
+pub struct ChannelSettings {
     pub enabled: bool,
     pub events: EventSelection,
-}
-
-impl Default for DiscordSettings {
-    fn default() -> Self {
-        DiscordSettings {
-            enabled: false,
-            events: EventSelection::new_channel_default(),
-        }
-    }
-}
-
-/// The custom webhook's part of the tile. The endpoint URL, API key and
-/// signing secret live in the keyring.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WebhookSettings {
-    pub enabled: bool,
-    /// An endpoint URL that an older farmhook wrote into this file. The
-    /// engine moves it to the keyring on load and removes it from the file;
-    /// until that has worked (keyring unreachable) it is kept here, as it
-    /// was, so nothing is lost.
+    /// Custom webhook: whether deliveries carry a `webhook-signature`
+    /// header.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub signing: bool,
+    /// Telegram: the chat the bot posts to (not a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
+    /// Custom webhook: an endpoint URL that an older farmhook wrote into
+    /// this file. The engine moves it to the keyring on load and removes it
+    /// from the file; until that has worked (keyring unreachable) it is kept
+    /// here, as it was, so nothing is lost.
     #[serde(rename = "url", skip_serializing_if = "Option::is_none")]
     pub legacy_url: Option<LegacyEndpointUrl>,
-    pub events: EventSelection,
-    /// Whether deliveries carry a `webhook-signature` header.
-    pub signing: bool,
 }
 
-impl Default for WebhookSettings {
+impl Default for ChannelSettings {
     fn default() -> Self {
-        WebhookSettings {
+        ChannelSettings {
             enabled: false,
-            legacy_url: None,
             events: EventSelection::new_channel_default(),
             signing: false,
+            chat_id: None,
+            legacy_url: None,
         }
     }
 }
@@ -111,14 +104,15 @@ impl std::fmt::Debug for LegacyEndpointUrl {
     }
 }
 
-/// One profile's settings, as stored in its config file.
+/// One profile's settings, as stored in its config file: each channel's
+/// part under its id (`"discord": {…}`, `"webhook": {…}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub schema_version: u32,
     pub plan: Plan,
-    pub discord: DiscordSettings,
-    pub webhook: WebhookSettings,
+    #[serde(flatten)]
+    pub channels: PerChannel<ChannelSettings>,
 }
 
 impl Default for Settings {
@@ -126,40 +120,29 @@ impl Default for Settings {
         Settings {
             schema_version: SETTINGS_SCHEMA_VERSION,
             plan: Plan::default(),
-            discord: DiscordSettings::default(),
-            webhook: WebhookSettings::default(),
+            channels: PerChannel::default(),
         }
     }
 }
 
 impl Settings {
-    /// The custom webhook sends only when enabled, on the Commercial plan,
-    /// with an endpoint (kept in the keyring: the caller says if there is one).
-    pub fn webhook_active(&self, has_endpoint: bool) -> bool {
-        self.webhook.enabled && self.plan == Plan::Commercial && has_endpoint
+    /// Whether the channel's Enable is on and the plan allows it.
+    pub fn enabled(&self, channel: Channel) -> bool {
+        self.channels[channel].enabled && self.plan_allows(channel)
     }
 
-    /// Whether the destination's Enable is on (and, for the custom webhook,
-    /// the plan allows it).
-    pub fn enabled(&self, destination: Channel) -> bool {
-        match destination {
-            Channel::Discord => self.discord.enabled,
-            Channel::Webhook => self.webhook.enabled && self.plan == Plan::Commercial,
-        }
+    /// Whether the plan allows the channel (the custom webhook needs
+    /// Commercial).
+    pub fn plan_allows(&self, channel: Channel) -> bool {
+        !channel.spec().commercial_only || self.plan == Plan::Commercial
     }
 
-    pub fn events(&self, destination: Channel) -> &EventSelection {
-        match destination {
-            Channel::Discord => &self.discord.events,
-            Channel::Webhook => &self.webhook.events,
-        }
+    pub fn events(&self, channel: Channel) -> &EventSelection {
+        &self.channels[channel].events
     }
 
-    pub fn events_mut(&mut self, destination: Channel) -> &mut EventSelection {
-        match destination {
-            Channel::Discord => &mut self.discord.events,
-            Channel::Webhook => &mut self.webhook.events,
-        }
+    pub fn events_mut(&mut self, channel: Channel) -> &mut EventSelection {
+        &mut self.channels[channel].events
     }
 }
 
@@ -173,44 +156,55 @@ mod tests {
         let s: Settings =
             serde_json::from_str(r#"{"plan":"commercial","discord":{"enabled":true}}"#).unwrap();
         assert_eq!(s.plan, Plan::Commercial);
-        assert!(s.discord.enabled);
-        assert_eq!(s.discord.events, EventSelection::new_channel_default());
-        assert_eq!(s.webhook, WebhookSettings::default());
+        assert!(s.channels[Channel::Discord].enabled);
+        assert_eq!(
+            s.channels[Channel::Discord].events,
+            EventSelection::new_channel_default()
+        );
+        assert_eq!(s.channels[Channel::Webhook], ChannelSettings::default());
         assert_eq!(s.schema_version, SETTINGS_SCHEMA_VERSION);
     }
 
     #[test]
     fn round_trips_and_keeps_the_selection() {
         let mut s = Settings::default();
-        s.webhook.events = EventSelection::none();
-        s.webhook
-            .events
+        *s.events_mut(Channel::Webhook) = EventSelection::none();
+        s.events_mut(Channel::Webhook)
             .set(EventType::from_id("job.failed").unwrap(), true);
         let text = serde_json::to_string_pretty(&s).unwrap();
         assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), s);
     }
 
     #[test]
-    fn custom_webhook_is_inactive_on_the_free_plan_or_without_an_endpoint() {
+    fn the_custom_webhook_is_enabled_only_on_the_commercial_plan() {
         let mut s = Settings::default();
-        s.webhook.enabled = true;
-        assert!(!s.webhook_active(true));
+        s.channels[Channel::Webhook].enabled = true;
+        assert!(!s.enabled(Channel::Webhook));
         s.plan = Plan::Commercial;
-        assert!(s.webhook_active(true));
-        assert!(!s.webhook_active(false));
+        assert!(s.enabled(Channel::Webhook));
+    }
+
+    #[test]
+    fn the_file_keeps_each_channel_under_its_id_and_only_its_own_fields() {
+        let s = Settings::default();
+        let v = serde_json::to_value(&s).unwrap();
+        assert!(v["discord"]["events"].is_array(), "{v}");
+        assert!(v["webhook"]["enabled"].is_boolean(), "{v}");
+        assert!(v["discord"].get("signing").is_none(), "{v}");
+        assert!(v["discord"].get("chat_id").is_none(), "{v}");
     }
 
     #[test]
     fn an_old_files_endpoint_is_read_kept_until_moved_and_never_debug_printed() {
         let old = r#"{"plan":"commercial","webhook":{"enabled":true,"url":"https://ha.example/api/webhook/s3cret-id"}}"#;
         let mut s: Settings = serde_json::from_str(old).unwrap();
-        let legacy = s.webhook.legacy_url.clone().unwrap();
+        let legacy = s.channels[Channel::Webhook].legacy_url.clone().unwrap();
         assert_eq!(legacy.0, "https://ha.example/api/webhook/s3cret-id");
         assert!(!format!("{s:?}").contains("s3cret"));
         // Kept in the file until the engine has moved it...
         assert!(serde_json::to_string(&s).unwrap().contains("s3cret-id"));
         // ...and gone from it afterwards.
-        s.webhook.legacy_url = None;
+        s.channels[Channel::Webhook].legacy_url = None;
         assert!(!serde_json::to_string(&s).unwrap().contains("url"));
     }
 }

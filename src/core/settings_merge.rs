@@ -82,7 +82,7 @@ mod tests {
         edited
             .events_mut(Channel::Discord)
             .set(event("printer.online"), false);
-        edited.discord.enabled = true;
+        edited.channels[Channel::Discord].enabled = true;
         // …while the command line switched the plan and unticked another.
         let mut current = base.clone();
         current.plan = Plan::Commercial;
@@ -92,12 +92,18 @@ mod tests {
 
         let merged = merge_settings(&base, &edited, &current).unwrap();
         assert_eq!(merged.plan, Plan::Commercial);
-        assert!(merged.discord.enabled);
+        assert!(merged.channels[Channel::Discord].enabled);
         let discord = merged.events(Channel::Discord);
         assert!(!discord.contains(event("printer.online")));
         assert!(!discord.contains(event("job.failed")));
-        assert_eq!(discord.len(), base.discord.events.len() - 2);
-        assert_eq!(merged.webhook, current.webhook);
+        assert_eq!(
+            discord.len(),
+            base.channels[Channel::Discord].events.len() - 2
+        );
+        assert_eq!(
+            merged.channels[Channel::Webhook],
+            current.channels[Channel::Webhook]
+        );
     }
 
     #[test]
@@ -105,7 +111,7 @@ mod tests {
         let base = Settings::default();
         let mut current = base.clone();
         current.plan = Plan::Commercial;
-        current.webhook.signing = true;
+        current.channels[Channel::Webhook].signing = true;
         assert_eq!(merge_settings(&base, &base, &current).unwrap(), current);
     }
 
@@ -116,10 +122,10 @@ mod tests {
         edited.plan = Plan::Commercial;
         let mut current = base.clone();
         current.plan = Plan::Free;
-        current.discord.enabled = true;
+        current.channels[Channel::Discord].enabled = true;
         let merged = merge_settings(&base, &edited, &current).unwrap();
         assert_eq!(merged.plan, Plan::Commercial);
-        assert!(merged.discord.enabled);
+        assert!(merged.channels[Channel::Discord].enabled);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::delivery::discord::WebhookInfo;
 use super::delivery::health::ChannelHealth;
 use super::delivery::log::DeliveryRecord;
 use super::profile::SecretsView;
+use super::secret_store::SecretKind;
 use crate::core::events::EventType;
 use crate::core::payload::Event;
 use crate::core::settings::{Channel, Plan, Settings};
@@ -31,15 +32,13 @@ pub enum EngineCommand {
     /// when the settings changed and `Saved` in every case; a change it
     /// refuses gets an error notice and the settings as they are.
     Change(SettingsChange),
-    /// The pasted webhook URL (a secret: `Debug` never shows it). Answered
-    /// with `Answered(ticket, …)`.
-    SetDiscordUrl(Ticket, SecretString),
-    ClearDiscordUrl,
-    /// Store the custom webhook's endpoint in the keyring (a secret:
-    /// `Debug` never shows it). Answered with `Answered(ticket, …)`.
-    SetWebhookUrl(Ticket, SecretString),
-    /// Forget the endpoint and turn the custom webhook off.
-    ClearWebhookUrl,
+    /// One of a channel's secrets as the user gave it (a webhook URL, a
+    /// token, the endpoint: `Debug` never shows it), for the keyring.
+    /// Answered with `Answered(ticket, …)`.
+    SetSecret(Ticket, SecretKind, SecretString),
+    /// Forget where a channel sends (its URL, token or endpoint) and turn
+    /// it off.
+    ClearChannel(Channel),
     GenerateApiKey,
     /// A custom key as typed (a secret: `Debug` never shows it). Answered
     /// with `Answered(ticket, …)`.
@@ -137,6 +136,7 @@ pub enum EngineUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::channels::discord::URL_SECRET;
 
     #[test]
     fn debug_of_an_engine_command_never_shows_a_secret() {
@@ -144,7 +144,7 @@ mod tests {
         let url = format!("https://discord.com/api/webhooks/123456789012345678/{token}");
         let key = "k3yK3yk3yK3yk3yK3yk3yK3yk3yK3yk3yK3y";
         for command in [
-            EngineCommand::SetDiscordUrl(Ticket(1), url.as_str().into()),
+            EngineCommand::SetSecret(Ticket(1), &URL_SECRET, url.as_str().into()),
             EngineCommand::SetApiKey(Ticket(2), key.into()),
         ] {
             let shown = format!("{command:?} {command:#?} {:?}", command.clone());

@@ -5,16 +5,21 @@
 
 use super::config_store::{ConfigError, ConfigStore, LoadedSettings};
 use super::secret_store::{SecretKind, SecretStore, SecretStoreError};
-use crate::core::channel::{self, Blocker, SecretsHeld};
-use crate::core::channels::discord::url::{DEFAULT_API_BASE, DiscordWebhookUrl};
+use std::collections::BTreeMap;
+
+use crate::core::api_base::ApiBases;
+use crate::core::channel::{self, Blocker, Need, PerChannel};
+use crate::core::channels::discord::url::DiscordWebhookUrl;
 use crate::core::channels::webhook::api_key::{ApiKey, RandomnessError, SigningSecret};
 use crate::core::channels::webhook::endpoint_url::EndpointUrl;
-use crate::core::duplicates::{ProfileDestinations, duplicate_warnings};
+use crate::core::channels::{discord, webhook};
+use crate::core::duplicates::{Address, ProfileDestinations, duplicate_warnings};
 use crate::core::events::EventType;
 use crate::core::profile::ProfileName;
 use crate::core::redact::Scrubber;
 use crate::core::settings::{Channel, LegacyEndpointUrl, Plan, Settings};
 use crate::engine::delivery::health::now_ms;
+use crate::engine::delivery::target;
 
 /// Why a change could not be made. All are the user's to fix (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -31,13 +36,12 @@ pub enum ProfileError {
     TaskStopped,
 }
 
-/// How to give the Discord URL without it landing in shell history or `ps`.
-pub const SET_DISCORD_URL_HINT: &str = "run `farmhook discord set-url -`, paste the URL and press Ctrl-D \
-     (or `farmhook discord set-url - < url.txt`)";
-
-/// How to give the endpoint, which may carry a token, the same way.
-pub const SET_ENDPOINT_HINT: &str = "run `farmhook webhook set-url -`, paste the URL and press Ctrl-D \
-     (or `farmhook webhook set-url - < url.txt`)";
+/// The channel a secret belongs to.
+pub fn channel_of(kind: SecretKind) -> Option<Channel> {
+    Channel::ALL
+        .into_iter()
+        .find(|c| c.spec().secrets.iter().any(|k| k.entry == kind.entry))
+}
 
 /// A change went through; these are things the user should know about it.
 pub type Notes = Vec<String>;
@@ -86,7 +90,10 @@ impl Profile {
     /// to the keyring first; the note says what happened.
     pub async fn load(&self) -> Result<LoadedSettings, ProfileError> {
         let mut loaded = self.read_file().await?;
-        if let Some(legacy) = loaded.settings.webhook.legacy_url.clone() {
+        if let Some(legacy) = loaded.settings.channels[Channel::Webhook]
+            .legacy_url
+            .clone()
+        {
             let note = self.move_legacy_endpoint(legacy).await?;
             let notice = loaded.notice.take();
             loaded = self.read_file().await?;
@@ -152,7 +159,7 @@ impl Profile {
         let (webhook_waiting, mut notes) = self
             .update(|s| {
                 s.plan = plan;
-                Ok(s.webhook.enabled)
+                Ok(s.channels[Channel::Webhook].enabled)
             })
             .await?;
         if plan == Plan::Free && webhook_waiting {
@@ -164,54 +171,45 @@ impl Profile {
         Ok(notes)
     }
 
-    /// Stores a pasted Discord URL in the keyring (never in the file).
-    pub async fn set_discord_url(&self, input: &str) -> Result<DiscordWebhookUrl, ProfileError> {
-        let url = DiscordWebhookUrl::parse(input).map_err(|e| {
-            ProfileError::Invalid(format!("that Discord webhook URL was not saved: {e}"))
+    /// Checks what the user gave for one of a channel's secrets and keeps
+    /// it in the keyring (never in the file). Returns it as it may be
+    /// shown, and notes (a channel the plan does not allow says so).
+    pub async fn set_secret(
+        &self,
+        kind: SecretKind,
+        input: &str,
+    ) -> Result<(String, Notes), ProfileError> {
+        let text = (kind.parse)(input).map_err(|e| {
+            ProfileError::Invalid(format!("that {} was not saved: {e}", kind.words))
         })?;
-        self.secrets
-            .set(SecretKind::DiscordWebhookUrl, url.expose_secret())
-            .await?;
-        Ok(url)
-    }
-
-    /// Forgets the Discord URL and turns Discord off.
-    pub async fn clear_discord_url(&self) -> Result<Notes, ProfileError> {
-        self.secrets.delete(SecretKind::DiscordWebhookUrl).await?;
-        let ((), notes) = self
-            .update(|s| {
-                s.discord.enabled = false;
-                Ok(())
-            })
-            .await?;
-        Ok(notes)
-    }
-
-    /// Stores the custom webhook's endpoint in the keyring (never in the
-    /// file: its path or query often carries a token).
-    pub async fn set_webhook_url(&self, input: &str) -> Result<(EndpointUrl, Notes), ProfileError> {
-        let url = EndpointUrl::parse(input)
-            .map_err(|e| ProfileError::Invalid(format!("that endpoint URL was not saved: {e}")))?;
-        self.secrets
-            .set(SecretKind::EndpointUrl, url.expose_str().to_string())
-            .await?;
+        self.secrets.set(kind, text.clone()).await?;
         let loaded = self.load().await?;
         let mut notes: Notes = loaded.notice.into_iter().collect();
-        if loaded.settings.plan == Plan::Free {
-            notes.push(
-                "saved, but inactive: custom webhooks need the Commercial plan (farmhook plan commercial)"
-                    .into(),
-            );
+        if let Some(channel) = channel_of(kind)
+            && !loaded.settings.plan_allows(channel)
+        {
+            notes.push(format!(
+                "saved, but inactive: {} needs the Commercial plan (farmhook plan commercial)",
+                channel.label()
+            ));
         }
-        Ok((url, notes))
+        Ok(((kind.redact)(&text), notes))
     }
 
-    /// Forgets the endpoint and turns the custom webhook off.
-    pub async fn clear_webhook_url(&self) -> Result<Notes, ProfileError> {
-        self.secrets.delete(SecretKind::EndpointUrl).await?;
+    /// Forgets where a channel sends (its URL, token or endpoint) and turns
+    /// it off. Keys farmhook generated for it are kept.
+    pub async fn clear_channel(&self, channel: Channel) -> Result<Notes, ProfileError> {
+        for kind in channel
+            .spec()
+            .secrets
+            .iter()
+            .filter(|k| k.need == Need::Address)
+        {
+            self.secrets.delete(kind).await?;
+        }
         let ((), notes) = self
             .update(|s| {
-                s.webhook.enabled = false;
+                s.channels[channel].enabled = false;
                 Ok(())
             })
             .await?;
@@ -232,8 +230,8 @@ impl Profile {
             Ok(url) => url,
             Err(e) => {
                 self.update(|s| {
-                    s.webhook.legacy_url = None;
-                    s.webhook.enabled = false;
+                    s.channels[Channel::Webhook].legacy_url = None;
+                    s.channels[Channel::Webhook].enabled = false;
                     Ok(())
                 })
                 .await?;
@@ -257,13 +255,13 @@ impl Profile {
         if !in_keyring
             && let Err(e) = self
                 .secrets
-                .set(SecretKind::EndpointUrl, url.expose_str().to_string())
+                .set(&webhook::ENDPOINT_SECRET, url.expose_str().to_string())
                 .await
         {
             return Ok(still_in_file(e));
         }
         self.update(|s| {
-            s.webhook.legacy_url = None;
+            s.channels[Channel::Webhook].legacy_url = None;
             Ok(())
         })
         .await?;
@@ -272,48 +270,50 @@ impl Profile {
         ))
     }
 
-    /// Turns a destination on or off. Turning on checks that it can send:
-    /// Discord needs its URL; the custom webhook needs an endpoint, and gets
-    /// a generated API key if it has none yet.
-    pub async fn set_enabled(&self, destination: Channel, on: bool) -> Result<Notes, ProfileError> {
+    /// Turns a channel on or off. Turning on checks that it is set up, and
+    /// generates what farmhook can generate for it (the custom webhook's
+    /// API key) if it has none yet.
+    pub async fn set_enabled(&self, channel: Channel, on: bool) -> Result<Notes, ProfileError> {
         let mut notes = Notes::new();
+        let spec = channel.spec();
         if on {
-            match destination {
-                Channel::Discord => {
-                    if self.secrets.discord_url().await?.is_none() {
-                        return Err(ProfileError::Invalid(format!(
-                            "no Discord webhook URL is set: {SET_DISCORD_URL_HINT}"
-                        )));
-                    }
+            for kind in spec.secrets {
+                if self.secrets.get(kind).await?.is_some() {
+                    continue;
                 }
-                Channel::Webhook => {
-                    if self.secrets.endpoint_url().await?.is_none() {
+                match (kind.need, kind.generate) {
+                    (Need::Address, _) => {
                         return Err(ProfileError::Invalid(format!(
-                            "no endpoint URL is set: {SET_ENDPOINT_HINT}"
+                            "{}: {}",
+                            spec.not_set_up, spec.set_up_hint
                         )));
                     }
-                    if self.secrets.api_key().await?.is_none() {
-                        self.generate_api_key().await?;
-                        notes.push(
-                            "generated an API key for the X-API-Key header; copy it to your receiver with `farmhook webhook key show --reveal`"
-                                .into(),
-                        );
+                    (Need::Always(_), Some(generate)) => {
+                        let text = generate().map_err(ProfileError::Invalid)?;
+                        self.secrets.set(kind, text).await?;
+                        notes.push(format!("generated {}", kind.generated_note));
                     }
+                    (Need::Always(words), None) => {
+                        return Err(ProfileError::Invalid(words.to_string()));
+                    }
+                    (Need::WhenSigning(_), _) => {}
                 }
             }
         }
-        let (plan, loaded_notes) = self
+        let (settings, loaded_notes) = self
             .update(|s| {
-                match destination {
-                    Channel::Discord => s.discord.enabled = on,
-                    Channel::Webhook => s.webhook.enabled = on,
-                }
-                Ok(s.plan)
+                s.channels[channel].enabled = on;
+                Ok(s.clone())
             })
             .await?;
         notes.extend(loaded_notes);
-        if on && destination == Channel::Webhook && plan == Plan::Free {
-            notes.push("enabled, but inactive: custom webhooks need the Commercial plan".into());
+        if on && !settings.plan_allows(channel) {
+            notes.push(format!(
+                "enabled, but inactive: {} needs the Commercial plan",
+                channel.label()
+            ));
+        } else if on && let Some(words) = (spec.settings_missing)(&settings.channels[channel]) {
+            notes.push(format!("enabled, but it cannot send yet: {words}"));
         }
         Ok(notes)
     }
@@ -321,7 +321,7 @@ impl Profile {
     pub async fn generate_api_key(&self) -> Result<ApiKey, ProfileError> {
         let key = ApiKey::generate()?;
         self.secrets
-            .set(SecretKind::ApiKey, key.expose().to_string())
+            .set(&webhook::API_KEY_SECRET, key.expose().to_string())
             .await?;
         Ok(key)
     }
@@ -330,7 +330,7 @@ impl Profile {
         let key = ApiKey::parse(input)
             .map_err(|e| ProfileError::Invalid(format!("that API key was not saved: {e}")))?;
         self.secrets
-            .set(SecretKind::ApiKey, key.expose().to_string())
+            .set(&webhook::API_KEY_SECRET, key.expose().to_string())
             .await?;
         Ok(key)
     }
@@ -338,9 +338,14 @@ impl Profile {
     /// Removes the key; the custom webhook cannot send without one, so it is
     /// turned off too.
     pub async fn clear_api_key(&self) -> Result<Notes, ProfileError> {
-        self.secrets.delete(SecretKind::ApiKey).await?;
+        self.secrets.delete(&webhook::API_KEY_SECRET).await?;
         let (was_on, mut notes) = self
-            .update(|s| Ok(std::mem::replace(&mut s.webhook.enabled, false)))
+            .update(|s| {
+                Ok(std::mem::replace(
+                    &mut s.channels[Channel::Webhook].enabled,
+                    false,
+                ))
+            })
             .await?;
         if was_on {
             notes.push("the custom webhook was turned off: it cannot send without a key".into());
@@ -352,11 +357,11 @@ impl Profile {
     pub async fn generate_signing_secret(&self) -> Result<(SigningSecret, Notes), ProfileError> {
         let secret = SigningSecret::generate()?;
         self.secrets
-            .set(SecretKind::SigningSecret, secret.expose().to_string())
+            .set(&webhook::SIGNING_SECRET, secret.expose().to_string())
             .await?;
         let ((), notes) = self
             .update(|s| {
-                s.webhook.signing = true;
+                s.channels[Channel::Webhook].signing = true;
                 Ok(())
             })
             .await?;
@@ -364,10 +369,10 @@ impl Profile {
     }
 
     pub async fn clear_signing_secret(&self) -> Result<Notes, ProfileError> {
-        self.secrets.delete(SecretKind::SigningSecret).await?;
+        self.secrets.delete(&webhook::SIGNING_SECRET).await?;
         let ((), notes) = self
             .update(|s| {
-                s.webhook.signing = false;
+                s.channels[Channel::Webhook].signing = false;
                 Ok(())
             })
             .await?;
@@ -397,50 +402,25 @@ impl Profile {
     /// Reads every secret of the profile. Keyring trouble does not fail the
     /// read: it is kept, in words, in `keyring_error`.
     pub async fn read_secrets(&self) -> SecretsView {
-        let mut keyring_error = None;
-        let mut keep = |e: SecretStoreError| {
-            keyring_error.get_or_insert(e.to_string());
-        };
-        let discord_url = self
-            .secrets
-            .discord_url()
-            .await
-            .map_err(&mut keep)
-            .ok()
-            .flatten();
-        let endpoint = self
-            .secrets
-            .endpoint_url()
-            .await
-            .map_err(&mut keep)
-            .ok()
-            .flatten();
-        let api_key = self
-            .secrets
-            .api_key()
-            .await
-            .map_err(&mut keep)
-            .ok()
-            .flatten();
-        let signing_secret = self
-            .secrets
-            .signing_secret()
-            .await
-            .map_err(&mut keep)
-            .ok()
-            .flatten();
-        SecretsView {
-            discord_url,
-            endpoint,
-            api_key,
-            signing_secret,
-            keyring_error,
+        let mut view = SecretsView::default();
+        for channel in Channel::ALL {
+            for kind in channel.spec().secrets {
+                // A stored value that no longer parses counts as keyring
+                // trouble, in words that say to set it again.
+                match self.secrets.get_parsed(kind, kind.parse).await {
+                    Ok(value) => view.set(kind, value),
+                    Err(e) => {
+                        view.keyring_error.get_or_insert(e.to_string());
+                    }
+                }
+            }
         }
+        view
     }
 
-    /// Warnings about destinations another profile (or the other half of
-    /// this one, `mine`) also sends to. Profiles whose keyring entry cannot
-    /// be read are left out.
+    /// Warnings about destinations another profile also sends to.
+    /// Profiles whose settings or keyring entries cannot be read are left
+    /// out.
     pub async fn duplicate_warnings(
         &self,
         mine: &ProfileDestinations,
@@ -455,17 +435,13 @@ impl Profile {
                 Some(self.config.dir().to_path_buf()),
                 name,
             )?);
-            let Ok(discord) = other.secrets.discord_url().await else {
+            let Ok(loaded) = other.read_file().await else {
                 continue;
             };
-            let Ok(endpoint) = other.secrets.endpoint_url().await else {
-                continue;
-            };
-            others.push(ProfileDestinations {
-                profile: other.name().clone(),
-                discord,
-                endpoint,
-            });
+            let secrets = other.read_secrets().await;
+            if secrets.keyring_error.is_none() {
+                others.push(secrets.destinations(other.name(), &loaded.settings));
+            }
         }
         Ok(duplicate_warnings(mine, &others))
     }
@@ -492,27 +468,107 @@ impl Profile {
     }
 }
 
-/// The secrets of a profile as the engine and the window hold them (types
-/// that redact themselves).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The secrets of a profile as the engine and the window hold them: each
+/// stored secret's text by its keyring entry. `Debug` names the entries
+/// only; each secret is shown through its spec's `redact`.
+#[derive(Clone, Default, PartialEq)]
 pub struct SecretsView {
-    pub discord_url: Option<DiscordWebhookUrl>,
-    /// The custom webhook's endpoint.
-    pub endpoint: Option<EndpointUrl>,
-    pub api_key: Option<ApiKey>,
-    pub signing_secret: Option<SigningSecret>,
+    values: BTreeMap<&'static str, String>,
     /// Set when the keyring could not be read: secret fields are disabled.
     pub keyring_error: Option<String>,
 }
 
+impl std::fmt::Debug for SecretsView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsView")
+            .field("held", &self.values.keys().collect::<Vec<_>>())
+            .field("keyring_error", &self.keyring_error)
+            .finish()
+    }
+}
+
 impl SecretsView {
-    /// Which secrets the keyring holds, for the can-it-send rules.
-    pub fn held(&self) -> SecretsHeld {
-        SecretsHeld {
-            discord_url: self.discord_url.is_some(),
-            endpoint: self.endpoint.is_some(),
-            api_key: self.api_key.is_some(),
-            signing_secret: self.signing_secret.is_some(),
+    /// A view holding `values` (tests and the window's own copies).
+    pub fn from_values(values: impl IntoIterator<Item = (SecretKind, String)>) -> Self {
+        SecretsView {
+            values: values.into_iter().map(|(k, v)| (k.entry, v)).collect(),
+            keyring_error: None,
+        }
+    }
+
+    /// The stored text of a secret, for sending.
+    pub fn expose(&self, kind: SecretKind) -> Option<&str> {
+        self.values.get(kind.entry).map(String::as_str)
+    }
+
+    /// Whether the keyring holds the secret with this entry.
+    pub fn holds(&self, entry: &str) -> bool {
+        self.values.contains_key(entry)
+    }
+
+    /// A secret as it may be shown.
+    pub fn redacted(&self, kind: SecretKind) -> Option<String> {
+        self.expose(kind).map(kind.redact)
+    }
+
+    /// A secret parsed into its type (stored values were checked when read).
+    pub fn parsed<T, E>(
+        &self,
+        kind: SecretKind,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        self.expose(kind).and_then(|text| parse(text).ok())
+    }
+
+    /// Keeps (or, with `None`, forgets) a secret in this copy.
+    pub fn set(&mut self, kind: SecretKind, value: Option<String>) {
+        match value {
+            Some(v) => self.values.insert(kind.entry, v),
+            None => self.values.remove(kind.entry),
+        };
+    }
+
+    pub fn discord_url(&self) -> Option<DiscordWebhookUrl> {
+        self.parsed(&discord::URL_SECRET, DiscordWebhookUrl::parse)
+    }
+
+    pub fn endpoint(&self) -> Option<EndpointUrl> {
+        self.parsed(&webhook::ENDPOINT_SECRET, EndpointUrl::parse)
+    }
+
+    pub fn api_key(&self) -> Option<ApiKey> {
+        self.parsed(&webhook::API_KEY_SECRET, ApiKey::parse)
+    }
+
+    pub fn signing_secret(&self) -> Option<SigningSecret> {
+        self.parsed(&webhook::SIGNING_SECRET, SigningSecret::parse)
+    }
+
+    /// Where this profile sends, for the duplicate warnings: per channel,
+    /// the secrets that say where (as stored) and Telegram's chat.
+    pub fn destinations(&self, profile: &ProfileName, settings: &Settings) -> ProfileDestinations {
+        let addresses = PerChannel::from_fn(|channel| {
+            let spec = channel.spec();
+            let parts: Option<Vec<&str>> = spec
+                .secrets
+                .iter()
+                .filter(|k| k.need == Need::Address)
+                .map(|k| self.expose(k))
+                .collect();
+            let first = spec.secrets.first()?;
+            let mut key = parts?.join("\n");
+            if let Some(chat) = &settings.channels[channel].chat_id {
+                key.push('\n');
+                key.push_str(chat);
+            }
+            Some(Address {
+                key,
+                shown: self.redacted(first)?,
+            })
+        });
+        ProfileDestinations {
+            profile: profile.clone(),
+            addresses,
         }
     }
 
@@ -521,7 +577,7 @@ impl SecretsView {
         channel::test_blocker(
             channel,
             settings,
-            self.held(),
+            |e| self.holds(e),
             self.keyring_error.as_deref(),
         )
     }
@@ -531,27 +587,28 @@ impl SecretsView {
         channel::send_blocker(
             channel,
             settings,
-            self.held(),
+            |e| self.holds(e),
             self.keyring_error.as_deref(),
         )
     }
 
     /// Every secret of the profile with its mask, for scrubbing answers
-    /// before anything records them.
-    pub fn scrubber(&self, discord_api_base: &str) -> Scrubber {
-        use crate::engine::delivery::{discord, webhook};
+    /// before anything records them: each as stored, and as each channel
+    /// sends it (to the real service and to an override's stand-in).
+    pub fn scrubber(&self, settings: &Settings, bases: &ApiBases) -> Scrubber {
         let mut scrub = Scrubber::default();
-        if let Some(url) = &self.discord_url {
-            // As stored (Discord's own URL) and as sent (a stand-in's).
-            discord::add_secrets(&mut scrub, url, DEFAULT_API_BASE);
-            discord::add_secrets(&mut scrub, url, discord_api_base);
+        for channel in Channel::ALL {
+            for kind in channel.spec().secrets {
+                if let Some(text) = self.expose(kind) {
+                    scrub.add(text, &(kind.redact)(text));
+                }
+            }
+            for bases in [bases, &ApiBases::default()] {
+                if let Ok(target) = target::build(channel, settings, self, bases) {
+                    target.add_secrets(&mut scrub);
+                }
+            }
         }
-        webhook::add_secrets(
-            &mut scrub,
-            self.endpoint.as_ref(),
-            self.api_key.as_ref(),
-            self.signing_secret.as_ref(),
-        );
         scrub
     }
 }
@@ -577,9 +634,12 @@ mod tests {
             change.await.unwrap().unwrap();
         }
         let settings = p.load().await.unwrap().settings;
-        assert!(settings.discord.events.is_empty(), "{settings:?}");
+        assert!(
+            settings.channels[Channel::Discord].events.is_empty(),
+            "{settings:?}"
+        );
         assert_eq!(
-            settings.webhook.events,
+            settings.channels[Channel::Webhook].events,
             crate::core::events::EventSelection::new_channel_default()
         );
     }

@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 use super::delivery::deliver::Target;
 use super::delivery::dispatcher::Dispatcher;
 use super::delivery::log::{DeliveryRecord, Outcome};
+use super::delivery::target;
 use super::profile::SecretsView;
+use crate::core::api_base::ApiBases;
 use crate::core::channel::Blocker;
 use crate::core::events::EventType;
 use crate::core::payload::{Event, event_id};
@@ -21,7 +23,7 @@ pub fn route_event(
     dispatcher: &Dispatcher,
     settings: &Settings,
     secrets: &SecretsView,
-    discord_api_base: &str,
+    bases: &ApiBases,
     event: Event,
 ) -> Vec<tokio::sync::oneshot::Receiver<DeliveryRecord>> {
     let mut started = Vec::new();
@@ -47,7 +49,7 @@ pub fn route_event(
                     destination.label()
                 ),
             ),
-            None => match test_target(settings, secrets, destination, discord_api_base) {
+            None => match test_target(settings, secrets, destination, bases) {
                 Ok(target) => {
                     started.push(dispatcher.submit(target, event.clone()));
                     continue;
@@ -55,7 +57,7 @@ pub fn route_event(
                 Err(e) => (Outcome::Failed, format!("not sent: {e}")),
             },
         };
-        let shown = test_target(settings, secrets, destination, discord_api_base)
+        let shown = test_target(settings, secrets, destination, bases)
             .map(|t| t.redacted())
             .unwrap_or_default();
         dispatcher.record_not_sent(destination, shown, &event, outcome, reason);
@@ -87,26 +89,10 @@ pub fn test_target(
     settings: &Settings,
     secrets: &SecretsView,
     destination: Channel,
-    discord_api_base: &str,
+    bases: &ApiBases,
 ) -> Result<Target, String> {
     if let Some(blocker) = secrets.test_blocker(destination, settings) {
         return Err(blocker.words(destination));
     }
-    // No blocker: every secret the channel needs is here.
-    let missing = || "a secret it needs went missing".to_string();
-    match destination {
-        Channel::Discord => Ok(Target::Discord {
-            url: secrets.discord_url.clone().ok_or_else(missing)?,
-            api_base: discord_api_base.to_string(),
-        }),
-        Channel::Webhook => Ok(Target::Webhook {
-            url: secrets.endpoint.clone().ok_or_else(missing)?,
-            key: secrets.api_key.clone().ok_or_else(missing)?,
-            signing: if settings.webhook.signing {
-                Some(secrets.signing_secret.clone().ok_or_else(missing)?)
-            } else {
-                None
-            },
-        }),
-    }
+    target::build(destination, settings, secrets, bases)
 }

@@ -4,43 +4,20 @@
 //! tokio's blocking pool. Nothing falls back to a file when the keyring is
 //! out of reach: the caller gets a [`SecretStoreError`] that says what to do.
 
+use crate::core::channel::SecretSpec;
+use crate::core::channels::discord::URL_SECRET;
 use crate::core::channels::discord::url::DiscordWebhookUrl;
 use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
 use crate::core::channels::webhook::endpoint_url::EndpointUrl;
+use crate::core::channels::webhook::{API_KEY_SECRET, ENDPOINT_SECRET, SIGNING_SECRET};
 use crate::core::profile::ProfileName;
 
 /// The keyring service name of every farmhook entry.
 pub const KEYRING_SERVICE: &str = "farmhook";
 
-/// The secrets a profile can hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretKind {
-    DiscordWebhookUrl,
-    /// The custom webhook's endpoint: its path or query often carries a token.
-    EndpointUrl,
-    ApiKey,
-    SigningSecret,
-}
-
-impl SecretKind {
-    fn entry_suffix(self) -> &'static str {
-        match self {
-            SecretKind::DiscordWebhookUrl => "discord-webhook-url",
-            SecretKind::EndpointUrl => "webhook-endpoint-url",
-            SecretKind::ApiKey => "webhook-api-key",
-            SecretKind::SigningSecret => "webhook-signing-secret",
-        }
-    }
-
-    pub fn words(self) -> &'static str {
-        match self {
-            SecretKind::DiscordWebhookUrl => "Discord webhook URL",
-            SecretKind::EndpointUrl => "custom webhook endpoint URL",
-            SecretKind::ApiKey => "API key",
-            SecretKind::SigningSecret => "signing secret",
-        }
-    }
-}
+/// A secret a profile can hold: one of the channels' secrets
+/// (`core::channels::SPECS`), which names its keyring entry.
+pub type SecretKind = &'static SecretSpec;
 
 /// Why the keyring could not be used, in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,7 +79,7 @@ impl SecretStore {
     }
 
     fn user(&self, kind: SecretKind) -> String {
-        format!("{}/{}", self.profile, kind.entry_suffix())
+        format!("{}/{}", self.profile, kind.entry)
     }
 
     async fn blocking<T: Send + 'static>(
@@ -147,50 +124,37 @@ impl SecretStore {
 
     /// Whether the keyring answers at all (a read of the Discord entry).
     pub async fn check(&self) -> Result<(), SecretStoreError> {
-        self.get(SecretKind::DiscordWebhookUrl).await.map(|_| ())
+        self.get(&URL_SECRET).await.map(|_| ())
+    }
+
+    /// Reads a secret and parses it into its type; a stored value that no
+    /// longer parses is an error that says to set it again.
+    pub async fn get_parsed<T, E: std::fmt::Display>(
+        &self,
+        kind: SecretKind,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Option<T>, SecretStoreError> {
+        self.get(kind)
+            .await?
+            .map(|text| {
+                parse(&text).map_err(|e| SecretStoreError::Invalid(kind.words, e.to_string()))
+            })
+            .transpose()
     }
 
     pub async fn discord_url(&self) -> Result<Option<DiscordWebhookUrl>, SecretStoreError> {
-        self.get(SecretKind::DiscordWebhookUrl)
-            .await?
-            .map(|text| {
-                DiscordWebhookUrl::parse(&text).map_err(|e| {
-                    SecretStoreError::Invalid(SecretKind::DiscordWebhookUrl.words(), e.to_string())
-                })
-            })
-            .transpose()
+        self.get_parsed(&URL_SECRET, DiscordWebhookUrl::parse).await
     }
 
     pub async fn endpoint_url(&self) -> Result<Option<EndpointUrl>, SecretStoreError> {
-        self.get(SecretKind::EndpointUrl)
-            .await?
-            .map(|text| {
-                EndpointUrl::parse(&text).map_err(|e| {
-                    SecretStoreError::Invalid(SecretKind::EndpointUrl.words(), e.to_string())
-                })
-            })
-            .transpose()
+        self.get_parsed(&ENDPOINT_SECRET, EndpointUrl::parse).await
     }
 
     pub async fn api_key(&self) -> Result<Option<ApiKey>, SecretStoreError> {
-        self.get(SecretKind::ApiKey)
-            .await?
-            .map(|text| {
-                ApiKey::parse(&text).map_err(|e| {
-                    SecretStoreError::Invalid(SecretKind::ApiKey.words(), e.to_string())
-                })
-            })
-            .transpose()
+        self.get_parsed(&API_KEY_SECRET, ApiKey::parse).await
     }
 
     pub async fn signing_secret(&self) -> Result<Option<SigningSecret>, SecretStoreError> {
-        self.get(SecretKind::SigningSecret)
-            .await?
-            .map(|text| {
-                SigningSecret::parse(&text).map_err(|e| {
-                    SecretStoreError::Invalid(SecretKind::SigningSecret.words(), e.to_string())
-                })
-            })
-            .transpose()
+        self.get_parsed(&SIGNING_SECRET, SigningSecret::parse).await
     }
 }

@@ -20,7 +20,6 @@ use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
 use crate::core::api_base::ApiBases;
 use crate::core::channels::discord::url::DEFAULT_API_BASE;
-use crate::core::duplicates::ProfileDestinations;
 use crate::core::payload::Event;
 use crate::core::settings::{Channel, Settings};
 use crate::engine::simulation::{self, SimulationSettings};
@@ -40,8 +39,9 @@ pub const DISCORD_API_BASE_ENV: &str = "FARMHOOK_DISCORD_API_BASE";
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     pub delivery: DeliveryConfig,
-    /// `https://discord.com/api`, or a stand-in's.
-    pub discord_api_base: String,
+    /// Where each chat service's traffic goes: the real service, or a
+    /// stand-in's (checked `FARMHOOK_*_API_BASE` overrides).
+    pub api_bases: ApiBases,
     /// `FARMHOOK_*_API_BASE` variables that are set but refused, in words
     /// (the window shows them; the command line exits 2 on them).
     pub refused_api_bases: Vec<String>,
@@ -58,7 +58,7 @@ impl EngineOptions {
     pub fn with_api_bases(bases: &ApiBases) -> Self {
         EngineOptions {
             delivery: DeliveryConfig::default(),
-            discord_api_base: bases.base("discord").to_string(),
+            api_bases: bases.clone(),
             refused_api_bases: bases.refused.iter().map(|r| r.to_string()).collect(),
         }
     }
@@ -73,9 +73,21 @@ impl EngineOptions {
         config
     }
 
+    /// These options with `channel`'s traffic sent to a stand-in at `base`
+    /// (tests); a base the override rule refuses is a panic here, as a
+    /// test's own mistake.
+    pub fn with_stand_in(mut self, channel: &str, base: &str) -> Self {
+        self.api_bases = match self.api_bases.with_override(channel, base) {
+            Ok(bases) => bases,
+            Err(e) => panic!("the stand-in's base {base} is refused: {e}"),
+        };
+        self
+    }
+
     /// Set when Discord traffic goes to a stand-in (the window shows a banner).
     pub fn discord_stand_in(&self) -> Option<&str> {
-        (self.discord_api_base != DEFAULT_API_BASE).then_some(self.discord_api_base.as_str())
+        let base = self.api_bases.base("discord");
+        (base != DEFAULT_API_BASE).then_some(base)
     }
 }
 
@@ -324,11 +336,9 @@ impl State {
     async fn report_duplicates(&self) {
         // Only what can be read is compared; keyring trouble is reported
         // elsewhere.
-        let mine = ProfileDestinations {
-            profile: self.profile.name().clone(),
-            discord: self.secrets.discord_url.clone(),
-            endpoint: self.secrets.endpoint.clone(),
-        };
+        let mine = self
+            .secrets
+            .destinations(self.profile.name(), &self.settings);
         let warnings = self
             .profile
             .duplicate_warnings(&mine)
@@ -412,8 +422,10 @@ impl State {
 
     /// Answers that echo any of the profile's secrets are scrubbed of them.
     fn scrub_secrets(&self) {
-        self.dispatcher
-            .set_scrubber(self.secrets.scrubber(&self.options.discord_api_base));
+        self.dispatcher.set_scrubber(
+            self.secrets
+                .scrubber(&self.settings, &self.options.api_bases),
+        );
     }
 
     /// Runs a profile change, then re-reads what it may have touched.
@@ -496,31 +508,18 @@ impl State {
                 });
                 self.out.send(EngineUpdate::Saved);
             }
-            EngineCommand::SetDiscordUrl(ticket, text) => {
-                let r = self.profile.set_discord_url(text.expose_secret()).await;
+            EngineCommand::SetSecret(ticket, kind, text) => {
+                let r = self.profile.set_secret(kind, text.expose_secret()).await;
                 let answer = answer_of(&r);
-                if let Some(url) = self.change(r).await {
+                if let Some((shown, notes)) = self.change(r).await {
                     self.out
-                        .info(format!("Discord webhook saved in the keyring: {url}"));
-                }
-                self.out.send(EngineUpdate::Answered(ticket, answer));
-            }
-            EngineCommand::ClearDiscordUrl => {
-                let r = self.profile.clear_discord_url().await;
-                self.change(r).await;
-            }
-            EngineCommand::SetWebhookUrl(ticket, text) => {
-                let r = self.profile.set_webhook_url(text.expose_secret()).await;
-                let answer = answer_of(&r);
-                if let Some((url, notes)) = self.change(r).await {
-                    self.out
-                        .info(format!("endpoint saved in the keyring: {url}"));
+                        .info(format!("{} saved in the keyring: {shown}", kind.words));
                     notes.into_iter().for_each(|n| self.out.info(n));
                 }
                 self.out.send(EngineUpdate::Answered(ticket, answer));
             }
-            EngineCommand::ClearWebhookUrl => {
-                let r = self.profile.clear_webhook_url().await;
+            EngineCommand::ClearChannel(channel) => {
+                let r = self.profile.clear_channel(channel).await;
                 self.change(r).await;
             }
             EngineCommand::GenerateApiKey => {
@@ -552,21 +551,17 @@ impl State {
             }
             EngineCommand::VerifyDiscord => self.verify(),
             EngineCommand::TestFire { ticket, event, to } => {
-                let answer = match test_target(
-                    &self.settings,
-                    &self.secrets,
-                    to,
-                    &self.options.discord_api_base,
-                ) {
-                    Ok(target) => {
-                        drop(self.dispatcher.submit(target, sample_event(event)));
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.out.error(e.clone());
-                        Err(e)
-                    }
-                };
+                let answer =
+                    match test_target(&self.settings, &self.secrets, to, &self.options.api_bases) {
+                        Ok(target) => {
+                            drop(self.dispatcher.submit(target, sample_event(event)));
+                            Ok(())
+                        }
+                        Err(e) => {
+                            self.out.error(e.clone());
+                            Err(e)
+                        }
+                    };
                 self.out.send(EngineUpdate::Answered(ticket, answer));
             }
             EngineCommand::Send(event) => self.send_event(*event),
@@ -644,7 +639,7 @@ impl State {
     }
 
     fn verify(&self) {
-        let Some(url) = self.secrets.discord_url.clone() else {
+        let Some(url) = self.secrets.discord_url() else {
             self.out.send(EngineUpdate::Verified(Err(
                 "no Discord webhook URL is saved yet".into(),
             )));
@@ -652,7 +647,7 @@ impl State {
         };
         let client = self.dispatcher.client().clone();
         let http = self.dispatcher.config().http.clone();
-        let base = self.options.discord_api_base.clone();
+        let base = self.options.api_bases.base("discord").to_string();
         let out = self.out.clone();
         tokio::spawn(async move {
             let result = discord::verify(&client, &url, &base, &http).await;
@@ -665,7 +660,7 @@ impl State {
             &self.dispatcher,
             &self.settings,
             &self.secrets,
-            &self.options.discord_api_base,
+            &self.options.api_bases,
             event,
         ));
     }

@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use super::delivery::health::{ChannelHealth, HealthBook, now_ms};
 use super::profile::{Profile, ProfileError};
-use crate::core::channel::PerChannel;
-use crate::core::channels::webhook::endpoint_url::EndpointUrl;
-use crate::core::duplicates::ProfileDestinations;
+use std::collections::BTreeMap;
+
+use crate::core::channel::{Blocker, Need, PerChannel};
 use crate::core::events::EventType;
-use crate::core::settings::{Channel, Plan};
+use crate::core::settings::Plan;
 
 impl Profile {
     /// Health of both destinations from the journal (the last hour).
@@ -33,18 +33,37 @@ impl Profile {
         let s = &loaded.settings;
         let secrets = self.read_secrets().await;
         let keyring_error = secrets.keyring_error.clone();
-        let ids = |d: Channel| s.events(d).iter().map(EventType::id).collect::<Vec<_>>();
         let health = self.health().await?;
         let warnings = if keyring_error.is_none() {
-            let mine = ProfileDestinations {
-                profile: self.name().clone(),
-                discord: secrets.discord_url.clone(),
-                endpoint: secrets.endpoint.clone(),
-            };
+            let mine = secrets.destinations(self.name(), s);
             self.duplicate_warnings(&mine).await.unwrap_or_default()
         } else {
             Vec::new()
         };
+        let channels = PerChannel::from_fn(|channel| {
+            let spec = channel.spec();
+            let own = &s.channels[channel];
+            let blocked = secrets.send_blocker(channel, s);
+            ChannelStatus {
+                enabled: own.enabled,
+                active: blocked.is_none(),
+                blocked: blocked
+                    .filter(|b| *b != Blocker::Off)
+                    .map(|b| b.words(channel)),
+                secrets: spec
+                    .secrets
+                    .iter()
+                    .map(|k| (k.status_key, secrets.redacted(k)))
+                    .collect(),
+                signing: spec
+                    .secrets
+                    .iter()
+                    .any(|k| matches!(k.need, Need::WhenSigning(_)))
+                    .then_some(own.signing),
+                chat_id: own.chat_id.clone(),
+                events: s.events(channel).iter().map(EventType::id).collect(),
+            }
+        });
         Ok(Status {
             profile: self.name().to_string(),
             config_file: self.config().path().display().to_string(),
@@ -53,20 +72,7 @@ impl Profile {
                 reachable: keyring_error.is_none(),
                 error: keyring_error,
             },
-            discord: DiscordStatus {
-                enabled: s.discord.enabled,
-                url: secrets.discord_url.as_ref().map(ToString::to_string),
-                events: ids(Channel::Discord),
-            },
-            webhook: WebhookStatus {
-                enabled: s.webhook.enabled,
-                active: s.webhook_active(secrets.endpoint.is_some()),
-                url: secrets.endpoint.as_ref().map(EndpointUrl::redacted),
-                api_key: secrets.api_key.as_ref().map(ToString::to_string),
-                signing: s.webhook.signing,
-                signing_secret: secrets.signing_secret.as_ref().map(ToString::to_string),
-                events: ids(Channel::Webhook),
-            },
+            channels,
             health,
             warnings,
             notices: loaded.notice.into_iter().collect(),
@@ -77,15 +83,16 @@ impl Profile {
 /// Health of every channel from the journal (the last hour).
 pub type HealthSummary = PerChannel<ChannelHealth>;
 
-/// `farmhook status`: what is configured, secrets redacted.
+/// `farmhook status`: what is configured, secrets redacted. Each channel
+/// is under its id (`"discord": {…}`).
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub profile: String,
     pub config_file: String,
     pub plan: Plan,
     pub keyring: KeyringStatus,
-    pub discord: DiscordStatus,
-    pub webhook: WebhookStatus,
+    #[serde(flatten)]
+    pub channels: PerChannel<ChannelStatus>,
     /// The last hour of deliveries, and pauses.
     pub health: HealthSummary,
     /// Destinations that will get the same event twice.
@@ -99,24 +106,24 @@ pub struct KeyringStatus {
     pub error: Option<String>,
 }
 
+/// One channel in `farmhook status`.
 #[derive(Debug, Serialize)]
-pub struct DiscordStatus {
+pub struct ChannelStatus {
     pub enabled: bool,
-    /// Redacted: the token is never shown.
-    pub url: Option<String>,
-    pub events: Vec<&'static str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WebhookStatus {
-    pub enabled: bool,
-    /// Enabled, with an endpoint, on the Commercial plan.
+    /// Real events are sent now (the can-it-send rule finds nothing
+    /// missing).
     pub active: bool,
-    /// Redacted: scheme and host only (`https://host/…`).
-    pub url: Option<String>,
-    /// Masked: the last four characters only.
-    pub api_key: Option<String>,
-    pub signing: bool,
-    pub signing_secret: Option<String>,
+    /// Why it cannot send, when it is set up or enabled but cannot.
+    pub blocked: Option<String>,
+    /// Each secret under its status key (`url`, `api_key`…), redacted;
+    /// null when not set.
+    #[serde(flatten)]
+    pub secrets: BTreeMap<&'static str, Option<String>>,
+    /// Whether deliveries are signed (channels that can sign).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing: Option<bool>,
+    /// Telegram's chat.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
     pub events: Vec<&'static str>,
 }

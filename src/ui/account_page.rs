@@ -6,7 +6,7 @@ use super::command::UiCommand;
 use super::engine_state::EngineState;
 use super::notifications_tile;
 use super::widgets;
-use crate::core::settings::{Plan, Settings};
+use crate::core::settings::{Channel, Plan, Settings};
 use crate::engine::service::SettingsChange;
 
 pub fn ui(
@@ -40,7 +40,7 @@ pub fn ui(
                 }
             },
         );
-        if settings.plan == Plan::Free && settings.webhook.enabled {
+        if settings.plan == Plan::Free && settings.channels[Channel::Webhook].enabled {
             widgets::warn_line(
                 ui,
                 "the custom webhook stays configured but sends nothing until the plan is Commercial",

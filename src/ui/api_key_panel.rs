@@ -42,7 +42,8 @@ impl ApiKeyPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
         let label = widgets::field_label(ui, "API key");
-        let stored = state.secrets.api_key.as_ref();
+        let stored = state.secrets.api_key();
+        let stored = stored.as_ref();
         match stored {
             Some(key) => {
                 let mut shown = key.expose();

@@ -12,7 +12,8 @@ use super::delivery_log_panel::DeliveryLogPanel;
 use super::engine_state::{EngineState, Verify};
 use super::notification_settings_page::NotificationSettingsPage;
 use super::{account_page, toasts};
-use crate::core::settings::Settings;
+use crate::core::channels::discord;
+use crate::core::settings::{Channel, Settings};
 use crate::core::settings_merge::merge_settings;
 use crate::engine::profile::Profile;
 use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, EngineUpdate};
@@ -246,7 +247,10 @@ impl FarmhookApp {
                 self.state.test_requested[*to] = Some((now, *ticket));
             }
             EngineCommand::VerifyDiscord => self.state.verify = Verify::Asking,
-            EngineCommand::SetDiscordUrl(..) | EngineCommand::ClearDiscordUrl => {
+            EngineCommand::SetSecret(_, kind, _) if kind.entry == discord::URL_SECRET.entry => {
+                self.state.verify = Verify::NotAsked;
+            }
+            EngineCommand::ClearChannel(Channel::Discord) => {
                 self.state.verify = Verify::NotAsked;
             }
             _ => {}

@@ -8,6 +8,7 @@ use super::command::UiCommand;
 use super::engine_state::{EngineState, Verify};
 use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
+use crate::core::channels::discord;
 use crate::core::channels::discord::url::DiscordWebhookUrl;
 use crate::core::settings::{Channel, Settings};
 use crate::engine::service::{EngineCommand, SettingsChange};
@@ -58,7 +59,8 @@ impl DiscordPanel {
     }
 
     fn url_ui(&mut self, ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
-        let stored = state.secrets.discord_url.as_ref();
+        let stored = state.secrets.discord_url();
+        let stored = stored.as_ref();
         let submitted = self.url.ui(
             ui,
             &URL_WORDS,
@@ -73,8 +75,9 @@ impl DiscordPanel {
             |url| format!("saving webhook {} in the keyring…", url.id()),
         );
         if let Some((ticket, text)) = submitted {
-            commands.push(UiCommand::Engine(EngineCommand::SetDiscordUrl(
+            commands.push(UiCommand::Engine(EngineCommand::SetSecret(
                 ticket,
+                &discord::URL_SECRET,
                 text.into(),
             )));
         }
@@ -89,7 +92,9 @@ impl DiscordPanel {
         if forget {
             // The engine turns Discord off with it (one rule, in the
             // profile's operations) and answers with the settings.
-            commands.push(UiCommand::Engine(EngineCommand::ClearDiscordUrl));
+            commands.push(UiCommand::Engine(EngineCommand::ClearChannel(
+                Channel::Discord,
+            )));
         }
     }
 }
@@ -100,14 +105,14 @@ fn enable_ui(
     state: &EngineState,
     commands: &mut Vec<UiCommand>,
 ) {
-    let has_url = state.secrets.discord_url.is_some();
+    let has_url = state.secrets.discord_url().is_some();
     // Turning off always works; turning on needs a URL to send to.
-    let can_toggle = has_url || settings.discord.enabled;
+    let can_toggle = has_url || settings.channels[Channel::Discord].enabled;
     let enable = ui
         .add_enabled(
             can_toggle,
             egui::Checkbox::new(
-                &mut settings.discord.enabled,
+                &mut settings.channels[Channel::Discord].enabled,
                 "Enable Discord notifications",
             ),
         )
@@ -119,10 +124,10 @@ fn enable_ui(
     if enable.changed() {
         commands.push(UiCommand::Change(SettingsChange::Enabled(
             Channel::Discord,
-            settings.discord.enabled,
+            settings.channels[Channel::Discord].enabled,
         )));
     }
-    if has_url && !settings.discord.enabled {
+    if has_url && !settings.channels[Channel::Discord].enabled {
         widgets::warn_line(
             ui,
             "Discord is off: tick Enable to be told when a print fails.",
@@ -132,7 +137,7 @@ fn enable_ui(
 
 fn verify_ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
-        let can = state.secrets.discord_url.is_some() && !matches!(state.verify, Verify::Asking);
+        let can = state.secrets.discord_url().is_some() && !matches!(state.verify, Verify::Asking);
         if ui
             .add_enabled(can, egui::Button::new("Verify"))
             .on_hover_text(

@@ -60,7 +60,7 @@ fn discord_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         ui.label("reading…");
         return;
     }
-    let Some(url) = &state.secrets.discord_url else {
+    let Some(url) = &state.secrets.discord_url() else {
         if state.secrets.keyring_error.is_some() {
             widgets::error_line(ui, "unknown: the keyring is unreachable");
         } else {
@@ -68,7 +68,7 @@ fn discord_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         }
         return;
     };
-    let on = settings.discord.enabled;
+    let on = settings.channels[Channel::Discord].enabled;
     let channel = match &state.verify {
         Verify::Answered(Ok(info)) => {
             format!(", posts as “{}” in channel {}", info.name, info.channel_id)
@@ -91,16 +91,16 @@ fn webhook_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         ui.label("🔒 Locked: needs the Commercial plan");
         return;
     }
-    let Some(url) = &state.secrets.endpoint else {
+    let Some(url) = &state.secrets.endpoint() else {
         ui.label("Not set up: no endpoint URL yet");
         return;
     };
-    if settings.webhook.enabled {
+    if settings.channels[Channel::Webhook].enabled {
         widgets::ok_line(ui, format!("On, posts to {url}"));
     } else {
         widgets::warn_line(ui, format!("Off ({url}): nothing is sent"));
     }
-    if state.loaded && state.secrets.api_key.is_none() && state.secrets.keyring_error.is_none() {
+    if state.loaded && state.secrets.api_key().is_none() && state.secrets.keyring_error.is_none() {
         widgets::warn_line(ui, "no API key yet");
     }
     health_ui(ui, state, Channel::Webhook);

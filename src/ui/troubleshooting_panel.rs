@@ -32,7 +32,7 @@ pub fn ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
 }
 
 fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
-    let discord_url = state.secrets.discord_url.is_some();
+    let discord_url = state.secrets.discord_url().is_some();
     check(
         ui,
         Some(discord_url),
@@ -50,16 +50,18 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         "Webhook still active?",
         "Press Verify: a webhook deleted in Discord answers 404 and must be created again.",
     );
-    let enabled =
-        settings.discord.enabled || settings.webhook_active(state.secrets.endpoint.is_some());
-    let ticked = !settings.discord.events.is_empty() || !settings.webhook.events.is_empty();
+    let enabled = Channel::ALL
+        .into_iter()
+        .any(|c| state.secrets.send_blocker(c, settings).is_none());
+    let ticked = !settings.channels[Channel::Discord].events.is_empty()
+        || !settings.channels[Channel::Webhook].events.is_empty();
     check(
         ui,
         Some(enabled && ticked),
         "Events enabled?",
         "Enable the destination and tick the events; Test sends regardless, printers do not.",
     );
-    if settings.plan == Plan::Commercial && state.secrets.endpoint.is_some() {
+    if settings.plan == Plan::Commercial && state.secrets.endpoint().is_some() {
         let last = state.deliveries.last_ended(Channel::Webhook);
         check(
             ui,

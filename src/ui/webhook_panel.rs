@@ -9,6 +9,7 @@ use super::command::{Page, UiCommand};
 use super::engine_state::EngineState;
 use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
+use crate::core::channels::webhook;
 use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::settings::{Channel, Plan, Settings};
 use crate::engine::clipboard::SecretToCopy;
@@ -95,7 +96,8 @@ impl WebhookPanel {
         state: &EngineState,
         commands: &mut Vec<UiCommand>,
     ) {
-        let stored = state.secrets.endpoint.as_ref();
+        let stored = state.secrets.endpoint();
+        let stored = stored.as_ref();
         let submitted = self.endpoint.ui(
             ui,
             &ENDPOINT_WORDS,
@@ -114,8 +116,9 @@ impl WebhookPanel {
             |url| format!("saving {url} in the keyring…"),
         );
         if let Some((ticket, text)) = submitted {
-            commands.push(UiCommand::Engine(EngineCommand::SetWebhookUrl(
+            commands.push(UiCommand::Engine(EngineCommand::SetSecret(
                 ticket,
+                &webhook::ENDPOINT_SECRET,
                 text.into(),
             )));
         }
@@ -131,7 +134,9 @@ impl WebhookPanel {
         if forget {
             // The engine turns the webhook off with it (one rule, in the
             // profile's operations) and answers with the settings.
-            commands.push(UiCommand::Engine(EngineCommand::ClearWebhookUrl));
+            commands.push(UiCommand::Engine(EngineCommand::ClearChannel(
+                Channel::Webhook,
+            )));
         }
     }
 
@@ -147,7 +152,7 @@ impl WebhookPanel {
             ui,
             "Adds a webhook-signature header (Standard Webhooks, HMAC-SHA256) so the receiver can check each body came from farmhook.",
         );
-        match &state.secrets.signing_secret {
+        match &state.secrets.signing_secret() {
             Some(secret) => {
                 ui.horizontal_wrapped(|ui| {
                     let mut shown = secret.expose();
@@ -178,12 +183,12 @@ impl WebhookPanel {
                 if let Some(at) = self.signing_copied_at {
                     widgets::copied_secret_line(ui, at);
                 }
-                if !settings.webhook.signing {
+                if !settings.channels[Channel::Webhook].signing {
                     widgets::warn_line(ui, "a secret is stored but signing is off");
                 }
             }
             None => {
-                if settings.webhook.signing && state.keyring_ok() {
+                if settings.channels[Channel::Webhook].signing && state.keyring_ok() {
                     widgets::warn_line(
                         ui,
                         "signing is on but no secret is stored: deliveries cannot be signed; generate one",
@@ -204,13 +209,16 @@ fn enable_ui(
     state: &EngineState,
     commands: &mut Vec<UiCommand>,
 ) {
-    let has_endpoint = state.secrets.endpoint.is_some();
+    let has_endpoint = state.secrets.endpoint().is_some();
     let ready = has_endpoint && state.keyring_ok();
-    let was_on = settings.webhook.enabled;
+    let was_on = settings.channels[Channel::Webhook].enabled;
     let enable = ui
         .add_enabled(
             ready || was_on,
-            egui::Checkbox::new(&mut settings.webhook.enabled, "Enable the custom webhook"),
+            egui::Checkbox::new(
+                &mut settings.channels[Channel::Webhook].enabled,
+                "Enable the custom webhook",
+            ),
         )
         .on_disabled_hover_text("Save an endpoint URL first");
     if enable.changed() {
@@ -218,10 +226,10 @@ fn enable_ui(
         // `farmhook webhook enable`.
         commands.push(UiCommand::Change(SettingsChange::Enabled(
             Channel::Webhook,
-            settings.webhook.enabled,
+            settings.channels[Channel::Webhook].enabled,
         )));
     }
-    if has_endpoint && !settings.webhook.enabled {
+    if has_endpoint && !settings.channels[Channel::Webhook].enabled {
         widgets::warn_line(ui, "the custom webhook is off: nothing is sent to it");
     }
 }

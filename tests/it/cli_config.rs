@@ -118,7 +118,7 @@ fn every_bad_input_exits_2_with_a_sentence() {
         (
             vec!["discord", "enable"],
             "",
-            "no Discord webhook URL is set",
+            "no Discord webhook URL is saved yet",
         ),
         (
             vec!["webhook", "set-url", "http://example.com/in"],
@@ -186,9 +186,9 @@ fn every_bad_input_exits_2_with_a_sentence() {
         (vec!["webhook", "key", "show"], "", "no API key"),
         (vec!["events", "enable", "job.exploded"], "", "not an event"),
         (
-            vec!["events", "disable", "--to", "slack", "all"],
+            vec!["events", "disable", "--to", "teams", "all"],
             "",
-            "slack",
+            "'teams' is not a channel",
         ),
         (vec!["plan", "enterprise"], "", "enterprise"),
     ];

@@ -6,16 +6,19 @@ use std::time::Duration;
 
 use crate::support::discord_stand_in::DiscordStandIn;
 use crate::support::endpoint::{Behaviour, Endpoint, refused_url};
+use farmhook::core::api_base::ApiBases;
 use farmhook::core::channels::discord::url::DiscordWebhookUrl;
 use farmhook::core::channels::webhook::api_key::{ApiKey, SigningSecret};
 use farmhook::core::channels::webhook::endpoint_url::EndpointUrl;
 use farmhook::core::events::EventType;
 use farmhook::core::settings::Channel;
 use farmhook::engine::delivery::deliver::Target;
+use farmhook::engine::delivery::discord::DiscordTarget;
 use farmhook::engine::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use farmhook::engine::delivery::http::HttpConfig;
 use farmhook::engine::delivery::log::{DeliveryRecord, Outcome};
 use farmhook::engine::delivery::retry::RetryPolicy;
+use farmhook::engine::delivery::webhook::WebhookTarget;
 use farmhook::engine::service::sample_event;
 
 /// Short waits so the suite stays fast; the rules are the same.
@@ -57,18 +60,18 @@ fn key() -> ApiKey {
 }
 
 fn webhook(url: &str, signing: Option<SigningSecret>) -> Target {
-    Target::Webhook {
+    Target::new(WebhookTarget {
         url: EndpointUrl::parse(url).unwrap(),
         key: key(),
         signing,
-    }
+    })
 }
 
 fn discord(stand_in: &DiscordStandIn, url: &str) -> Target {
-    Target::Discord {
+    Target::new(DiscordTarget {
         url: DiscordWebhookUrl::parse(url).unwrap(),
         api_base: stand_in.api_base(),
-    }
+    })
 }
 
 fn event(id: &str) -> farmhook::core::payload::Event {
@@ -794,7 +797,7 @@ async fn a_burst_beyond_the_discord_queue_is_told_as_and_n_more_events() {
     let stand_in = DiscordStandIn::start().await;
     let url = stand_in.webhook_url();
     let config = DeliveryConfig {
-        discord_queue: 20,
+        chat_queue: 20,
         ..fast_config()
     };
     let (d, _) = dispatcher(config);
@@ -971,16 +974,14 @@ async fn real_events_follow_the_one_can_it_send_rule() {
         plan: Plan::Commercial,
         ..Settings::default()
     };
-    settings.discord.enabled = true;
-    let unreadable = SecretsView {
-        keyring_error: Some("no Secret Service is running".into()),
-        ..SecretsView::default()
-    };
+    settings.channels[Channel::Discord].enabled = true;
+    let mut unreadable = SecretsView::default();
+    unreadable.keyring_error = Some("no Secret Service is running".into());
     let started = route_event(
         &d,
         &settings,
         &unreadable,
-        "http://127.0.0.1:9/api",
+        &ApiBases::default(),
         real("job.failed"),
     );
     assert!(started.is_empty());
@@ -1011,7 +1012,7 @@ async fn real_events_follow_the_one_can_it_send_rule() {
         &d,
         &settings,
         &SecretsView::default(),
-        "http://127.0.0.1:9/api",
+        &ApiBases::default(),
         real("job.failed"),
     );
     assert!(d.log_snapshot().is_empty());

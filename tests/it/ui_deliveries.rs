@@ -9,6 +9,7 @@ use crate::ui_support::{Window, runtime};
 use egui_kittest::kittest::{NodeT, Queryable};
 use farmhook::core::api_base::ApiBases;
 use farmhook::core::events::EventType;
+use farmhook::core::settings::Channel;
 use farmhook::engine::delivery::dispatcher::DeliveryConfig;
 use farmhook::engine::delivery::log::Outcome;
 use farmhook::engine::service::EngineOptions;
@@ -20,10 +21,7 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
     let rt = runtime();
     let stand_in = rt.block_on(DiscordStandIn::start());
     let url = stand_in.webhook_url();
-    let options = EngineOptions {
-        discord_api_base: stand_in.api_base(),
-        ..EngineOptions::from_env()
-    };
+    let options = EngineOptions::from_env().with_stand_in("discord", &stand_in.api_base());
     let mut w = Window::open_with("discord-test", rt, options);
     assert!(w.shows(&format!(
         "Discord stand-in: FARMHOOK_DISCORD_API_BASE is set, so Discord deliveries go to {}",
@@ -35,7 +33,7 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
     w.type_into("Discord webhook URL", &url);
     w.press_enter();
     w.step_until("the URL to be stored", |w| {
-        w.app().state().secrets.discord_url.is_some()
+        w.app().state().secrets.discord_url().is_some()
     });
     w.click("Enable Discord notifications");
     w.open_section("Discord");
@@ -44,9 +42,12 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
     w.wait_saved();
     let job_failed = EventType::from_id("job.failed").unwrap();
     let settings = w.app().settings().unwrap();
-    assert!(settings.discord.enabled);
+    assert!(settings.channels[Channel::Discord].enabled);
     assert_eq!(
-        settings.discord.events.iter().collect::<Vec<_>>(),
+        settings.channels[Channel::Discord]
+            .events
+            .iter()
+            .collect::<Vec<_>>(),
         [job_failed]
     );
 
@@ -99,7 +100,7 @@ fn custom_webhook_test_sends_the_copied_key_and_shows_200_in_the_log() {
     w.save_endpoint(&endpoint.url());
     w.click("Enable the custom webhook");
     w.step_until("an API key to be generated", |w| {
-        w.app().state().secrets.api_key.is_some()
+        w.app().state().secrets.api_key().is_some()
     });
     let copied = w.click_and_copy("Copy key");
     assert_eq!(copied.len(), 48);
@@ -133,7 +134,9 @@ fn a_rejected_key_shows_as_failed_with_the_endpoint_answer() {
     w.click("Configure");
     w.save_endpoint(&endpoint.url());
     w.click("Generate key");
-    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.step_until("an API key", |w| {
+        w.app().state().secrets.api_key().is_some()
+    });
     w.open_section("Test");
     w.click("Test custom webhook");
     w.wait_for_text("Custom webhook, Job failed (test), failed, HTTP 401");
@@ -165,16 +168,13 @@ fn a_deleted_discord_webhook_pauses_discord_with_the_reason_and_resume_lifts_it(
     let rt = runtime();
     let stand_in = rt.block_on(DiscordStandIn::start());
     let url = stand_in.webhook_url();
-    let options = EngineOptions {
-        discord_api_base: stand_in.api_base(),
-        ..EngineOptions::from_env()
-    };
+    let options = EngineOptions::from_env().with_stand_in("discord", &stand_in.api_base());
     let mut w = Window::open_with("discord-deleted", rt, options);
     w.click("Configure");
     w.type_into("Discord webhook URL", &url);
     w.press_enter();
     w.step_until("the URL to be stored", |w| {
-        w.app().state().secrets.discord_url.is_some()
+        w.app().state().secrets.discord_url().is_some()
     });
     stand_in.delete_webhook(&url);
 
@@ -213,7 +213,9 @@ fn closing_the_window_mid_delivery_records_it_as_cut_short() {
     w.click("Configure");
     w.save_endpoint(&endpoint.url());
     w.click("Generate key");
-    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.step_until("an API key", |w| {
+        w.app().state().secrets.api_key().is_some()
+    });
     w.open_section("Test");
     w.click("Test custom webhook");
     w.wait_for_text("Custom webhook, Job failed (test), sending");
@@ -237,16 +239,13 @@ fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkb
     let rt = runtime();
     let stand_in = rt.block_on(DiscordStandIn::start());
     let url = stand_in.webhook_url();
-    let options = EngineOptions {
-        discord_api_base: stand_in.api_base(),
-        ..EngineOptions::from_env()
-    };
+    let options = EngineOptions::from_env().with_stand_in("discord", &stand_in.api_base());
     let mut w = Window::open_with("farm", rt, options);
     w.click("Configure");
     w.type_into("Discord webhook URL", &url);
     w.press_enter();
     w.step_until("the URL to be stored", |w| {
-        w.app().state().secrets.discord_url.is_some()
+        w.app().state().secrets.discord_url().is_some()
     });
     w.click("Enable Discord notifications");
     // Job started unticked: the farm's first events are filtered, and say so.
@@ -280,7 +279,7 @@ fn an_unsafe_discord_api_base_is_refused_in_a_banner_and_not_used() {
         (name == "FARMHOOK_DISCORD_API_BASE").then(|| "http://farmhook-stand-in.invalid/api".into())
     });
     let options = EngineOptions::with_api_bases(&bases);
-    assert_eq!(options.discord_api_base, "https://discord.com/api");
+    assert_eq!(options.api_bases.base("discord"), "https://discord.com/api");
     let mut w = Window::open_with("unsafe-base", runtime(), options);
     w.wait_for_text(
         "FARMHOOK_DISCORD_API_BASE cannot be used: plain http:// is allowed only to this machine",
@@ -314,7 +313,9 @@ fn a_farm_burst_beyond_the_queue_shows_as_summarised_with_the_reason() {
     w.click("Configure");
     w.save_endpoint(&endpoint.url());
     w.click("Enable the custom webhook");
-    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.step_until("an API key", |w| {
+        w.app().state().secrets.api_key().is_some()
+    });
     w.wait_saved();
     w.open_section("Virtual farm");
     w.click("Start the farm");

@@ -101,7 +101,9 @@ fn the_delivery_log_folds_to_one_line_and_opens_again() {
 
     w.save_endpoint(&endpoint.url());
     w.click("Generate key");
-    w.step_until("an API key", |w| w.app().state().secrets.api_key.is_some());
+    w.step_until("an API key", |w| {
+        w.app().state().secrets.api_key().is_some()
+    });
     w.open_section("Test");
     w.click("Test custom webhook");
     let row = "Custom webhook, Job failed (test), delivered, HTTP 200";

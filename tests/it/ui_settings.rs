@@ -7,6 +7,7 @@ use crate::ui_support::Window;
 use egui_kittest::kittest::Queryable;
 use farmhook::core::channels::webhook::api_key::ApiKey;
 use farmhook::core::events::EventType;
+use farmhook::core::settings::Channel;
 use farmhook::core::settings::Plan;
 
 const TOKEN: &str = "Zx9-Ab_cdEFghIJklMNopQRstUVwxYZ0123456789abcdefghijklmnopqrstuvwxy";
@@ -49,7 +50,7 @@ fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
     assert!(!w.is_disabled("Save URL"));
     w.press_enter();
     w.step_until("the URL to be stored", |w| {
-        w.app().state().secrets.discord_url.is_some()
+        w.app().state().secrets.discord_url().is_some()
     });
     w.wait_for_text("https://discord.com/api/v10/webhooks/112233445566778899/••••••");
     // The field was emptied once the keyring had the URL.
@@ -70,10 +71,10 @@ fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
     w.click("Printer online");
     w.wait_saved();
     let settings = w.app().settings().unwrap().clone();
-    assert!(settings.discord.enabled);
+    assert!(settings.channels[Channel::Discord].enabled);
     let online = EventType::from_id("printer.online").unwrap();
-    assert!(!settings.discord.events.contains(online));
-    assert!(settings.webhook.events.contains(online));
+    assert!(!settings.channels[Channel::Discord].events.contains(online));
+    assert!(settings.channels[Channel::Webhook].events.contains(online));
     let file = std::fs::read_to_string(
         w.config_dir
             .path()
@@ -131,7 +132,7 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     w.click("Endpoint URL");
     w.press_enter();
     w.step_until("the endpoint to be stored", |w| {
-        w.app().state().secrets.endpoint.is_some()
+        w.app().state().secrets.endpoint().is_some()
     });
     w.wait_for_text("http://127.0.0.1:9/…");
     let entry =
@@ -141,9 +142,9 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     // Enabling generates the key.
     w.click("Enable the custom webhook");
     w.step_until("an API key to be generated", |w| {
-        w.app().state().secrets.api_key.is_some()
+        w.app().state().secrets.api_key().is_some()
     });
-    let key = w.app().state().secrets.api_key.clone().unwrap();
+    let key = w.app().state().secrets.api_key().clone().unwrap();
     assert_eq!(key.expose().len(), 48);
     w.wait_for_text("48 characters, strong");
     // Masked until Show, and masked again after leaving the page.
@@ -171,7 +172,13 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
     assert!(w.shows("valid, strength:"));
     w.click("Save key");
     w.step_until("the custom key to be stored", |w| {
-        w.app().state().secrets.api_key.as_ref().map(ApiKey::expose) == Some(custom)
+        w.app()
+            .state()
+            .secrets
+            .api_key()
+            .as_ref()
+            .map(ApiKey::expose)
+            == Some(custom)
     });
     w.harness.step();
     assert!(
@@ -187,16 +194,16 @@ fn custom_webhook_is_locked_on_free_and_its_key_is_generated_copied_and_customis
         w.app()
             .state()
             .secrets
-            .api_key
+            .api_key()
             .as_ref()
             .is_some_and(|k| k.expose() != custom)
     });
     w.wait_saved();
     let settings = w.app().settings().unwrap();
     assert_eq!(settings.plan, Plan::Commercial);
-    assert!(settings.webhook.enabled);
+    assert!(settings.channels[Channel::Webhook].enabled);
     let disk = all_file_bytes(w.config_dir.path());
-    let new_key = w.app().state().secrets.api_key.clone().unwrap();
+    let new_key = w.app().state().secrets.api_key().clone().unwrap();
     assert!(!contains(&disk, new_key.expose()));
     assert!(!contains(&disk, custom));
     assert!(!contains(&disk, "ha-token"));
@@ -249,7 +256,7 @@ fn a_discord_or_slack_url_is_refused_as_the_custom_endpoint() {
     w.press_enter();
     w.settle();
     assert!(
-        w.app().state().secrets.endpoint.is_none(),
+        w.app().state().secrets.endpoint().is_none(),
         "nothing was stored"
     );
 }
@@ -300,8 +307,8 @@ fn changes_made_by_the_command_line_show_in_the_open_window_and_survive_its_edit
     let online = EventType::from_id("printer.online").unwrap();
     let failed = EventType::from_id("job.failed").unwrap();
     let settings = w.app().settings().unwrap();
-    assert!(!settings.discord.events.contains(online));
-    assert!(!settings.discord.events.contains(failed));
+    assert!(!settings.channels[Channel::Discord].events.contains(online));
+    assert!(!settings.channels[Channel::Discord].events.contains(failed));
 
     // On disk: the window's edit and every change the command line made.
     let status: serde_json::Value =
@@ -383,14 +390,14 @@ fn the_engine_stays_quiet_until_something_changes_outside() {
     let failed = EventType::from_id("job.failed").unwrap();
     match next(&mut updates) {
         EngineUpdate::Loaded { settings, .. } => {
-            assert!(!settings.discord.events.contains(failed));
+            assert!(!settings.channels[Channel::Discord].events.contains(failed));
         }
         other => panic!("expected the new settings, got {other:?}"),
     }
     cli.run_with_stdin(&["discord", "set-url", "-"], &discord_url());
     loop {
         if let EngineUpdate::Secrets(secrets) = next(&mut updates) {
-            assert!(secrets.discord_url.is_some());
+            assert!(secrets.discord_url().is_some());
             break;
         }
     }
@@ -412,10 +419,10 @@ fn each_channel_has_its_own_events_in_the_window() {
     let settings = w.app().settings().unwrap();
     let started = EventType::from_id("job.started").unwrap();
     let closed = EventType::from_id("order.closed").unwrap();
-    assert!(!settings.webhook.events.contains(started));
-    assert!(settings.discord.events.contains(started));
-    assert!(settings.webhook.events.contains(closed));
-    assert!(!settings.discord.events.contains(closed));
+    assert!(!settings.channels[Channel::Webhook].events.contains(started));
+    assert!(settings.channels[Channel::Discord].events.contains(started));
+    assert!(settings.channels[Channel::Webhook].events.contains(closed));
+    assert!(!settings.channels[Channel::Discord].events.contains(closed));
     w.click("‹ Back to Account");
     assert!(w.shows("Discord: 9 of 19 events"));
     assert!(w.shows("Custom webhook: 13 of 19 events"));

@@ -106,7 +106,10 @@ pub async fn deliver(
     } = ctx;
     let started = Instant::now();
     let body = target.body(events, summary);
+    // Some services take their secrets in the body (Pushover's token):
+    // the excerpt is scrubbed like an answer.
     record.request_body = excerpt(&body, REQUEST_EXCERPT_BYTES).0;
+    scrub.scrub_string(&mut record.request_body);
     let mut wait = Duration::ZERO;
     let mut cancelled = cancelled.clone();
     let finish = |record: &mut DeliveryRecord, outcome: Outcome, error: Option<String>| {
@@ -222,16 +225,25 @@ pub async fn deliver(
         attempt.response_excerpt = text;
         attempt.response_truncated = cut || answer.truncated;
         if let Some(limit) = rate_limit.as_deref_mut() {
-            limit.observe(&answer, Instant::now(), retry.max_server_wait);
+            target.observe(&answer, limit, Instant::now(), retry.max_server_wait);
         }
-        let verdict = classify(answer.status);
+        let refused = target.refused_despite_success(&answer);
+        let verdict = match classify(answer.status) {
+            // A 2xx that says no (Telegram's `ok:false`) is final: sending
+            // the same message again gets the same answer.
+            Verdict::Delivered if refused.is_some() => Verdict::Final,
+            verdict => verdict,
+        };
         if verdict == Verdict::Delivered {
             attempt.response_headers = scrubbed_headers(answer.headers, scrub);
             record.attempts.push(attempt);
             finish(record, Outcome::Delivered, None);
             return Ending::Delivered;
         }
-        let words = scrub.scrub(&status_words(target, &answer)).into_owned();
+        let words = match refused {
+            Some(words) => scrub.scrub(&words).into_owned(),
+            None => scrub.scrub(&status_words(target, &answer)).into_owned(),
+        };
         attempt.error = Some(words.clone());
         // Failures are rare: a copy of the headers here costs nothing.
         attempt.response_headers = scrubbed_headers(answer.headers.clone(), scrub);

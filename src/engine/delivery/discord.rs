@@ -6,12 +6,19 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use time::OffsetDateTime;
+
 use super::http::{self, HttpAnswer};
-use crate::core::channels::discord::message::discord_message_with_summary;
+use super::target::{Queueing, Sender, Target};
+use crate::core::channels::discord::message::{
+    MAX_EMBEDS_PER_MESSAGE, discord_message_with_summary,
+};
 use crate::core::channels::discord::url::{DEFAULT_API_BASE, DiscordWebhookUrl};
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
+use crate::core::settings::Channel;
 use crate::core::summary::Summary;
+use crate::engine::profile::SecretsView;
 
 /// The execute-webhook body: one embed per event (and the summary of
 /// events that could not be queued), within Discord's limits.
@@ -79,6 +86,83 @@ pub fn pause_reason(answer: &HttpAnswer) -> Option<String> {
             "Discord rejects this webhook's token: paste the URL again, then press Resume".into(),
         ),
         _ => None,
+    }
+}
+
+/// Discord's sender: one webhook, reached at `api_base`.
+#[derive(Debug, Clone)]
+pub struct DiscordTarget {
+    pub url: DiscordWebhookUrl,
+    /// `https://discord.com/api`, or a stand-in's.
+    pub api_base: String,
+}
+
+/// Discord's target from the profile's secrets (the registration in
+/// `target::build`).
+pub fn target(secrets: &SecretsView, api_base: &str) -> Result<Target, String> {
+    let url = secrets
+        .discord_url()
+        .ok_or_else(|| "no Discord webhook URL is saved yet".to_string())?;
+    Ok(Target::new(DiscordTarget {
+        url,
+        api_base: api_base.to_string(),
+    }))
+}
+
+impl Sender for DiscordTarget {
+    fn channel(&self) -> Channel {
+        Channel::Discord
+    }
+
+    fn add_secrets(&self, scrub: &mut Scrubber) {
+        add_secrets(scrub, &self.url, &self.api_base);
+    }
+
+    fn redacted(&self) -> String {
+        redacted(&self.url, &self.api_base)
+    }
+
+    /// Discord takes 5 messages per 2 s per webhook, of at most 10 embeds:
+    /// its headers pace the queue.
+    fn queueing(&self) -> Queueing {
+        Queueing::Batched {
+            key: format!("discord:{}", self.url.id()),
+            max_events: MAX_EMBEDS_PER_MESSAGE,
+            min_gap: Duration::ZERO,
+        }
+    }
+
+    fn body(&self, events: &[Event], summary: Option<&Summary>) -> Vec<u8> {
+        body(events, summary)
+    }
+
+    fn request(
+        &self,
+        client: &http::HttpClient,
+        _events: &[Event],
+        _body: &[u8],
+        _at: OffsetDateTime,
+        _shown: &mut Vec<(String, String)>,
+    ) -> reqwest::RequestBuilder {
+        client.post(&self.url.expose_api_url(&self.api_base))
+    }
+
+    fn answer_words(&self, answer: &HttpAnswer) -> Option<String> {
+        answer_words(answer)
+    }
+
+    fn pause_reason(&self, answer: &HttpAnswer) -> Option<String> {
+        pause_reason(answer)
+    }
+
+    fn asked_wait(&self, answer: &HttpAnswer) -> Option<f64> {
+        (answer.status == 429)
+            .then(|| error_body(answer).retry_after)
+            .flatten()
+    }
+
+    fn observe(&self, answer: &HttpAnswer, pace: &mut RateLimitState, now: Instant, max: Duration) {
+        pace.observe(answer, now, max);
     }
 }
 

@@ -1,115 +1,142 @@
-//! Where a delivery goes: one variant per channel, with the secrets it
-//! needs. This is the one place channels are registered with the delivery
-//! engine; each method hands over to the channel's own sender module
-//! (`discord.rs`, `webhook.rs`), so `deliver.rs` knows no channel.
+//! Where a delivery goes: a channel's sender, with the secrets it needs.
+//! Each channel's sender module (`discord.rs`, `webhook.rs`, …) implements
+//! [`Sender`]; [`build`] is the one place channels are registered with the
+//! delivery engine, so `deliver.rs` and the dispatcher know no channel.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+use super::discord::RateLimitState;
 use super::http::{self, HttpAnswer};
 use super::{discord, webhook};
-use crate::core::channels::discord::url::DiscordWebhookUrl;
-use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
-use crate::core::channels::webhook::endpoint_url::EndpointUrl;
+use crate::core::api_base::ApiBases;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
-use crate::core::settings::Channel;
+use crate::core::settings::{Channel, Settings};
 use crate::core::summary::Summary;
+use crate::engine::profile::SecretsView;
 
-/// Where a delivery goes, with the secrets it needs.
-#[derive(Clone, Debug)]
-pub enum Target {
-    Discord {
-        url: DiscordWebhookUrl,
-        /// `https://discord.com/api`, or a stand-in's.
-        api_base: String,
+/// How a channel's events wait for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queueing {
+    /// A chat service: one message at a time per `key` (one webhook, bot
+    /// chat or user), each carrying up to `max_events` events, at least
+    /// `min_gap` apart (the service's pace), with a burst beyond the queue
+    /// told as "and N more events".
+    Batched {
+        key: String,
+        max_events: usize,
+        min_gap: Duration,
     },
-    Webhook {
-        url: EndpointUrl,
-        key: ApiKey,
-        signing: Option<SigningSecret>,
-    },
+    /// One request per event, several in flight (the custom webhook).
+    Parallel,
 }
 
-impl Target {
-    pub fn destination(&self) -> Channel {
-        match self {
-            Target::Discord { .. } => Channel::Discord,
-            Target::Webhook { .. } => Channel::Webhook,
-        }
-    }
+/// A channel's side of delivery: its body, its request, and what its
+/// service's answers mean.
+pub trait Sender: Send + Sync + std::fmt::Debug {
+    fn channel(&self) -> Channel;
 
-    /// This target's own secrets, for scrubbing answers that echo them.
-    pub fn scrubber(&self) -> Scrubber {
-        let mut scrub = Scrubber::default();
-        match self {
-            Target::Discord { url, api_base } => discord::add_secrets(&mut scrub, url, api_base),
-            Target::Webhook { url, key, signing } => {
-                webhook::add_secrets(&mut scrub, Some(url), Some(key), signing.as_ref())
-            }
-        }
-        scrub
-    }
+    /// Adds this target's own secrets (as sent), for scrubbing answers
+    /// that echo them.
+    fn add_secrets(&self, scrub: &mut Scrubber);
 
-    /// The URL as it may be shown.
-    pub fn redacted(&self) -> String {
-        match self {
-            Target::Discord { url, api_base } => discord::redacted(url, api_base),
-            Target::Webhook { url, .. } => url.redacted(),
-        }
-    }
+    /// Where it goes, as it may be shown.
+    fn redacted(&self) -> String;
+
+    fn queueing(&self) -> Queueing;
 
     /// The request body for `events` (and a summary of events that could
-    /// not be sent, where the channel can tell it).
-    pub fn body(&self, events: &[Event], summary: Option<&Summary>) -> Vec<u8> {
-        match self {
-            Target::Discord { .. } => discord::body(events, summary),
-            Target::Webhook { .. } => webhook::body(events),
-        }
-    }
+    /// not be queued, where the channel can tell it).
+    fn body(&self, events: &[Event], summary: Option<&Summary>) -> Vec<u8>;
 
     /// One attempt's request, before the body; the headers it adds are
     /// pushed to `shown` as they may be logged (secrets masked).
-    pub fn request(
+    fn request(
         &self,
         client: &http::HttpClient,
         events: &[Event],
         body: &[u8],
         at: OffsetDateTime,
         shown: &mut Vec<(String, String)>,
-    ) -> reqwest::RequestBuilder {
-        match self {
-            Target::Discord { url, api_base } => client.post(&url.expose_api_url(api_base)),
-            Target::Webhook { url, key, signing } => {
-                webhook::request(client, url, key, signing.as_ref(), events, body, at, shown)
-            }
-        }
-    }
+    ) -> reqwest::RequestBuilder;
 
-    /// What this channel's service means by a non-2xx answer, in words,
-    /// when it means something particular.
-    pub fn answer_words(&self, answer: &HttpAnswer) -> Option<String> {
-        match self {
-            Target::Discord { .. } => discord::answer_words(answer),
-            Target::Webhook { .. } => webhook::answer_words(answer),
-        }
+    /// What the service means by a non-2xx answer, in words, when it means
+    /// something particular.
+    fn answer_words(&self, _answer: &HttpAnswer) -> Option<String> {
+        None
     }
 
     /// Answers after which sending again cannot work until the user acts.
-    pub fn pause_reason(&self, answer: &HttpAnswer) -> Option<String> {
-        match self {
-            Target::Discord { .. } => discord::pause_reason(answer),
-            Target::Webhook { .. } => None,
-        }
+    fn pause_reason(&self, _answer: &HttpAnswer) -> Option<String> {
+        None
     }
 
-    /// How long the service asked to wait, from its answer's body (the
+    /// How long the service asked to wait, from its own answer (the
     /// `Retry-After` header is read for every channel).
-    pub fn asked_wait(&self, answer: &HttpAnswer) -> Option<f64> {
-        match self {
-            Target::Discord { .. } if answer.status == 429 => {
-                discord::error_body(answer).retry_after
-            }
-            _ => None,
-        }
+    fn asked_wait(&self, _answer: &HttpAnswer) -> Option<f64> {
+        None
+    }
+
+    /// A 2xx answer that says the message was refused (Telegram's
+    /// `ok:false`), in words.
+    fn refused_despite_success(&self, _answer: &HttpAnswer) -> Option<String> {
+        None
+    }
+
+    /// Reads the service's rate-limit headers into its pacing state.
+    fn observe(
+        &self,
+        _answer: &HttpAnswer,
+        _pace: &mut RateLimitState,
+        _now: Instant,
+        _max: Duration,
+    ) {
+    }
+}
+
+/// Where a delivery goes, with the secrets it needs.
+#[derive(Clone, Debug)]
+pub struct Target(Arc<dyn Sender>);
+
+impl Target {
+    pub fn new(sender: impl Sender + 'static) -> Target {
+        Target(Arc::new(sender))
+    }
+
+    pub fn destination(&self) -> Channel {
+        self.0.channel()
+    }
+
+    /// This target's own secrets, for scrubbing answers that echo them.
+    pub fn scrubber(&self) -> Scrubber {
+        let mut scrub = Scrubber::default();
+        self.0.add_secrets(&mut scrub);
+        scrub
+    }
+}
+
+impl std::ops::Deref for Target {
+    type Target = dyn Sender + 'static;
+    fn deref(&self) -> &(dyn Sender + 'static) {
+        &*self.0
+    }
+}
+
+/// Builds `channel`'s target from the settings and the secrets, once the
+/// can-it-send rule (`core::channel`) has found nothing missing; an error
+/// in words otherwise. The one registration of each channel's sender.
+pub fn build(
+    channel: Channel,
+    settings: &Settings,
+    secrets: &SecretsView,
+    bases: &ApiBases,
+) -> Result<Target, String> {
+    let base = bases.base(channel.id());
+    match channel {
+        Channel::Discord => discord::target(secrets, base),
+        Channel::Webhook => webhook::target(&settings.channels[channel], secrets),
     }
 }

@@ -5,10 +5,91 @@
 use time::OffsetDateTime;
 
 use super::http::{self, HttpAnswer};
+use super::target::{Queueing, Sender, Target};
 use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
 use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
+use crate::core::settings::{Channel, ChannelSettings};
+use crate::engine::profile::SecretsView;
+
+/// The custom webhook's sender: the endpoint, its key, and the signing
+/// secret while signing is on.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    pub url: EndpointUrl,
+    pub key: ApiKey,
+    pub signing: Option<SigningSecret>,
+}
+
+/// The custom webhook's target from its settings and the profile's
+/// secrets (the registration in `target::build`).
+pub fn target(settings: &ChannelSettings, secrets: &SecretsView) -> Result<Target, String> {
+    let missing = |what: &str| format!("the custom webhook has no {what} yet");
+    let url = secrets.endpoint().ok_or_else(|| missing("endpoint URL"))?;
+    let key = secrets.api_key().ok_or_else(|| missing("API key"))?;
+    let signing = if settings.signing {
+        Some(
+            secrets
+                .signing_secret()
+                .ok_or_else(|| missing("signing secret"))?,
+        )
+    } else {
+        None
+    };
+    Ok(Target::new(WebhookTarget { url, key, signing }))
+}
+
+impl Sender for WebhookTarget {
+    fn channel(&self) -> Channel {
+        Channel::Webhook
+    }
+
+    fn add_secrets(&self, scrub: &mut Scrubber) {
+        add_secrets(
+            scrub,
+            Some(&self.url),
+            Some(&self.key),
+            self.signing.as_ref(),
+        );
+    }
+
+    fn redacted(&self) -> String {
+        self.url.redacted()
+    }
+
+    fn queueing(&self) -> Queueing {
+        Queueing::Parallel
+    }
+
+    fn body(&self, events: &[Event], _summary: Option<&crate::core::summary::Summary>) -> Vec<u8> {
+        body(events)
+    }
+
+    fn request(
+        &self,
+        client: &http::HttpClient,
+        events: &[Event],
+        body: &[u8],
+        at: OffsetDateTime,
+        shown: &mut Vec<(String, String)>,
+    ) -> reqwest::RequestBuilder {
+        request(
+            client,
+            &self.url,
+            &self.key,
+            self.signing.as_ref(),
+            events,
+            body,
+            at,
+            shown,
+        )
+    }
+
+    fn answer_words(&self, answer: &HttpAnswer) -> Option<String> {
+        answer_words(answer)
+    }
+}
 
 /// The JSON body: one event per delivery.
 pub fn body(events: &[Event]) -> Vec<u8> {

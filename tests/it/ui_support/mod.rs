@@ -154,7 +154,7 @@ impl Window {
         self.type_into("Endpoint URL", url);
         self.press_enter();
         self.step_until("the endpoint to be stored", |w| {
-            w.app().state().secrets.endpoint.is_some()
+            w.app().state().secrets.endpoint().is_some()
         });
     }
 

@@ -23,18 +23,19 @@ use super::health_journal::HealthJournal;
 use super::http::{self, HttpConfig};
 use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, Outcome};
 use super::retry::RetryPolicy;
-use crate::core::channels::discord::message::MAX_EMBEDS_PER_MESSAGE;
+use super::target::Queueing;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
 use crate::core::settings::Channel;
 use crate::core::summary::Summary;
 
-/// Events waiting for one Discord webhook. Discord takes 5 messages per 2 s
-/// of at most 10 embeds, so 200 events are 8 s of sending at full speed:
+/// Events waiting for one chat destination. Discord takes 5 messages per
+/// 2 s of at most 10 embeds, so 200 events are 8 s of sending at full
+/// speed (Slack and Telegram, one message a second of 10 events: 20 s):
 /// anything behind that is old news in a chat channel, better told as "and
 /// 37 more events" than posted a minute late, and a dead webhook does not
 /// pile up memory.
-pub const DISCORD_QUEUE_CAPACITY: usize = 200;
+pub const CHAT_QUEUE_CAPACITY: usize = 200;
 /// Events waiting for a free custom-webhook slot. With 8 deliveries in
 /// flight, a healthy endpoint (tens of ms each) works 1,000 events off in
 /// seconds; a backlog beyond that means the endpoint is slow or down, and
@@ -53,8 +54,9 @@ pub struct DeliveryConfig {
     pub log_capacity: usize,
     /// Where health is kept between runs; `None` keeps it in memory only.
     pub health_journal: Option<HealthJournal>,
-    /// Events a Discord webhook's queue holds ([`DISCORD_QUEUE_CAPACITY`]).
-    pub discord_queue: usize,
+    /// Events one chat destination's queue holds (a Discord webhook, a
+    /// Slack webhook, a Telegram chat…: [`CHAT_QUEUE_CAPACITY`]).
+    pub chat_queue: usize,
     /// Events the custom webhook's queue holds ([`WEBHOOK_QUEUE_CAPACITY`]).
     pub webhook_queue: usize,
 }
@@ -68,7 +70,7 @@ impl Default for DeliveryConfig {
             webhook_concurrency: 8,
             log_capacity: DEFAULT_LOG_CAPACITY,
             health_journal: None,
-            discord_queue: DISCORD_QUEUE_CAPACITY,
+            chat_queue: CHAT_QUEUE_CAPACITY,
             webhook_queue: WEBHOOK_QUEUE_CAPACITY,
         }
     }
@@ -120,6 +122,12 @@ struct Queue {
     summary: Arc<Mutex<Summary>>,
 }
 
+/// How a chat destination's messages are paced (from its `Queueing`).
+struct Pace {
+    max_events: usize,
+    min_gap: std::time::Duration,
+}
+
 struct Shared {
     client: http::HttpClient,
     config: DeliveryConfig,
@@ -129,9 +137,10 @@ struct Shared {
     listener: Listener,
     cancel: watch::Sender<bool>,
     webhook_slots: Arc<Semaphore>,
-    /// One queue per Discord webhook (by id), so batching and the rate
-    /// limit are per webhook, as Discord counts them.
-    discord_queues: Mutex<HashMap<u64, Queue>>,
+    /// One queue per chat destination (a Discord webhook, a Telegram chat…,
+    /// by its `Queueing::Batched` key), so batching and the rate limit are
+    /// per destination, as the services count them.
+    batched_queues: Mutex<HashMap<String, Queue>>,
     /// Deliveries waiting to retry: when, per destination.
     waiting: Mutex<HashMap<DeliveryId, (Channel, OffsetDateTime)>>,
     /// The custom webhook's queue (one worker starts deliveries as slots free).
@@ -223,7 +232,7 @@ impl Dispatcher {
                 listener: Arc::new(listener),
                 cancel,
                 webhook_slots: Arc::new(Semaphore::new(config.webhook_concurrency.max(1))),
-                discord_queues: Mutex::new(HashMap::new()),
+                batched_queues: Mutex::new(HashMap::new()),
                 webhook_queue: Mutex::new(None),
                 waiting: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(tokio::task::JoinSet::new()),
@@ -293,20 +302,28 @@ impl Dispatcher {
             };
             (queue, rx)
         };
-        match target {
-            Target::Discord { url, .. } => {
-                let mut queues = lock(&self.shared.discord_queues);
+        match target.queueing() {
+            Queueing::Batched {
+                key,
+                max_events,
+                min_gap,
+            } => {
+                let mut queues = lock(&self.shared.batched_queues);
                 queues
-                    .entry(url.id())
+                    .entry(key)
                     .or_insert_with(|| {
-                        let (queue, rx) = start(self.shared.config.discord_queue);
+                        let (queue, rx) = start(self.shared.config.chat_queue);
                         let (this, summary) = (self.clone(), queue.summary.clone());
-                        self.spawn(async move { this.discord_worker(rx, summary).await });
+                        let pace = Pace {
+                            max_events,
+                            min_gap,
+                        };
+                        self.spawn(async move { this.batched_worker(rx, summary, pace).await });
                         queue
                     })
                     .clone()
             }
-            Target::Webhook { .. } => {
+            Queueing::Parallel => {
                 let mut queue = lock(&self.shared.webhook_queue);
                 queue
                     .get_or_insert_with(|| {
@@ -333,18 +350,19 @@ impl Dispatcher {
             self.finish_unsent(job, &words);
             return;
         }
-        let words = match job.target {
-            Target::Discord { .. } => {
+        let label = job.target.destination().label();
+        let words = match job.target.queueing() {
+            Queueing::Batched { .. } => {
                 lock(&queue.summary).add(job.event.event_type);
                 format!(
-                    "summarised: {capacity} events were already waiting for Discord, so this one is \
-                     counted in the “and … more events” line of the next Discord message instead of \
+                    "summarised: {capacity} events were already waiting for {label}, so this one is \
+                     counted in the “and … more events” line of the next {label} message instead of \
                      being posted on its own"
                 )
             }
             // Payload schema v1 has no summary event, and inventing one
             // would break receivers that check the schema: the log says it.
-            Target::Webhook { .. } => format!(
+            Queueing::Parallel => format!(
                 "summarised: {capacity} events were already waiting for the custom webhook (it is \
                  slow or down), so this one was not sent; the log is the only place it is counted"
             ),
@@ -497,7 +515,14 @@ impl Dispatcher {
         }
     }
 
-    async fn discord_worker(&self, mut queue: mpsc::Receiver<Job>, summary: Arc<Mutex<Summary>>) {
+    /// Sends a chat destination's events one message at a time, as many
+    /// as fit in one message, paced by the service's limits.
+    async fn batched_worker(
+        &self,
+        mut queue: mpsc::Receiver<Job>,
+        summary: Arc<Mutex<Summary>>,
+        pace: Pace,
+    ) {
         let mut rate_limit = RateLimitState::default();
         while let Some(first) = queue.recv().await {
             let Some(first) = self.unless_paused(first) else {
@@ -517,7 +542,7 @@ impl Dispatcher {
             // Events that found the queue full are told in this message, in
             // place of its tenth event.
             let mut told = Some(std::mem::take(&mut *lock(&summary))).filter(|s| !s.is_empty());
-            let room = MAX_EMBEDS_PER_MESSAGE - usize::from(told.is_some());
+            let room = pace.max_events.max(2) - usize::from(told.is_some());
             while batch.len() < room {
                 match queue.try_recv() {
                     Ok(job) => {
@@ -529,27 +554,35 @@ impl Dispatcher {
                         } else {
                             // Tests and real events are not mixed in one message.
                             let ready = std::mem::replace(&mut batch, vec![job]);
-                            self.deliver_discord(ready, &mut rate_limit, told.take(), &summary)
-                                .await;
+                            self.deliver_batch(
+                                ready,
+                                &mut rate_limit,
+                                told.take(),
+                                &summary,
+                                &pace,
+                            )
+                            .await;
                         }
                     }
                     Err(_) => break,
                 }
             }
-            self.deliver_discord(batch, &mut rate_limit, told, &summary)
+            self.deliver_batch(batch, &mut rate_limit, told, &summary, &pace)
                 .await;
         }
     }
 
-    /// Sends one Discord message, unless its destination was paused while
+    /// Sends one chat message, unless its destination was paused while
     /// it waited: then its events end as not sent, and its summary waits
-    /// for the first message after Resume.
-    async fn deliver_discord(
+    /// for the first message after Resume. The next message waits at least
+    /// the service's gap.
+    async fn deliver_batch(
         &self,
         batch: Vec<Job>,
         rate_limit: &mut RateLimitState,
         told: Option<Summary>,
         summary: &Mutex<Summary>,
+        pace: &Pace,
     ) {
         let batch: Vec<Job> = batch
             .into_iter()
@@ -561,7 +594,10 @@ impl Dispatcher {
             }
             return;
         }
-        self.deliver_jobs(batch, Some(rate_limit), told).await;
+        self.deliver_jobs(batch, Some(&mut *rate_limit), told).await;
+        if !pace.min_gap.is_zero() {
+            rate_limit.block_for(std::time::Instant::now(), pace.min_gap);
+        }
     }
 
     async fn deliver_jobs(
@@ -673,7 +709,7 @@ impl Dispatcher {
     /// short", queued ones as "not sent". Returns when all are recorded.
     pub async fn shutdown(&self) {
         self.shared.cancel.send_replace(true);
-        lock(&self.shared.discord_queues).clear();
+        lock(&self.shared.batched_queues).clear();
         lock(&self.shared.webhook_queue).take();
         // Workers finish what they hold (recording it as cut short); take
         // the set out of the lock so no guard is held across an await.
