@@ -9,7 +9,6 @@ use super::{CliError, TestTo, print_notes};
 use crate::core::channel::{Blocker, PerChannel};
 use crate::core::events::EventType;
 use crate::core::settings::Channel;
-use crate::engine::delivery::discord;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
 use crate::engine::profile::{Profile, ProfileError};
@@ -201,41 +200,41 @@ fn print_result(record: &DeliveryRecord) -> std::io::Result<()> {
     }
 }
 
-/// `farmhook discord verify`.
-pub async fn verify(profile: &Profile) -> Result<(), CliError> {
+/// `farmhook <channel> verify`: what the service says the saved secret
+/// points at (nothing is posted).
+pub async fn verify(profile: &Profile, channel: Channel) -> Result<(), CliError> {
     let options = EngineOptions::from_env();
-    let url = profile
-        .secrets()
-        .discord_url()
-        .await
-        .map_err(ProfileError::from)?
-        .ok_or_else(|| {
-            CliError::input(format!(
-                "no Discord webhook URL is set: {}",
-                crate::core::channels::discord::SPEC.set_up_hint
-            ))
-        })?;
+    let loaded = profile.load().await?;
+    print_notes(&loaded.notice.into_iter().collect());
+    let secrets = profile.read_secrets().await;
+    if let Some(e) = &secrets.keyring_error {
+        return Err(CliError::input(e.clone()));
+    }
+    let settings = loaded.settings;
+    if secrets.test_blocker(channel, &settings) == Some(Blocker::NotSetUp) {
+        return Err(CliError::input(format!(
+            "{}: {}",
+            channel.spec().not_set_up,
+            channel.spec().set_up_hint
+        )));
+    }
     let client = crate::engine::delivery::http::build_client(&options.delivery.http)
         .map_err(CliError::input)?;
-    match discord::verify(
+    let answer = crate::engine::verify::verify(
+        channel,
+        &settings,
+        &secrets,
+        &options.api_bases,
         &client,
-        &url,
-        options.api_bases.base("discord"),
         &options.delivery.http,
     )
     .await
-    {
-        Ok(info) => {
-            outln!("name:    {}", info.name)?;
-            outln!("channel: {}", info.channel_id)?;
-            outln!("server:  {}", info.guild_id.as_deref().unwrap_or("(none)"))?;
-            Ok(())
-        }
-        Err(e) => Err(CliError {
-            code: 1,
-            message: e.to_string(),
-        }),
+    .map_err(|message| CliError { code: 1, message })?;
+    let width = answer.facts.iter().map(|(n, _)| n.len()).max().unwrap_or(0) + 1;
+    for (name, value) in &answer.facts {
+        outln!("{:<width$} {value}", format!("{name}:"))?;
     }
+    Ok(())
 }
 
 /// `farmhook receive`: a loopback receiver checking this profile's key.

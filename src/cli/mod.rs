@@ -183,7 +183,7 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
                 print_notes(&profile.set_enabled(Channel::Discord, false).await?);
                 outln!("Discord: disabled")?;
             }
-            DiscordCommand::Verify => delivery::verify(&profile).await?,
+            DiscordCommand::Verify => delivery::verify(&profile, Channel::Discord).await?,
             DiscordCommand::Resume => {
                 profile.resume(Channel::Discord).await?;
                 outln!("Discord: resumed")?;

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 
 use super::clipboard::SecretToCopy;
-use super::delivery::discord::WebhookInfo;
 use super::delivery::health::ChannelHealth;
 use super::delivery::log::DeliveryRecord;
 use super::profile::SecretsView;
 use super::secret_store::SecretKind;
+use super::verify::Facts;
 use crate::core::events::EventType;
 use crate::core::payload::Event;
 use crate::core::settings::{Channel, Plan, Settings};
@@ -46,7 +46,9 @@ pub enum EngineCommand {
     ClearApiKey,
     GenerateSigningSecret,
     ClearSigningSecret,
-    VerifyDiscord,
+    /// Ask the channel's service what its saved secret points at
+    /// (nothing is posted). Answered with `Verified`.
+    Verify(Channel),
     /// Send a sample event now, whether or not the destination is enabled
     /// or the event ticked.
     /// Answered with `Answered(ticket, …)`: Ok once the delivery is
@@ -122,7 +124,7 @@ pub enum EngineUpdate {
     Notice(NoticeLevel, String),
     Delivery(Box<DeliveryRecord>),
     Health(Channel, ChannelHealth),
-    Verified(Result<WebhookInfo, String>),
+    Verified(Channel, Result<Facts, String>),
     /// The path and the number of records, or why not.
     Exported(Result<(PathBuf, usize), String>),
     /// Destinations that will get the same event twice (two profiles on

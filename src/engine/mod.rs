@@ -14,6 +14,7 @@ pub mod service;
 pub mod simulation;
 pub mod status;
 pub mod updates;
+pub mod verify;
 
 /// The tokio runtime the engine runs on, for the window and the command
 /// line alike: two workers are plenty for deliveries and keep the app light.

@@ -11,13 +11,13 @@ use tokio::sync::mpsc;
 
 use super::clipboard::SecretClipboard;
 use super::config_store::ConfigStore;
-use super::delivery::discord;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::log::DeliveryRecord;
 pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel, SettingsChange, Ticket};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
+use super::verify::verify;
 use crate::core::api_base::ApiBases;
 use crate::core::channels::discord::url::DEFAULT_API_BASE;
 use crate::core::payload::Event;
@@ -549,7 +549,7 @@ impl State {
                 let r = self.profile.clear_signing_secret().await;
                 self.change(r).await;
             }
-            EngineCommand::VerifyDiscord => self.verify(),
+            EngineCommand::Verify(channel) => self.verify(channel),
             EngineCommand::TestFire { ticket, event, to } => {
                 let answer =
                     match test_target(&self.settings, &self.secrets, to, &self.options.api_bases) {
@@ -638,20 +638,15 @@ impl State {
         });
     }
 
-    fn verify(&self) {
-        let Some(url) = self.secrets.discord_url() else {
-            self.out.send(EngineUpdate::Verified(Err(
-                "no Discord webhook URL is saved yet".into(),
-            )));
-            return;
-        };
+    fn verify(&self, channel: Channel) {
         let client = self.dispatcher.client().clone();
         let http = self.dispatcher.config().http.clone();
-        let base = self.options.api_bases.base("discord").to_string();
+        let (settings, secrets) = (self.settings.clone(), self.secrets.clone());
+        let bases = self.options.api_bases.clone();
         let out = self.out.clone();
         tokio::spawn(async move {
-            let result = discord::verify(&client, &url, &base, &http).await;
-            out.send(EngineUpdate::Verified(result.map_err(|e| e.to_string())));
+            let result = verify(channel, &settings, &secrets, &bases, &client, &http).await;
+            out.send(EngineUpdate::Verified(channel, result));
         });
     }
 

@@ -12,10 +12,10 @@ use super::delivery_log_panel::DeliveryLogPanel;
 use super::engine_state::{EngineState, Verify};
 use super::notification_settings_page::NotificationSettingsPage;
 use super::{account_page, toasts};
-use crate::core::channels::discord;
-use crate::core::settings::{Channel, Settings};
+use crate::core::settings::Settings;
 use crate::core::settings_merge::merge_settings;
 use crate::engine::profile::Profile;
+use crate::engine::profile::channel_of;
 use crate::engine::service::{self, EngineCommand, EngineHandle, EngineOptions, EngineUpdate};
 use crate::engine::updates::UpdateReceiver;
 
@@ -246,12 +246,14 @@ impl FarmhookApp {
             EngineCommand::TestFire { ticket, to, .. } => {
                 self.state.test_requested[*to] = Some((now, *ticket));
             }
-            EngineCommand::VerifyDiscord => self.state.verify = Verify::Asking,
-            EngineCommand::SetSecret(_, kind, _) if kind.entry == discord::URL_SECRET.entry => {
-                self.state.verify = Verify::NotAsked;
+            EngineCommand::Verify(channel) => self.state.verify[*channel] = Verify::Asking,
+            EngineCommand::SetSecret(_, kind, _) => {
+                if let Some(channel) = channel_of(kind) {
+                    self.state.verify[channel] = Verify::NotAsked;
+                }
             }
-            EngineCommand::ClearChannel(Channel::Discord) => {
-                self.state.verify = Verify::NotAsked;
+            EngineCommand::ClearChannel(channel) => {
+                self.state.verify[*channel] = Verify::NotAsked;
             }
             _ => {}
         }

@@ -3,15 +3,16 @@
 
 use eframe::egui;
 
+use super::channel_controls::{enable_ui, verify_ui};
 use super::channel_health::paused_ui;
 use super::command::UiCommand;
-use super::engine_state::{EngineState, Verify};
+use super::engine_state::EngineState;
 use super::secret_url_field::{FieldWords, SecretUrlField, saved_ui};
 use super::widgets;
 use crate::core::channels::discord;
 use crate::core::channels::discord::url::DiscordWebhookUrl;
 use crate::core::settings::{Channel, Settings};
-use crate::engine::service::{EngineCommand, SettingsChange};
+use crate::engine::service::EngineCommand;
 
 /// The Discord block's own state: the URL being typed.
 #[derive(Default)]
@@ -52,8 +53,14 @@ impl DiscordPanel {
             ui.add_space(6.0);
             ui.add_enabled_ui(state.keyring_ok(), |ui| self.url_ui(ui, state, commands));
             ui.add_space(6.0);
-            enable_ui(ui, settings, state, commands);
-            verify_ui(ui, state, commands);
+            enable_ui(ui, settings, state, Channel::Discord, commands);
+            verify_ui(
+                ui,
+                state,
+                Channel::Discord,
+                "which channel the webhook posts to",
+                commands,
+            );
             paused_ui(ui, state, Channel::Discord, commands);
         });
     }
@@ -97,81 +104,4 @@ impl DiscordPanel {
             )));
         }
     }
-}
-
-fn enable_ui(
-    ui: &mut egui::Ui,
-    settings: &mut Settings,
-    state: &EngineState,
-    commands: &mut Vec<UiCommand>,
-) {
-    let has_url = state.secrets.discord_url().is_some();
-    // Turning off always works; turning on needs a URL to send to.
-    let can_toggle = has_url || settings.channels[Channel::Discord].enabled;
-    let enable = ui
-        .add_enabled(
-            can_toggle,
-            egui::Checkbox::new(
-                &mut settings.channels[Channel::Discord].enabled,
-                "Enable Discord notifications",
-            ),
-        )
-        .on_disabled_hover_text(if state.keyring_ok() {
-            "Save a webhook URL first"
-        } else {
-            "The keyring is unreachable: the webhook URL cannot be read"
-        });
-    if enable.changed() {
-        commands.push(UiCommand::Change(SettingsChange::Enabled(
-            Channel::Discord,
-            settings.channels[Channel::Discord].enabled,
-        )));
-    }
-    if has_url && !settings.channels[Channel::Discord].enabled {
-        widgets::warn_line(
-            ui,
-            "Discord is off: tick Enable to be told when a print fails.",
-        );
-    }
-}
-
-fn verify_ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
-    ui.horizontal(|ui| {
-        let can = state.secrets.discord_url().is_some() && !matches!(state.verify, Verify::Asking);
-        if ui
-            .add_enabled(can, egui::Button::new("Verify"))
-            .on_hover_text(
-                "Ask Discord which server and channel this webhook posts to (nothing is posted)",
-            )
-            .clicked()
-        {
-            commands.push(UiCommand::Engine(EngineCommand::VerifyDiscord));
-        }
-        match &state.verify {
-            Verify::NotAsked => {
-                widgets::hint(ui, "asks Discord which channel the webhook posts to");
-            }
-            Verify::Asking => {
-                ui.spinner();
-                ui.label("asking Discord…");
-            }
-            Verify::Answered(Ok(info)) => {
-                let server = info
-                    .guild_id
-                    .as_ref()
-                    .map(|g| format!(" on server {g}"))
-                    .unwrap_or_default();
-                widgets::ok_line(
-                    ui,
-                    format!(
-                        "posts as “{}” in channel {}{server}",
-                        info.name, info.channel_id
-                    ),
-                );
-            }
-            Verify::Answered(Err(e)) => {
-                widgets::error_line(ui, e);
-            }
-        }
-    });
 }

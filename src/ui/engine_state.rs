@@ -6,11 +6,11 @@ use std::collections::VecDeque;
 
 use crate::core::channel::PerChannel;
 use crate::core::settings::{Channel, Settings};
-use crate::engine::delivery::discord::WebhookInfo;
 use crate::engine::delivery::health::ChannelHealth;
 use crate::engine::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord, Outcome};
 use crate::engine::service::{EngineUpdate, NoticeLevel, SecretsView, Ticket};
 use crate::engine::simulation::SimulationView;
+use crate::engine::verify::Facts;
 
 /// Answers kept for the panels waiting on them: far more than can be
 /// waiting at once.
@@ -25,13 +25,13 @@ pub const MAX_ERROR_NOTICES: usize = 50;
 /// How long a Test button shows its spinner without hearing back, in seconds.
 const TEST_REQUEST_TIMEOUT_SECONDS: f64 = 10.0;
 
-/// Where the Discord Verify button stands.
+/// Where a channel's Verify button stands.
 #[derive(Debug, Clone, Default)]
 pub enum Verify {
     #[default]
     NotAsked,
     Asking,
-    Answered(Result<WebhookInfo, String>),
+    Answered(Result<Facts, String>),
 }
 
 /// A message from the engine: good news as a short-lived toast, an error in
@@ -59,7 +59,7 @@ pub struct EngineState {
     /// A problem with the settings file (moved aside, newer version).
     pub settings_notice: Option<String>,
     pub health: PerChannel<ChannelHealth>,
-    pub verify: Verify,
+    pub verify: PerChannel<Verify>,
     pub deliveries: Deliveries,
     pub notices: Vec<Notice>,
     next_notice: u64,
@@ -89,7 +89,7 @@ impl EngineState {
             secrets: SecretsView::default(),
             settings_notice: None,
             health: Default::default(),
-            verify: Verify::NotAsked,
+            verify: PerChannel::default(),
             deliveries: Deliveries::new(DEFAULT_LOG_CAPACITY),
             notices: Vec::new(),
             next_notice: 0,
@@ -155,7 +155,9 @@ impl EngineState {
             EngineUpdate::Health(destination, health) => {
                 self.health[destination] = health;
             }
-            EngineUpdate::Verified(result) => self.verify = Verify::Answered(result),
+            EngineUpdate::Verified(channel, result) => {
+                self.verify[channel] = Verify::Answered(result)
+            }
             EngineUpdate::Exported(result) => match result {
                 Ok((path, n)) => self.push_notice(
                     NoticeLevel::Info,

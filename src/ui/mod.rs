@@ -8,6 +8,7 @@ pub mod account_page;
 pub mod api_key_panel;
 pub mod app;
 pub mod banners;
+pub mod channel_controls;
 mod channel_health;
 pub mod command;
 pub mod delivery_detail_panel;

@@ -69,10 +69,8 @@ fn discord_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         return;
     };
     let on = settings.channels[Channel::Discord].enabled;
-    let channel = match &state.verify {
-        Verify::Answered(Ok(info)) => {
-            format!(", posts as “{}” in channel {}", info.name, info.channel_id)
-        }
+    let channel = match &state.verify[Channel::Discord] {
+        Verify::Answered(Ok(facts)) => format!(", {}", facts.line()),
         _ => format!(", webhook {}", url.id()),
     };
     if on {
@@ -80,7 +78,7 @@ fn discord_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
     } else {
         widgets::warn_line(ui, format!("Off{channel}: nothing is sent to Discord"));
     }
-    if let Verify::Answered(Err(e)) = &state.verify {
+    if let Verify::Answered(Err(e)) = &state.verify[Channel::Discord] {
         widgets::error_line(ui, e);
     }
     health_ui(ui, state, Channel::Discord);

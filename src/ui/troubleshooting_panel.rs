@@ -39,7 +39,7 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
         "Discord URL correct?",
         "Paste it again from Edit Channel › Integrations › Webhooks; the check under the field says what is wrong.",
     );
-    let still_active = match &state.verify {
+    let still_active = match &state.verify[Channel::Discord] {
         Verify::Answered(Ok(_)) => Some(true),
         Verify::Answered(Err(_)) => Some(false),
         _ => None,
