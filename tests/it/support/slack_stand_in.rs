@@ -71,6 +71,7 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Any status with Slack's plain-text code as its body.
     pub fn new(status: u16, body: &str) -> Failure {
         Failure {
             status,
@@ -138,6 +139,7 @@ pub struct ReceivedMessage {
 }
 
 impl ReceivedMessage {
+    /// The first value of a request header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         header_in(&self.headers, name)
     }
@@ -168,6 +170,7 @@ pub struct SeenRequest {
 }
 
 impl SeenRequest {
+    /// The first value of a request header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         header_in(&self.headers, name)
     }
@@ -223,6 +226,7 @@ impl SlackStandIn {
         Self::start_with(StandInConfig::default()).await
     }
 
+    /// With its own pace, e.g. a fast one for tests about other things.
     pub async fn start_with(config: StandInConfig) -> SlackStandIn {
         assert!(
             config.burst > 0 && config.per_second > 0.0,

@@ -347,10 +347,6 @@ mod tests {
         message["blocks"].as_array().unwrap()
     }
 
-    fn all_strings(message: &Value) -> String {
-        message.to_string()
-    }
-
     #[test]
     fn every_event_type_renders_within_the_limits_alone_and_in_batches() {
         let events: Vec<Event> = EventType::all()
@@ -426,6 +422,18 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_alone_is_a_message_and_nothing_at_all_is_not() {
+        let mut summary = Summary::default();
+        summary.add(sample("printer.offline").event_type);
+        let m = message(&[], Some(&summary));
+        check_limits(&m);
+        assert_eq!(blocks(&m).len(), 1);
+        assert_eq!(m["text"], "… and 1 more event (printer.offline ×1)");
+        // Slack refuses an empty text (no_text): the caller sends nothing.
+        assert_eq!(message(&[], None), json!({"text": "", "blocks": []}));
+    }
+
+    #[test]
     fn mentions_links_and_ampersands_are_escaped_everywhere() {
         let mut event = sample("job.failed");
         let nasty =
@@ -436,7 +444,7 @@ mod tests {
         event.id = nasty.into();
         let m = message(&[event], None);
         check_limits(&m);
-        let all = all_strings(&m);
+        let all = m.to_string();
         assert!(!all.contains('<') && !all.contains('>'), "{all}");
         assert!(
             all.contains("&lt;!channel&gt; &lt;!here|here&gt; &lt;@U024BE7LD&gt;"),
