@@ -5,6 +5,7 @@
 
 pub mod discord;
 pub mod event_text;
+pub mod slack;
 pub mod webhook;
 
 use super::channel::ChannelSpec;
