@@ -33,6 +33,9 @@ pub enum Command {
     /// The Discord webhook.
     #[command(subcommand)]
     Discord(DiscordCommand),
+    /// The Slack incoming webhook.
+    #[command(subcommand)]
+    Slack(SlackCommand),
     /// The custom HTTPS webhook (Commercial plan).
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -101,36 +104,45 @@ pub fn parse_channel(text: &str) -> Result<Channel, String> {
     })
 }
 
+/// What every channel's subcommand offers besides setting its secrets.
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Forget where it sends (the URL or token); it is turned off.
+    Clear,
+    Enable,
+    Disable,
+    /// Ask the service what the saved secret points at (posts nothing;
+    /// Discord, Telegram and Pushover).
+    Verify,
+    /// Send again after it was paused for failing.
+    Resume,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DiscordCommand {
     /// Store the webhook URL in the keyring (`-` reads it from stdin:
     /// `farmhook discord set-url - < url.txt`, so it stays out of shell history).
-    SetUrl {
-        url: SecretString,
-    },
-    /// Forget the webhook URL.
-    Clear,
-    Enable,
-    Disable,
-    /// Ask Discord which webhook the URL is (posts nothing).
-    Verify,
-    /// Send again after Discord was paused for failing.
-    Resume,
+    SetUrl { url: SecretString },
+    #[command(flatten)]
+    Common(ChannelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlackCommand {
+    /// Store the incoming-webhook URL in the keyring (`-` reads it from
+    /// stdin: `farmhook slack set-url - < url.txt`).
+    SetUrl { url: SecretString },
+    #[command(flatten)]
+    Common(ChannelCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
     /// Store the endpoint in the keyring (https://, or http:// on loopback;
     /// `-` reads it from stdin, so a token in it stays out of shell history).
-    SetUrl {
-        url: SecretString,
-    },
-    /// Forget the endpoint; the custom webhook is turned off.
-    Clear,
-    Enable,
-    Disable,
-    /// Send again after the webhook was paused for failing.
-    Resume,
+    SetUrl { url: SecretString },
+    #[command(flatten)]
+    Common(ChannelCommand),
     /// The X-API-Key value.
     #[command(subcommand)]
     Key(KeyCommand),

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::core::api_base::ApiBases;
-use crate::core::channels::{discord, webhook};
+use crate::core::channels::{discord, slack, webhook};
 use crate::core::events::{EventType, Group};
 use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
@@ -172,22 +172,13 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
             DiscordCommand::SetUrl { url } => {
                 set_secret(&profile, &discord::URL_SECRET, url).await?;
             }
-            DiscordCommand::Clear => {
-                clear_channel(&profile, Channel::Discord).await?;
+            DiscordCommand::Common(cmd) => run_channel(&profile, Channel::Discord, cmd).await?,
+        },
+        Command::Slack(cmd) => match cmd {
+            SlackCommand::SetUrl { url } => {
+                set_secret(&profile, &slack::URL_SECRET, url).await?;
             }
-            DiscordCommand::Enable => {
-                print_notes(&profile.set_enabled(Channel::Discord, true).await?);
-                outln!("Discord: enabled")?;
-            }
-            DiscordCommand::Disable => {
-                print_notes(&profile.set_enabled(Channel::Discord, false).await?);
-                outln!("Discord: disabled")?;
-            }
-            DiscordCommand::Verify => delivery::verify(&profile, Channel::Discord).await?,
-            DiscordCommand::Resume => {
-                profile.resume(Channel::Discord).await?;
-                outln!("Discord: resumed")?;
-            }
+            SlackCommand::Common(cmd) => run_channel(&profile, Channel::Slack, cmd).await?,
         },
         Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
         Command::TestFire { event, to, json } => {
@@ -309,26 +300,35 @@ async fn clear_channel(profile: &Profile, channel: Channel) -> Result<(), CliErr
     Ok(())
 }
 
+/// What every channel's subcommand does besides setting its secrets.
+async fn run_channel(
+    profile: &Profile,
+    channel: Channel,
+    cmd: ChannelCommand,
+) -> Result<(), CliError> {
+    let label = channel.label();
+    match cmd {
+        ChannelCommand::Clear => clear_channel(profile, channel).await?,
+        ChannelCommand::Enable | ChannelCommand::Disable => {
+            let on = matches!(cmd, ChannelCommand::Enable);
+            print_notes(&profile.set_enabled(channel, on).await?);
+            outln!("{label}: {}", if on { "enabled" } else { "disabled" })?;
+        }
+        ChannelCommand::Verify => delivery::verify(profile, channel).await?,
+        ChannelCommand::Resume => {
+            profile.resume(channel).await?;
+            outln!("{label}: resumed")?;
+        }
+    }
+    Ok(())
+}
+
 async fn run_webhook(profile: &Profile, cmd: WebhookCommand) -> Result<(), CliError> {
     match cmd {
         WebhookCommand::SetUrl { url } => {
             set_secret(profile, &webhook::ENDPOINT_SECRET, url).await?;
         }
-        WebhookCommand::Clear => {
-            clear_channel(profile, Channel::Webhook).await?;
-        }
-        WebhookCommand::Enable => {
-            print_notes(&profile.set_enabled(Channel::Webhook, true).await?);
-            outln!("custom webhook: enabled")?;
-        }
-        WebhookCommand::Disable => {
-            print_notes(&profile.set_enabled(Channel::Webhook, false).await?);
-            outln!("custom webhook: disabled")?;
-        }
-        WebhookCommand::Resume => {
-            profile.resume(Channel::Webhook).await?;
-            outln!("custom webhook: resumed")?;
-        }
+        WebhookCommand::Common(cmd) => run_channel(profile, Channel::Webhook, cmd).await?,
         WebhookCommand::Key(KeyCommand::Generate) => {
             let key = profile.generate_api_key().await?;
             outln!(

@@ -34,11 +34,12 @@ impl Plan {
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Discord,
+    Slack,
     Webhook,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::Discord, Channel::Webhook];
+    pub const ALL: [Channel; 3] = [Channel::Discord, Channel::Slack, Channel::Webhook];
 
     /// The channel's rules: its secrets, what it needs, its words.
     pub fn spec(self) -> &'static ChannelSpec {

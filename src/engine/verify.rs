@@ -28,7 +28,7 @@ impl Facts {
 pub fn can_verify(channel: Channel) -> bool {
     match channel {
         Channel::Discord => true,
-        Channel::Webhook => false,
+        Channel::Slack | Channel::Webhook => false,
     }
 }
 
@@ -74,7 +74,7 @@ pub async fn verify(
                 ],
             })
         }
-        Channel::Webhook => Err(format!(
+        Channel::Slack | Channel::Webhook => Err(format!(
             "{} cannot be asked without sending: press Test",
             channel.label()
         )),

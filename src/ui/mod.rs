@@ -23,6 +23,7 @@ pub mod record_words;
 mod secret_url_field;
 pub mod section_list;
 pub mod simulation_panel;
+pub mod slack_panel;
 pub mod test_panel;
 pub mod toasts;
 pub mod troubleshooting_panel;

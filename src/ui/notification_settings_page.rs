@@ -9,6 +9,7 @@ use super::discord_panel::DiscordPanel;
 use super::engine_state::EngineState;
 use super::section_list::{self, LIST_WIDTH};
 use super::simulation_panel::SimulationPanel;
+use super::slack_panel::SlackPanel;
 use super::test_panel::TestPanel;
 use super::webhook_panel::WebhookPanel;
 use super::{events_panel, troubleshooting_panel};
@@ -23,6 +24,7 @@ const SECTION_MAX_WIDTH: f32 = 760.0;
 pub struct NotificationSettingsPage {
     section: Section,
     discord: DiscordPanel,
+    slack: SlackPanel,
     webhook: WebhookPanel,
     test: TestPanel,
     simulation: SimulationPanel,
@@ -33,6 +35,7 @@ impl NotificationSettingsPage {
     /// secret shown once is not still on screen when the user comes back.
     pub fn hide_secrets(&mut self) {
         self.discord.hide();
+        self.slack.hide();
         self.webhook.hide();
     }
 
@@ -97,6 +100,11 @@ impl NotificationSettingsPage {
                 self.discord.ui(ui, settings, state, commands);
                 ui.add_space(8.0);
                 events_panel::ui(ui, settings, Channel::Discord, commands);
+            }
+            Section::Channel(channel @ Channel::Slack) => {
+                self.slack.ui(ui, settings, state, commands);
+                ui.add_space(8.0);
+                events_panel::ui(ui, settings, channel, commands);
             }
             Section::Channel(Channel::Webhook) => {
                 self.webhook.ui(ui, settings, state, commands);

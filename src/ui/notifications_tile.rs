@@ -3,12 +3,13 @@
 
 use eframe::egui::{self, RichText};
 
-use super::command::{Page, UiCommand};
+use super::command::{Page, Section, UiCommand};
 use super::engine_state::{EngineState, Verify};
 use super::record_words::describe;
 use super::widgets;
+use crate::core::channel::Blocker;
 use crate::core::events::EventType;
-use crate::core::settings::{Channel, Plan, Settings};
+use crate::core::settings::{Channel, Settings};
 
 pub fn ui(
     ui: &mut egui::Ui,
@@ -21,13 +22,11 @@ pub fn ui(
             .num_columns(2)
             .spacing([16.0, 6.0])
             .show(ui, |ui| {
-                ui.label(RichText::new("Discord").strong());
-                ui.vertical(|ui| discord_ui(ui, settings, state));
-                ui.end_row();
-
-                ui.label(RichText::new("Custom webhook 💎").strong());
-                ui.vertical(|ui| webhook_ui(ui, settings, state));
-                ui.end_row();
+                for channel in Channel::ALL {
+                    ui.label(RichText::new(Section::Channel(channel).label()).strong());
+                    ui.vertical(|ui| channel_ui(ui, settings, state, channel));
+                    ui.end_row();
+                }
 
                 ui.label(RichText::new("Events").strong());
                 ui.vertical(|ui| events_ui(ui, settings));
@@ -55,53 +54,57 @@ pub fn ui(
     });
 }
 
-fn discord_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
+/// One channel at a glance: set up or not, on or off and where it posts,
+/// what stops it, and its health.
+fn channel_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState, channel: Channel) {
+    if !settings.plan_allows(channel) {
+        ui.label("🔒 Locked: needs the Commercial plan");
+        return;
+    }
     if !state.loaded {
         ui.label("reading…");
         return;
     }
-    let Some(url) = &state.secrets.discord_url() else {
+    let spec = channel.spec();
+    let Some(first) = spec.secrets.first() else {
+        return;
+    };
+    let Some(shown) = state.secrets.redacted(first) else {
         if state.secrets.keyring_error.is_some() {
             widgets::error_line(ui, "unknown: the keyring is unreachable");
         } else {
-            ui.label("Not set up: no webhook URL yet");
+            ui.label(format!("Not set up: {}", spec.not_set_up));
         }
         return;
     };
-    let on = settings.channels[Channel::Discord].enabled;
-    let channel = match &state.verify[Channel::Discord] {
-        Verify::Answered(Ok(facts)) => format!(", {}", facts.line()),
-        _ => format!(", webhook {}", url.id()),
+    let place = match &state.verify[channel] {
+        Verify::Answered(Ok(facts)) => facts.line(),
+        _ => match channel {
+            Channel::Discord => state
+                .secrets
+                .discord_url()
+                .map_or(shown, |url| format!("webhook {}", url.id())),
+            _ => format!("posts to {shown}"),
+        },
     };
-    if on {
-        widgets::ok_line(ui, format!("On{channel}"));
+    if settings.channels[channel].enabled {
+        widgets::ok_line(ui, format!("On, {place}"));
     } else {
-        widgets::warn_line(ui, format!("Off{channel}: nothing is sent to Discord"));
+        widgets::warn_line(
+            ui,
+            format!("Off, {place}: nothing is sent to {}", spec.label),
+        );
     }
-    if let Verify::Answered(Err(e)) = &state.verify[Channel::Discord] {
+    match state.secrets.send_blocker(channel, settings) {
+        Some(Blocker::Off) | None => {}
+        Some(blocker) => {
+            widgets::warn_line(ui, blocker.words(channel));
+        }
+    }
+    if let Verify::Answered(Err(e)) = &state.verify[channel] {
         widgets::error_line(ui, e);
     }
-    health_ui(ui, state, Channel::Discord);
-}
-
-fn webhook_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
-    if settings.plan == Plan::Free {
-        ui.label("🔒 Locked: needs the Commercial plan");
-        return;
-    }
-    let Some(url) = &state.secrets.endpoint() else {
-        ui.label("Not set up: no endpoint URL yet");
-        return;
-    };
-    if settings.channels[Channel::Webhook].enabled {
-        widgets::ok_line(ui, format!("On, posts to {url}"));
-    } else {
-        widgets::warn_line(ui, format!("Off ({url}): nothing is sent"));
-    }
-    if state.loaded && state.secrets.api_key().is_none() && state.secrets.keyring_error.is_none() {
-        widgets::warn_line(ui, "no API key yet");
-    }
-    health_ui(ui, state, Channel::Webhook);
+    health_ui(ui, state, channel);
 }
 
 fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Channel) {
@@ -118,7 +121,7 @@ fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Channel) {
 fn events_ui(ui: &mut egui::Ui, settings: &Settings) {
     let total = EventType::all().count();
     for channel in Channel::ALL {
-        if channel == Channel::Webhook && settings.plan == Plan::Free {
+        if !settings.plan_allows(channel) {
             continue;
         }
         ui.label(format!(

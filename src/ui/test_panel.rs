@@ -84,8 +84,8 @@ impl TestPanel {
             .map(|b| b.words(destination));
         ui.horizontal_wrapped(|ui| {
             let text = match destination {
-                Channel::Discord => "Test Discord",
-                Channel::Webhook => "Test custom webhook",
+                Channel::Webhook => "Test custom webhook".to_string(),
+                channel => format!("Test {}", channel.label()),
             };
             let button = ui
                 .add_enabled(

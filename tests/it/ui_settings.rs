@@ -20,7 +20,7 @@ fn discord_url() -> String {
 fn pasted_discord_url_is_checked_in_words_then_kept_only_in_the_keyring() {
     require_secret_service();
     let mut w = Window::open("discord-url");
-    assert!(w.shows("Not set up: no webhook URL yet"));
+    assert!(w.shows("Not set up: no Discord webhook URL is saved yet"));
     w.harness.check_accessibility();
     w.click("Configure");
     w.harness.check_accessibility();
@@ -366,9 +366,9 @@ fn the_engine_stays_quiet_until_something_changes_outside() {
             .expect("an update within the deadline")
             .expect("the engine runs")
     };
-    // What the first load reports ends with the health of both destinations.
+    // What the first load reports ends with the health of every channel.
     let mut healths = 0;
-    while healths < 2 {
+    while healths < Channel::ALL.len() {
         if let EngineUpdate::Health(..) = next(&mut updates) {
             healths += 1;
         }

@@ -12,4 +12,4 @@ use super::channel::ChannelSpec;
 
 /// Every channel's rules, in the order of `Channel::ALL` (a test holds
 /// them to it): the one registration of a channel in `core`.
-pub static SPECS: [ChannelSpec; 2] = [discord::SPEC, webhook::SPEC];
+pub static SPECS: [ChannelSpec; 3] = [discord::SPEC, slack::SPEC, webhook::SPEC];

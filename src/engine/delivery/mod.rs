@@ -3,6 +3,7 @@
 //! delivery loop (`deliver.rs`), retries and rate limits, destination health
 //! and the delivery log.
 
+mod chat;
 pub mod deliver;
 pub mod discord;
 pub mod dispatcher;
@@ -11,5 +12,6 @@ pub mod health_journal;
 pub mod http;
 pub mod log;
 pub mod retry;
+pub mod slack;
 pub mod target;
 pub mod webhook;

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::discord::RateLimitState;
 use super::http::{self, HttpAnswer};
-use super::{discord, webhook};
+use super::{discord, slack, webhook};
 use crate::core::api_base::ApiBases;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
@@ -137,6 +137,7 @@ pub fn build(
     let base = bases.base(channel.id());
     match channel {
         Channel::Discord => discord::target(secrets, base),
+        Channel::Slack => slack::target(secrets, base),
         Channel::Webhook => webhook::target(&settings.channels[channel], secrets),
     }
 }

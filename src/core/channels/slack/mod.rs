@@ -10,7 +10,42 @@ pub use answers::{answer_words, asked_wait, pause_reason, refused_despite_succes
 pub use message::{MAX_EVENTS_PER_MESSAGE, message};
 pub use webhook_url::{DEFAULT_API_BASE, SlackUrlError, SlackWebhookUrl};
 
+use crate::core::channel::{ChannelSpec, Need, SecretSpec};
 use crate::core::redact::Scrubber;
+use crate::core::settings::Channel;
+
+/// Slack's incoming-webhook URL: its last part is the secret.
+pub const URL_SECRET: SecretSpec = SecretSpec {
+    entry: "slack-webhook-url",
+    words: "Slack webhook URL",
+    status_key: "url",
+    need: Need::Address,
+    parse: |text| {
+        SlackWebhookUrl::parse(text)
+            .map(|url| url.expose_url())
+            .map_err(|e| e.to_string())
+    },
+    redact: |text| {
+        SlackWebhookUrl::parse(text)
+            .map(|url| url.redacted())
+            .unwrap_or_else(|_| SECRET_MASK.into())
+    },
+    generate: None,
+    generated_note: "",
+};
+
+/// Slack, registered in `core::channels::SPECS`.
+pub const SPEC: ChannelSpec = ChannelSpec {
+    channel: Channel::Slack,
+    id: "slack",
+    label: "Slack",
+    commercial_only: false,
+    not_set_up: "no Slack webhook URL is saved yet",
+    set_up_hint: "run `farmhook slack set-url -`, paste the URL and press Ctrl-D \
+                  (or `farmhook slack set-url - < url.txt`)",
+    secrets: &[URL_SECRET],
+    settings_missing: |_| None,
+};
 
 /// What replaces the webhook's secret wherever it is shown.
 pub const SECRET_MASK: &str = "••••••";
