@@ -14,6 +14,7 @@ mod cli_hardening;
 mod delivery;
 mod payload_schema;
 mod simulate;
+mod telegram_stand_in_check;
 mod test_servers;
 mod ui_deliveries;
 mod ui_keyring_unavailable;
