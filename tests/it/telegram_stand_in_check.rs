@@ -402,4 +402,9 @@ async fn telegram_verify_and_find_chat_read_by_farmhooks_rules() {
             .unwrap()
             .is_empty()
     );
+
+    telegram.set_webhook_active(true);
+    let conflict = bytes(client.get(&updates_url).send().await.unwrap()).await;
+    let err = telegram::parse_updates(&conflict).unwrap_err().to_string();
+    assert!(err.contains("webhook"), "{err}");
 }

@@ -138,7 +138,7 @@ impl Failure {
             Failure::ServerError(status) => Reply {
                 status: *status,
                 headers: vec![("content-type".into(), "text/html".into())],
-                body: b"<html><head><title>502 Bad Gateway</title></head></html>".to_vec(),
+                body: format!("<html><head><title>{status}</title></head></html>").into_bytes(),
             },
             Failure::Blocked => error(403, "Forbidden: bot was blocked by the user"),
             Failure::Kicked => error(403, "Forbidden: bot was kicked from the group chat"),
@@ -199,6 +199,7 @@ struct Inner {
     chats: Vec<KnownChat>,
     failures: Vec<Failure>,
     gone: Option<Failure>,
+    webhook_active: bool,
     buckets: HashMap<i64, Bucket>,
     updates: Vec<Value>,
     next_update_id: i64,
@@ -243,6 +244,7 @@ impl TelegramStandIn {
                 chats: config.chats,
                 failures: Vec::new(),
                 gone: None,
+                webhook_active: false,
                 buckets: HashMap::new(),
                 updates: Vec::new(),
                 next_update_id: 500_000_000,
@@ -290,6 +292,12 @@ impl TelegramStandIn {
     /// [`Failure::Blocked`]) until set back to `None`.
     pub fn set_gone(&self, failure: Option<Failure>) {
         lock(&self.state.inner).gone = failure;
+    }
+
+    /// While a webhook is set, Telegram refuses `getUpdates` (409), so
+    /// Find chat cannot work: this sets or clears that state.
+    pub fn set_webhook_active(&self, active: bool) {
+        lock(&self.state.inner).webhook_active = active;
     }
 
     /// Forgets a chat: from now on it is "chat not found".
@@ -589,6 +597,11 @@ impl State {
                     }
                 },
             },
+            "getupdates" if inner.webhook_active => error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; \
+                 use deleteWebhook to delete the webhook first",
+            ),
             "getupdates" => {
                 let offset = int_param(params.get("offset"));
                 let limit = int_param(params.get("limit")).unwrap_or(100).clamp(1, 100);
