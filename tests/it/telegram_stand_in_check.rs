@@ -408,3 +408,67 @@ async fn telegram_verify_and_find_chat_read_by_farmhooks_rules() {
     let err = telegram::parse_updates(&conflict).unwrap_err().to_string();
     assert!(err.contains("webhook"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn telegram_accepts_every_message_farmhook_builds_however_wild_the_texts() {
+    let telegram = TelegramStandIn::start_with(TelegramStandInConfig {
+        per_chat_limit: 100,
+        ..TelegramStandInConfig::default()
+    })
+    .await;
+    let url = telegram.method_url("sendMessage");
+    let wild = [
+        "<b>",
+        "&amp;",
+        "</i>",
+        "@everyone",
+        "🦀",
+        "<a href=\"x\">",
+        "&",
+        "é\u{301}",
+    ];
+    let types: Vec<EventType> = EventType::all().collect();
+    let events: Vec<Event> = types
+        .iter()
+        .copied()
+        .cycle()
+        .take(50)
+        .enumerate()
+        .map(|(n, event_type)| {
+            let mut event = Event::sample(
+                event_type,
+                format!("evt_{n}"),
+                time::OffsetDateTime::now_utc(),
+            );
+            let text = wild[n % wild.len()].repeat(1 + n * 97);
+            if let Some(printer) = event.printer.as_mut() {
+                printer.name = text.clone();
+            }
+            if let Some(job) = event.job.as_mut() {
+                job.reason = Some(text.repeat(3));
+            }
+            event
+        })
+        .collect();
+    let mut summary = farmhook::core::summary::Summary::default();
+    summary.add(EventType::from_id("job.failed").unwrap());
+    let batches: Vec<&[Event]> = events.chunks(telegram::MAX_EVENTS_PER_MESSAGE).collect();
+    for (i, batch) in batches.iter().enumerate() {
+        let summary = (i + 1 == batches.len()).then_some(&summary);
+        let body = telegram::message(batch, summary, &ChatId::Username("farmalerts".into()));
+        let (status, answer) = post_json(&url, &body).await;
+        assert_eq!(status, 200, "batch {i}: {answer}");
+    }
+    let received = telegram.received();
+    assert_eq!(received.len(), 5);
+    let told: usize = received
+        .iter()
+        .map(|m| m.visible_text.matches("[TEST] ").count())
+        .sum();
+    assert_eq!(told, 50);
+    assert!(
+        received[4]
+            .visible_text
+            .ends_with("… and 1 more event (job.failed ×1)")
+    );
+}
