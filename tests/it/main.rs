@@ -15,6 +15,7 @@ mod delivery;
 mod payload_schema;
 mod simulate;
 mod slack_stand_in_check;
+mod telegram_stand_in_check;
 mod test_servers;
 mod ui_deliveries;
 mod ui_keyring_unavailable;

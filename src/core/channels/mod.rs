@@ -6,6 +6,7 @@
 pub mod discord;
 pub mod event_text;
 pub mod slack;
+pub mod telegram;
 pub mod webhook;
 
 use super::channel::ChannelSpec;

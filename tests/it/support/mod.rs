@@ -193,4 +193,5 @@ impl Drop for BareBus {
 pub mod discord_stand_in;
 pub mod endpoint;
 pub mod slack_stand_in;
+pub mod telegram_stand_in;
 pub mod tls;
