@@ -5,4 +5,5 @@
 
 pub mod discord;
 pub mod event_text;
+pub mod pushover;
 pub mod webhook;
