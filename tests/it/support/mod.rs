@@ -192,4 +192,5 @@ impl Drop for BareBus {
 
 pub mod discord_stand_in;
 pub mod endpoint;
+pub mod pushover_stand_in;
 pub mod tls;

@@ -237,9 +237,9 @@ pub fn refused_despite_success(status: u16, body: &[u8]) -> Option<String> {
             Some(errors) => format!(
                 "Pushover answered {status} but did not take the message (status {other}): {errors}"
             ),
-            None => format!(
-                "Pushover answered {status} but did not take the message (status {other})"
-            ),
+            None => {
+                format!("Pushover answered {status} but did not take the message (status {other})")
+            }
         }),
     }
 }
@@ -314,7 +314,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -443,17 +443,17 @@ mod tests {
         );
         for silly in ["NaN", "-5", "inf", "1e300", "soon"] {
             let wait = asked_wait_at(429, &headers(&[("retry-after", silly)]), &body, NOW).unwrap();
-            assert!((0.0..=MAX_ASKED_WAIT_SECS).contains(&wait), "{silly}: {wait}");
+            assert!(
+                (0.0..=MAX_ASKED_WAIT_SECS).contains(&wait),
+                "{silly}: {wait}"
+            );
         }
         assert_eq!(asked_wait(429, &[], &body), Some(MAX_ASKED_WAIT_SECS));
     }
 
     #[test]
     fn the_last_message_of_the_month_waits_for_the_reset_before_the_next() {
-        assert_eq!(
-            asked_wait_at(200, &quota_headers(0), OK, NOW),
-            Some(1800.0)
-        );
+        assert_eq!(asked_wait_at(200, &quota_headers(0), OK, NOW), Some(1800.0));
         assert_eq!(asked_wait_at(200, &quota_headers(1), OK, NOW), None);
     }
 
@@ -492,7 +492,10 @@ mod tests {
     fn a_2xx_with_status_0_is_a_refusal() {
         let body = error_body(None, "message cannot be blank");
         let words = refused_despite_success(200, &body).unwrap();
-        assert!(words.contains("status 0") && words.contains("blank"), "{words}");
+        assert!(
+            words.contains("status 0") && words.contains("blank"),
+            "{words}"
+        );
         assert_eq!(answer_words(200, &[], &body), Some(words));
         assert_eq!(refused_despite_success(200, b"not json"), None);
         assert_eq!(refused_despite_success(400, &body), None);

@@ -79,8 +79,9 @@ pub fn parse_validate(status: u16, body: &[u8]) -> Result<ValidatedUser, String>
             });
         return Err(words);
     }
-    Err(answer_words(status, &[], body)
-        .unwrap_or_else(|| format!("Pushover could not check the keys ({status}): try again later")))
+    Err(answer_words(status, &[], body).unwrap_or_else(|| {
+        format!("Pushover could not check the keys ({status}): try again later")
+    }))
 }
 
 #[cfg(test)]
@@ -110,13 +111,18 @@ mod tests {
 
     #[test]
     fn refusals_say_what_is_wrong_and_what_to_do() {
-        let body = br#"{"user":"invalid","errors":["user key is invalid"],"status":0,"request":"x"}"#;
+        let body =
+            br#"{"user":"invalid","errors":["user key is invalid"],"status":0,"request":"x"}"#;
         let words = parse_validate(400, body).unwrap_err();
-        assert!(words.contains("user key") && words.contains("dashboard"), "{words}");
+        assert!(
+            words.contains("user key") && words.contains("dashboard"),
+            "{words}"
+        );
         let body = br#"{"token":"invalid","errors":["application token is invalid"],"status":0,"request":"x"}"#;
         let words = parse_validate(400, body).unwrap_err();
         assert!(words.contains("pushover.net/apps"), "{words}");
-        let body = br#"{"errors":["user is valid but has no active devices"],"status":0,"request":"x"}"#;
+        let body =
+            br#"{"errors":["user is valid but has no active devices"],"status":0,"request":"x"}"#;
         let words = parse_validate(200, body).unwrap_err();
         assert!(words.contains("no active devices"), "{words}");
         let words = parse_validate(503, b"busy").unwrap_err();
