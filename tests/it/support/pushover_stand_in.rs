@@ -419,7 +419,7 @@ impl State {
             Failure::Server(status) => Reply {
                 status,
                 headers: vec![("content-type".into(), "text/plain".into())],
-                body: b"Internal Server Error".to_vec(),
+                body: super::endpoint::reason(status).as_bytes().to_vec(),
             },
             Failure::OverQuota => over_quota(request_id),
             Failure::InvalidToken => self.gone(Gone::Token, request_id),

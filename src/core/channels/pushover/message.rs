@@ -65,8 +65,9 @@ pub fn message(
     let texts: Vec<EventText> = events.iter().map(EventText::for_event).collect();
     let any_error = texts.iter().any(|t| t.severity == Severity::Error);
 
-    let title = match texts.as_slice() {
-        [one] => one_line(&one.title()),
+    // One event keeps its own title; with a summary the title counts all.
+    let title = match (texts.as_slice(), summary) {
+        ([one], None) => one_line(&one.title()),
         _ => batch_title(&texts, summary),
     };
     let mut parts = match texts.as_slice() {
@@ -333,6 +334,21 @@ mod tests {
         assert_eq!(text(&body, "title"), "✅ 2 events");
         assert_eq!(body["priority"], 0);
         assert_eq!(body["sound"], "pushover");
+    }
+
+    #[test]
+    fn one_event_with_a_summary_keeps_its_facts_under_a_count_title() {
+        let mut summary = Summary::default();
+        summary.add(EventType::from_id("job.failed").unwrap());
+        let body = build(&[sample("job.failed")], Some(&summary));
+        check_limits(&body);
+        assert_eq!(text(&body, "title"), "[TEST] ❌ 2 events · 1 error");
+        let message = text(&body, "message");
+        assert!(message.contains("Printer: X1C-07"), "{message}");
+        assert!(
+            message.ends_with("… and 1 more event (job.failed ×1)"),
+            "{message}"
+        );
     }
 
     #[test]
