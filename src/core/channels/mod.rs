@@ -7,6 +7,7 @@ pub mod discord;
 pub mod event_text;
 pub mod slack;
 pub mod telegram;
+pub mod pushover;
 pub mod webhook;
 
 use super::channel::ChannelSpec;

@@ -194,4 +194,5 @@ pub mod discord_stand_in;
 pub mod endpoint;
 pub mod slack_stand_in;
 pub mod telegram_stand_in;
+pub mod pushover_stand_in;
 pub mod tls;
