@@ -36,6 +36,12 @@ pub enum Command {
     /// The Slack incoming webhook.
     #[command(subcommand)]
     Slack(SlackCommand),
+    /// A Telegram bot posting in a chat.
+    #[command(subcommand)]
+    Telegram(TelegramCommand),
+    /// Pushover notifications to a phone.
+    #[command(subcommand)]
+    Pushover(PushoverCommand),
     /// The custom HTTPS webhook (Commercial plan).
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -132,6 +138,38 @@ pub enum SlackCommand {
     /// Store the incoming-webhook URL in the keyring (`-` reads it from
     /// stdin: `farmhook slack set-url - < url.txt`).
     SetUrl { url: SecretString },
+    #[command(flatten)]
+    Common(ChannelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelegramCommand {
+    /// Store the bot token from @BotFather, read from stdin:
+    /// `farmhook telegram set-token - < token.txt`.
+    SetToken { value: SecretString },
+    /// The chat to post in: its id (`-1001234567890`) or `@channelname`.
+    SetChat {
+        #[arg(allow_hyphen_values = true)]
+        chat: String,
+    },
+    /// List the chats that wrote to the bot (send /start to it first);
+    /// `--use N` chooses the Nth.
+    FindChat {
+        #[arg(long = "use", value_name = "N")]
+        choose: Option<usize>,
+    },
+    #[command(flatten)]
+    Common(ChannelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PushoverCommand {
+    /// Store the application's API token (pushover.net/apps), read from
+    /// stdin: `farmhook pushover set-token - < token.txt`.
+    SetToken { value: SecretString },
+    /// Store your user key (or a group key), read from stdin:
+    /// `farmhook pushover set-user - < user.txt`.
+    SetUser { value: SecretString },
     #[command(flatten)]
     Common(ChannelCommand),
 }

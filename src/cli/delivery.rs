@@ -523,3 +523,48 @@ impl Tally {
         }
     }
 }
+
+/// `farmhook telegram find-chat [--use N]`: the chats that wrote to the
+/// bot, newest first; with `--use N`, the Nth becomes the chat.
+pub async fn find_chat(profile: &Profile, choose: Option<usize>) -> Result<(), CliError> {
+    let options = EngineOptions::from_env();
+    let secrets = profile.read_secrets().await;
+    if let Some(e) = &secrets.keyring_error {
+        return Err(CliError::input(e.clone()));
+    }
+    let client = crate::engine::delivery::http::build_client(&options.delivery.http)
+        .map_err(CliError::input)?;
+    let base = options.api_bases.base(Channel::Telegram.id());
+    let chats = crate::engine::delivery::telegram::find_chats(
+        &client,
+        &options.delivery.http,
+        base,
+        &secrets,
+    )
+    .await
+    .map_err(|message| CliError { code: 1, message })?;
+    if chats.is_empty() {
+        return Err(CliError {
+            code: 1,
+            message: "no chat has written to the bot yet: send /start to your bot (or add it to \
+                      the group and write there), then run this again"
+                .into(),
+        });
+    }
+    match choose {
+        None => {
+            for (i, chat) in chats.iter().enumerate() {
+                outln!("{:>2}  {}", i + 1, chat.display())?;
+            }
+            note!("farmhook: choose one with `farmhook telegram find-chat --use N`");
+        }
+        Some(n) => {
+            let chat = n.checked_sub(1).and_then(|i| chats.get(i)).ok_or_else(|| {
+                CliError::input(format!("choose a number from 1 to {}", chats.len()))
+            })?;
+            print_notes(&profile.set_chat(Some(&chat.chat_id.to_string())).await?);
+            outln!("Telegram: posts in {}", chat.display())?;
+        }
+    }
+    Ok(())
+}

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::core::api_base::ApiBases;
-use crate::core::channels::{discord, slack, webhook};
+use crate::core::channels::{discord, pushover, slack, telegram, webhook};
 use crate::core::events::{EventType, Group};
 use crate::core::input::strip_one_trailing_newline;
 use crate::core::profile::ProfileName;
@@ -180,6 +180,39 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
             }
             SlackCommand::Common(cmd) => run_channel(&profile, Channel::Slack, cmd).await?,
         },
+        Command::Telegram(cmd) => match cmd {
+            TelegramCommand::SetToken { value } => {
+                set_secret_from_stdin(
+                    &profile,
+                    &telegram::TOKEN_SECRET,
+                    value,
+                    "telegram set-token",
+                )
+                .await?;
+            }
+            TelegramCommand::SetChat { chat } => {
+                print_notes(&profile.set_chat(Some(&chat)).await?);
+                outln!("Telegram: posts in chat {chat}")?;
+            }
+            TelegramCommand::FindChat { choose } => delivery::find_chat(&profile, choose).await?,
+            TelegramCommand::Common(cmd) => run_channel(&profile, Channel::Telegram, cmd).await?,
+        },
+        Command::Pushover(cmd) => match cmd {
+            PushoverCommand::SetToken { value } => {
+                set_secret_from_stdin(
+                    &profile,
+                    &pushover::TOKEN_SECRET,
+                    value,
+                    "pushover set-token",
+                )
+                .await?;
+            }
+            PushoverCommand::SetUser { value } => {
+                set_secret_from_stdin(&profile, &pushover::USER_SECRET, value, "pushover set-user")
+                    .await?;
+            }
+            PushoverCommand::Common(cmd) => run_channel(&profile, Channel::Pushover, cmd).await?,
+        },
         Command::Webhook(cmd) => run_webhook(&profile, cmd).await?,
         Command::TestFire { event, to, json } => {
             let id = event.unwrap_or_else(|| "job.failed".into());
@@ -287,6 +320,24 @@ async fn set_secret(
     let words = kind.words;
     outln!("{words} saved in the keyring: {shown}")?;
     Ok(())
+}
+
+/// A token or key, which must come on stdin (`-`): arguments land in shell
+/// history and `ps`.
+async fn set_secret_from_stdin(
+    profile: &Profile,
+    kind: crate::engine::secret_store::SecretKind,
+    value: SecretString,
+    command: &str,
+) -> Result<(), CliError> {
+    if value.expose_secret() != "-" {
+        return Err(CliError::input(format!(
+            "give the {} on stdin, not as an argument (arguments land in shell history and `ps`): \
+             `farmhook {command} - < file.txt`",
+            kind.words
+        )));
+    }
+    set_secret(profile, kind, value).await
 }
 
 /// `<channel> clear`: forgets where the channel sends and turns it off.

@@ -35,11 +35,19 @@ impl Plan {
 pub enum Channel {
     Discord,
     Slack,
+    Telegram,
+    Pushover,
     Webhook,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Discord, Channel::Slack, Channel::Webhook];
+    pub const ALL: [Channel; 5] = [
+        Channel::Discord,
+        Channel::Slack,
+        Channel::Telegram,
+        Channel::Pushover,
+        Channel::Webhook,
+    ];
 
     /// The channel's rules: its secrets, what it needs, its words.
     pub fn spec(self) -> &'static ChannelSpec {

@@ -12,6 +12,7 @@ use super::delivery::log::DeliveryRecord;
 use super::profile::SecretsView;
 use super::secret_store::SecretKind;
 use super::verify::Facts;
+use crate::core::channels::telegram::FoundChat;
 use crate::core::events::EventType;
 use crate::core::payload::Event;
 use crate::core::settings::{Channel, Plan, Settings};
@@ -49,6 +50,9 @@ pub enum EngineCommand {
     /// Ask the channel's service what its saved secret points at
     /// (nothing is posted). Answered with `Verified`.
     Verify(Channel),
+    /// List the chats that wrote to the Telegram bot (posts nothing).
+    /// Answered with `FoundChats`.
+    FindChats,
     /// Send a sample event now, whether or not the destination is enabled
     /// or the event ticked.
     /// Answered with `Answered(ticket, …)`: Ok once the delivery is
@@ -98,6 +102,8 @@ pub enum SettingsChange {
         events: Vec<EventType>,
         on: bool,
     },
+    /// Telegram's chat (an id or `@channel`; `None` forgets it).
+    Chat(Option<String>),
 }
 
 /// Whether a message is good news or a problem.
@@ -111,7 +117,8 @@ pub enum NoticeLevel {
 #[derive(Debug, Clone)]
 pub enum EngineUpdate {
     Loaded {
-        settings: Settings,
+        /// Boxed: five channels' settings make it the largest update.
+        settings: Box<Settings>,
         secrets: SecretsView,
         /// A problem with the settings file, in words.
         notice: Option<String>,
@@ -125,6 +132,8 @@ pub enum EngineUpdate {
     Delivery(Box<DeliveryRecord>),
     Health(Channel, ChannelHealth),
     Verified(Channel, Result<Facts, String>),
+    /// The chats that wrote to the Telegram bot, newest first, or why not.
+    FoundChats(Result<Vec<FoundChat>, String>),
     /// The path and the number of records, or why not.
     Exported(Result<(PathBuf, usize), String>),
     /// Destinations that will get the same event twice (two profiles on

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::core::api_base::ApiBases;
 use crate::core::channel::{self, Blocker, Need, PerChannel};
 use crate::core::channels::discord::url::DiscordWebhookUrl;
+use crate::core::channels::telegram::ChatId;
 use crate::core::channels::webhook::api_key::{ApiKey, RandomnessError, SigningSecret};
 use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::channels::{discord, webhook};
@@ -393,6 +394,24 @@ impl Profile {
                         s.events_mut(d).set(e, on);
                     }
                 }
+                Ok(())
+            })
+            .await?;
+        Ok(notes)
+    }
+
+    /// Chooses Telegram's chat (checked: an id or `@channel`), or forgets it.
+    pub async fn set_chat(&self, chat: Option<&str>) -> Result<Notes, ProfileError> {
+        let chat = chat
+            .map(|c| {
+                ChatId::parse(c)
+                    .map(|id| id.to_string())
+                    .map_err(|e| ProfileError::Invalid(format!("that chat was not saved: {e}")))
+            })
+            .transpose()?;
+        let ((), notes) = self
+            .update(|s| {
+                s.channels[Channel::Telegram].chat_id = chat;
                 Ok(())
             })
             .await?;

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::clipboard::SecretClipboard;
 use super::config_store::ConfigStore;
+use super::delivery;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::log::DeliveryRecord;
 pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel, SettingsChange, Ticket};
@@ -321,7 +322,7 @@ impl State {
         self.scrub_secrets();
         self.secrets_generation += 1;
         self.out.send(EngineUpdate::Loaded {
-            settings,
+            settings: Box::new(settings),
             secrets: self.secrets.clone(),
             notice,
         });
@@ -369,7 +370,7 @@ impl State {
         {
             self.settings = settings.clone();
             self.out.send(EngineUpdate::Loaded {
-                settings,
+                settings: Box::new(settings),
                 secrets: self.secrets.clone(),
                 notice: self.notice.clone(),
             });
@@ -440,7 +441,7 @@ impl State {
                 {
                     self.settings = loaded.settings.clone();
                     self.out.send(EngineUpdate::Loaded {
-                        settings: loaded.settings,
+                        settings: Box::new(loaded.settings),
                         secrets: self.secrets.clone(),
                         notice: self.notice.clone(),
                     });
@@ -485,6 +486,7 @@ impl State {
                         events,
                         on,
                     } => self.profile.set_events(&channels, &events, on).await,
+                    SettingsChange::Chat(chat) => self.profile.set_chat(chat.as_deref()).await,
                 };
                 match r {
                     Ok(notes) => {
@@ -502,7 +504,7 @@ impl State {
                     self.settings = loaded.settings;
                 }
                 self.out.send(EngineUpdate::Loaded {
-                    settings: self.settings.clone(),
+                    settings: Box::new(self.settings.clone()),
                     secrets: self.secrets.clone(),
                     notice: self.notice.clone(),
                 });
@@ -550,6 +552,22 @@ impl State {
                 self.change(r).await;
             }
             EngineCommand::Verify(channel) => self.verify(channel),
+            EngineCommand::FindChats => {
+                let client = self.dispatcher.client().clone();
+                let http = self.dispatcher.config().http.clone();
+                let secrets = self.secrets.clone();
+                let base = self
+                    .options
+                    .api_bases
+                    .base(Channel::Telegram.id())
+                    .to_string();
+                let out = self.out.clone();
+                tokio::spawn(async move {
+                    let found =
+                        delivery::telegram::find_chats(&client, &http, &base, &secrets).await;
+                    out.send(EngineUpdate::FoundChats(found));
+                });
+            }
             EngineCommand::TestFire { ticket, event, to } => {
                 let answer =
                     match test_target(&self.settings, &self.secrets, to, &self.options.api_bases) {

@@ -2,8 +2,8 @@
 //! without posting anything (Discord's webhook info, …). One registration
 //! per channel that can; the window and the command line both call it.
 
-use super::delivery::discord;
 use super::delivery::http::{HttpClient, HttpConfig};
+use super::delivery::{discord, pushover, telegram};
 use super::profile::SecretsView;
 use crate::core::api_base::ApiBases;
 use crate::core::settings::{Channel, Settings};
@@ -27,7 +27,7 @@ impl Facts {
 /// Whether the channel's service can be asked without posting.
 pub fn can_verify(channel: Channel) -> bool {
     match channel {
-        Channel::Discord => true,
+        Channel::Discord | Channel::Telegram | Channel::Pushover => true,
         Channel::Slack | Channel::Webhook => false,
     }
 }
@@ -42,7 +42,6 @@ pub async fn verify(
     client: &HttpClient,
     http: &HttpConfig,
 ) -> Result<Facts, String> {
-    let _ = settings;
     if let Some(e) = &secrets.keyring_error {
         return Err(format!(
             "its secrets could not be read from the keyring: {e}"
@@ -74,6 +73,10 @@ pub async fn verify(
                 ],
             })
         }
+        Channel::Telegram => {
+            telegram::verify(client, http, base, &settings.channels[channel], secrets).await
+        }
+        Channel::Pushover => pushover::verify(client, http, base, secrets).await,
         Channel::Slack | Channel::Webhook => Err(format!(
             "{} cannot be asked without sending: press Test",
             channel.label()

@@ -9,7 +9,7 @@ use eframe::egui;
 use super::banners::Banners;
 use super::command::{Page, Section, UiCommand};
 use super::delivery_log_panel::DeliveryLogPanel;
-use super::engine_state::{EngineState, Verify};
+use super::engine_state::{EngineState, FindChats, Verify};
 use super::notification_settings_page::NotificationSettingsPage;
 use super::{account_page, toasts};
 use crate::core::settings::Settings;
@@ -247,6 +247,7 @@ impl FarmhookApp {
                 self.state.test_requested[*to] = Some((now, *ticket));
             }
             EngineCommand::Verify(channel) => self.state.verify[*channel] = Verify::Asking,
+            EngineCommand::FindChats => self.state.found_chats = FindChats::Asking,
             EngineCommand::SetSecret(_, kind, _) => {
                 if let Some(channel) = channel_of(kind) {
                     self.state.verify[channel] = Verify::NotAsked;

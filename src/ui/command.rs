@@ -35,9 +35,11 @@ impl Default for Section {
 /// The list on the left of the Notifications page, top to bottom, with each
 /// entry's name (also its name for screen readers). A new channel is one
 /// row here.
-pub const SECTIONS: [(Section, &str); 6] = [
+pub const SECTIONS: [(Section, &str); 8] = [
     (Section::Channel(Channel::Discord), "Discord"),
     (Section::Channel(Channel::Slack), "Slack"),
+    (Section::Channel(Channel::Telegram), "Telegram"),
+    (Section::Channel(Channel::Pushover), "Pushover"),
     (Section::Channel(Channel::Webhook), "Custom webhook 💎"),
     (Section::Test, "Test"),
     (Section::VirtualFarm, "Virtual farm"),

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::core::channel::PerChannel;
+use crate::core::channels::telegram::FoundChat;
 use crate::core::settings::{Channel, Settings};
 use crate::engine::delivery::health::ChannelHealth;
 use crate::engine::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord, Outcome};
@@ -34,6 +35,15 @@ pub enum Verify {
     Answered(Result<Facts, String>),
 }
 
+/// Where Telegram's Find chat stands.
+#[derive(Debug, Clone, Default)]
+pub enum FindChats {
+    #[default]
+    NotAsked,
+    Asking,
+    Answered(Result<Vec<FoundChat>, String>),
+}
+
 /// A message from the engine: good news as a short-lived toast, an error in
 /// the error banner until dismissed.
 #[derive(Debug, Clone)]
@@ -60,6 +70,8 @@ pub struct EngineState {
     pub settings_notice: Option<String>,
     pub health: PerChannel<ChannelHealth>,
     pub verify: PerChannel<Verify>,
+    /// Telegram's Find chat: asking, or its answer.
+    pub found_chats: FindChats,
     pub deliveries: Deliveries,
     pub notices: Vec<Notice>,
     next_notice: u64,
@@ -90,6 +102,7 @@ impl EngineState {
             settings_notice: None,
             health: Default::default(),
             verify: PerChannel::default(),
+            found_chats: FindChats::NotAsked,
             deliveries: Deliveries::new(DEFAULT_LOG_CAPACITY),
             notices: Vec::new(),
             next_notice: 0,
@@ -120,7 +133,7 @@ impl EngineState {
                 self.loaded = true;
                 self.secrets = secrets;
                 self.settings_notice = notice;
-                return Some(settings);
+                return Some(*settings);
             }
             EngineUpdate::Secrets(secrets) => self.secrets = secrets,
             EngineUpdate::DuplicateWarnings(warnings) => self.duplicate_warnings = warnings,
@@ -155,6 +168,7 @@ impl EngineState {
             EngineUpdate::Health(destination, health) => {
                 self.health[destination] = health;
             }
+            EngineUpdate::FoundChats(result) => self.found_chats = FindChats::Answered(result),
             EngineUpdate::Verified(channel, result) => {
                 self.verify[channel] = Verify::Answered(result)
             }

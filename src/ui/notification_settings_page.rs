@@ -7,13 +7,15 @@ use eframe::egui;
 use super::command::{Page, Section, UiCommand};
 use super::discord_panel::DiscordPanel;
 use super::engine_state::EngineState;
+use super::pushover_panel::PushoverPanel;
 use super::section_list::{self, LIST_WIDTH};
 use super::simulation_panel::SimulationPanel;
 use super::slack_panel::SlackPanel;
+use super::telegram_panel::TelegramPanel;
 use super::test_panel::TestPanel;
 use super::webhook_panel::WebhookPanel;
 use super::{events_panel, troubleshooting_panel};
-use crate::core::settings::{Channel, Plan, Settings};
+use crate::core::settings::{Channel, Settings};
 
 /// The widest the chosen section is drawn, in points: lines stay readable
 /// on a wide window.
@@ -25,6 +27,8 @@ pub struct NotificationSettingsPage {
     section: Section,
     discord: DiscordPanel,
     slack: SlackPanel,
+    telegram: TelegramPanel,
+    pushover: PushoverPanel,
     webhook: WebhookPanel,
     test: TestPanel,
     simulation: SimulationPanel,
@@ -36,6 +40,8 @@ impl NotificationSettingsPage {
     pub fn hide_secrets(&mut self) {
         self.discord.hide();
         self.slack.hide();
+        self.telegram.hide();
+        self.pushover.hide();
         self.webhook.hide();
     }
 
@@ -95,22 +101,18 @@ impl NotificationSettingsPage {
         commands: &mut Vec<UiCommand>,
     ) {
         match self.section {
-            // A channel's settings, then its own events.
-            Section::Channel(Channel::Discord) => {
-                self.discord.ui(ui, settings, state, commands);
+            // A channel's settings (its own panel), then its own events.
+            Section::Channel(channel) => {
+                match channel {
+                    Channel::Discord => self.discord.ui(ui, settings, state, commands),
+                    Channel::Slack => self.slack.ui(ui, settings, state, commands),
+                    Channel::Telegram => self.telegram.ui(ui, settings, state, commands),
+                    Channel::Pushover => self.pushover.ui(ui, settings, state, commands),
+                    Channel::Webhook => self.webhook.ui(ui, settings, state, commands),
+                }
                 ui.add_space(8.0);
-                events_panel::ui(ui, settings, Channel::Discord, commands);
-            }
-            Section::Channel(channel @ Channel::Slack) => {
-                self.slack.ui(ui, settings, state, commands);
-                ui.add_space(8.0);
-                events_panel::ui(ui, settings, channel, commands);
-            }
-            Section::Channel(Channel::Webhook) => {
-                self.webhook.ui(ui, settings, state, commands);
-                ui.add_space(8.0);
-                ui.add_enabled_ui(settings.plan == Plan::Commercial, |ui| {
-                    events_panel::ui(ui, settings, Channel::Webhook, commands)
+                ui.add_enabled_ui(settings.plan_allows(channel), |ui| {
+                    events_panel::ui(ui, settings, channel, commands)
                 });
             }
             Section::Test => self.test.ui(ui, settings, state, commands),

@@ -5,13 +5,19 @@
 
 pub mod discord;
 pub mod event_text;
+pub mod pushover;
 pub mod slack;
 pub mod telegram;
-pub mod pushover;
 pub mod webhook;
 
 use super::channel::ChannelSpec;
 
 /// Every channel's rules, in the order of `Channel::ALL` (a test holds
 /// them to it): the one registration of a channel in `core`.
-pub static SPECS: [ChannelSpec; 3] = [discord::SPEC, slack::SPEC, webhook::SPEC];
+pub static SPECS: [ChannelSpec; 5] = [
+    discord::SPEC,
+    slack::SPEC,
+    telegram::SPEC,
+    pushover::SPEC,
+    webhook::SPEC,
+];

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::discord::RateLimitState;
 use super::http::{self, HttpAnswer};
-use super::{discord, slack, webhook};
+use super::{discord, pushover, slack, telegram, webhook};
 use crate::core::api_base::ApiBases;
 use crate::core::payload::Event;
 use crate::core::redact::Scrubber;
@@ -138,6 +138,8 @@ pub fn build(
     match channel {
         Channel::Discord => discord::target(secrets, base),
         Channel::Slack => slack::target(secrets, base),
+        Channel::Telegram => telegram::target(&settings.channels[channel], secrets, base),
+        Channel::Pushover => pushover::target(secrets, base),
         Channel::Webhook => webhook::target(&settings.channels[channel], secrets),
     }
 }

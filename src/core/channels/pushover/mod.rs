@@ -16,7 +16,62 @@ pub use keys::{AppToken, AppTokenError, UserKey, UserKeyError};
 pub use message::{MAX_EVENTS_PER_MESSAGE, message};
 pub use verify::{ValidatedUser, parse_validate, validate_body};
 
+use crate::core::channel::{ChannelSpec, Need, SecretSpec};
 use crate::core::redact::Scrubber;
+use crate::core::settings::Channel;
+
+/// The application's API token (pushover.net/apps).
+pub const TOKEN_SECRET: SecretSpec = SecretSpec {
+    entry: "pushover-app-token",
+    words: "Pushover application token",
+    status_key: "token",
+    need: Need::Address,
+    parse: |text| {
+        AppToken::parse(text)
+            .map(|token| token.expose_token().to_string())
+            .map_err(|e| e.to_string())
+    },
+    redact: |text| {
+        AppToken::parse(text)
+            .map(|token| token.redacted())
+            .unwrap_or_else(|_| "••••••".into())
+    },
+    generate: None,
+    generated_note: "",
+};
+
+/// The user (or group) key the notifications go to.
+pub const USER_SECRET: SecretSpec = SecretSpec {
+    entry: "pushover-user-key",
+    words: "Pushover user key",
+    status_key: "user_key",
+    need: Need::Address,
+    parse: |text| {
+        UserKey::parse(text)
+            .map(|key| key.expose_key().to_string())
+            .map_err(|e| e.to_string())
+    },
+    redact: |text| {
+        UserKey::parse(text)
+            .map(|key| key.redacted())
+            .unwrap_or_else(|_| "••••••".into())
+    },
+    generate: None,
+    generated_note: "",
+};
+
+/// Pushover, registered in `core::channels::SPECS`.
+pub const SPEC: ChannelSpec = ChannelSpec {
+    channel: Channel::Pushover,
+    id: "pushover",
+    label: "Pushover",
+    commercial_only: false,
+    not_set_up: "Pushover needs both its application token and your user key",
+    set_up_hint: "run `farmhook pushover set-token -` and `farmhook pushover set-user -`, \
+                  pasting each and pressing Ctrl-D",
+    secrets: &[TOKEN_SECRET, USER_SECRET],
+    settings_missing: |_| None,
+};
 
 /// Pushover's API root; `FARMHOOK_PUSHOVER_API_BASE` replaces it.
 pub const DEFAULT_API_BASE: &str = "https://api.pushover.net";

@@ -17,7 +17,48 @@ pub use verify::{
     parse_get_me, parse_updates,
 };
 
+use crate::core::channel::{ChannelSpec, Need, SecretSpec};
 use crate::core::redact::Scrubber;
+use crate::core::settings::Channel;
+
+/// The bot's token from @BotFather.
+pub const TOKEN_SECRET: SecretSpec = SecretSpec {
+    entry: "telegram-bot-token",
+    words: "Telegram bot token",
+    status_key: "token",
+    need: Need::Address,
+    parse: |text| {
+        BotToken::parse(text)
+            .map(|token| token.expose_token().to_string())
+            .map_err(|e| e.to_string())
+    },
+    redact: |text| {
+        BotToken::parse(text)
+            .map(|token| token.redacted())
+            .unwrap_or_else(|_| "••••••".into())
+    },
+    generate: None,
+    generated_note: "",
+};
+
+/// What a bot with no chat chosen yet needs, in words.
+pub const NO_CHAT: &str = "Telegram needs a chat: send /start to your bot (or add it to the group), \
+                           then press Find chat (`farmhook telegram find-chat`)";
+
+/// Telegram, registered in `core::channels::SPECS`.
+pub const SPEC: ChannelSpec = ChannelSpec {
+    channel: Channel::Telegram,
+    id: "telegram",
+    label: "Telegram",
+    commercial_only: false,
+    not_set_up: "no Telegram bot token is saved yet",
+    set_up_hint: "run `farmhook telegram set-token -`, paste the token from @BotFather and press Ctrl-D",
+    secrets: &[TOKEN_SECRET],
+    settings_missing: |own| match &own.chat_id {
+        Some(chat) if ChatId::parse(chat).is_ok() => None,
+        _ => Some(NO_CHAT),
+    },
+};
 
 /// Telegram's Bot API root; `FARMHOOK_TELEGRAM_API_BASE` replaces it.
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
