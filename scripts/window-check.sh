@@ -49,7 +49,7 @@ fi
 # The Notifications page: press Configure (where the Account page draws it in
 # the window's default size) and check that the page changed.
 page="${shot%.png}-notifications.png"
-xdotool mousemove --window "$window" 55 330 click 1
+xdotool mousemove --window "$window" 55 223 click 1
 sleep 2
 import -window root "$page"
 difference=$(compare -metric AE "$shot" "$page" null: 2>&1 || true)

@@ -33,10 +33,10 @@ pub fn ui(
             ui,
             match settings.plan {
                 Plan::Free => {
-                    "Free: Discord notifications. Commercial adds a custom HTTPS webhook 💎 for your own systems."
+                    "Free: Discord, Slack, Telegram and Pushover. Commercial adds a custom HTTPS webhook 💎 for your own systems."
                 }
                 Plan::Commercial => {
-                    "Commercial: Discord and a custom HTTPS webhook 💎 with an X-API-Key header."
+                    "Commercial: Discord, Slack, Telegram, Pushover and a custom HTTPS webhook 💎 with an X-API-Key header."
                 }
             },
         );

@@ -18,6 +18,19 @@ pub fn ui(
     commands: &mut Vec<UiCommand>,
 ) {
     widgets::section(ui, "Notifications", |ui| {
+        // First, so it stays in one place however many channels and
+        // printers the tile lists.
+        if ui
+            .add(
+                egui::Button::new(RichText::new("Configure").strong())
+                    .min_size([120.0, 26.0].into()),
+            )
+            .on_hover_text("Set up channels, choose events, send a test")
+            .clicked()
+        {
+            commands.push(UiCommand::Open(Page::Notifications));
+        }
+        ui.add_space(6.0);
         egui::Grid::new("notifications_tile")
             .num_columns(2)
             .spacing([16.0, 6.0])
@@ -40,16 +53,6 @@ pub fn ui(
             ui.label(
                 RichText::new(format!("⚠ Sent twice: {warning}")).color(ui.visuals().warn_fg_color),
             );
-        }
-        ui.add_space(6.0);
-        if ui
-            .add(
-                egui::Button::new(RichText::new("Configure").strong())
-                    .min_size([120.0, 26.0].into()),
-            )
-            .clicked()
-        {
-            commands.push(UiCommand::Open(Page::Notifications));
         }
     });
 }
@@ -84,7 +87,15 @@ fn channel_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState, chann
                 .secrets
                 .discord_url()
                 .map_or(shown, |url| format!("webhook {}", url.id())),
-            _ => format!("posts to {shown}"),
+            Channel::Telegram => match &settings.channels[channel].chat_id {
+                Some(chat) => format!("bot {shown} in chat {chat}"),
+                None => format!("bot {shown}, no chat chosen yet"),
+            },
+            Channel::Pushover => match spec.secrets.get(1).and_then(|k| state.secrets.redacted(k)) {
+                Some(user) => format!("to user {user}"),
+                None => format!("app {shown}"),
+            },
+            Channel::Slack | Channel::Webhook => format!("posts to {shown}"),
         },
     };
     if settings.channels[channel].enabled {

@@ -83,7 +83,7 @@ impl<T: PartialEq> SecretUrlField<T> {
         let mut submit = false;
         ui.horizontal_wrapped(|ui| {
             let hint = if stored.is_some() {
-                "paste a new URL to replace the saved one"
+                "paste a new one to replace the saved one"
             } else {
                 words.placeholder
             };
