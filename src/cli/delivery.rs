@@ -203,6 +203,13 @@ fn print_result(record: &DeliveryRecord) -> std::io::Result<()> {
 /// `farmhook <channel> verify`: what the service says the saved secret
 /// points at (nothing is posted).
 pub async fn verify(profile: &Profile, channel: Channel) -> Result<(), CliError> {
+    if !crate::engine::verify::can_verify(channel) {
+        return Err(CliError::input(format!(
+            "{} cannot be asked about its setup without posting: use `farmhook test-fire --to {}`",
+            channel.label(),
+            channel.id()
+        )));
+    }
     let options = EngineOptions::from_env();
     let loaded = profile.load().await?;
     print_notes(&loaded.notice.into_iter().collect());

@@ -17,11 +17,7 @@ pub fn status_text(s: &Status) -> String {
         Some(e) => writeln!(out, "keyring:  UNREACHABLE: {e}").ok(),
     };
     for (channel, c) in s.channels.iter() {
-        let state = match &c.blocked {
-            Some(why) if c.enabled => format!("enabled but not sending: {why}"),
-            _ => on(c.enabled).to_string(),
-        };
-        let mut line = format!("{:<9} {state}", format!("{}:", channel.id()));
+        let mut line = format!("{:<9} {}", format!("{}:", channel.id()), on(c.enabled));
         for kind in channel.spec().secrets {
             let shown = c.secrets.get(kind.status_key).cloned().flatten();
             line.push_str(&format!(
@@ -40,7 +36,12 @@ pub fn status_text(s: &Status) -> String {
                 ", signing off"
             });
         }
-        writeln!(out, "{line}, {}", count(&c.events)).ok();
+        line.push_str(&format!(", {}", count(&c.events)));
+        // Why an enabled channel sends nothing, last: it is the news.
+        if let (true, Some(why)) = (c.enabled, &c.blocked) {
+            line.push_str(&format!("; NOT SENDING: {why}"));
+        }
+        writeln!(out, "{line}").ok();
     }
     for (i, (channel, health)) in s.health.iter().enumerate() {
         let head = if i == 0 { "health:" } else { "" };

@@ -91,10 +91,12 @@ fn channel_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState, chann
                 Some(chat) => format!("bot {shown} in chat {chat}"),
                 None => format!("bot {shown}, no chat chosen yet"),
             },
-            Channel::Pushover => match spec.secrets.get(1).and_then(|k| state.secrets.redacted(k)) {
-                Some(user) => format!("to user {user}"),
-                None => format!("app {shown}"),
-            },
+            Channel::Pushover => {
+                match spec.secrets.get(1).and_then(|k| state.secrets.redacted(k)) {
+                    Some(user) => format!("to user {user}"),
+                    None => format!("app {shown}"),
+                }
+            }
             Channel::Slack | Channel::Webhook => format!("posts to {shown}"),
         },
     };
