@@ -471,11 +471,15 @@ impl State {
                 });
             }
             EngineCommand::Change(change) => {
-                // Enabling the custom webhook may generate its key; nothing
-                // else here touches the keyring, so a tick costs no keyring
-                // round trip.
-                let touches_secrets =
-                    matches!(change, SettingsChange::Enabled(Channel::Webhook, true));
+                // Enabling a channel may generate a secret for it (the
+                // custom webhook's key); nothing else here touches the
+                // keyring, so a tick costs no keyring round trip.
+                let touches_secrets = match &change {
+                    SettingsChange::Enabled(channel, true) => {
+                        channel.spec().secrets.iter().any(|k| k.generate.is_some())
+                    }
+                    _ => false,
+                };
                 let r = match change {
                     SettingsChange::Plan(plan) => self.profile.set_plan(plan).await,
                     SettingsChange::Enabled(channel, on) => {

@@ -53,8 +53,9 @@ fn checks_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState) {
     let enabled = Channel::ALL
         .into_iter()
         .any(|c| state.secrets.send_blocker(c, settings).is_none());
-    let ticked = !settings.channels[Channel::Discord].events.is_empty()
-        || !settings.channels[Channel::Webhook].events.is_empty();
+    let ticked = Channel::ALL
+        .into_iter()
+        .any(|c| !settings.channels[c].events.is_empty());
     check(
         ui,
         Some(enabled && ticked),
