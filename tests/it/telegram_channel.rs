@@ -609,3 +609,43 @@ fn window_shows_a_blocked_bot_paused_and_resume_lifts_it() {
     w.wait_for_text("Telegram, Job failed (test), delivered, HTTP 200");
     assert_eq!(stand_in.received().len(), 1);
 }
+
+#[test]
+fn window_refuses_a_malformed_token_and_pauses_on_a_revoked_one() {
+    require_secret_service();
+    let (mut w, stand_in) = window("tg-window-401");
+    w.click("Configure");
+    w.open_section("Telegram");
+    // Checked as typed, with the reason; nothing to save.
+    w.type_into("Telegram bot token", "x");
+    w.paste("AAHfarmhookStandIn-token_0123456789abcdef");
+    w.wait_for_text("the token has no ':'");
+    assert!(w.is_disabled("Save token"));
+
+    // Well-formed but not the bot's: Telegram's 401 pauses Telegram with
+    // what to do, in words the window can draw.
+    let revoked = "7012345678:AAHrevokedRevokedRevoked_0123456789abcdef";
+    w.paste(revoked);
+    w.wait_for_text("a bot token (bot 7012345678)");
+    w.click("Save token");
+    w.step_until("the token to be stored", |w| {
+        w.app()
+            .state()
+            .secrets
+            .holds(farmhook::core::channels::telegram::TOKEN_SECRET.entry)
+    });
+    w.type_into("Chat", &GROUP_CHAT.to_string());
+    w.click("Use chat");
+    w.wait_for_text(&format!("posts in chat {GROUP_CHAT}"));
+    w.click("Verify");
+    w.wait_for_text("the bot token is wrong or was revoked");
+    w.open_section("Test");
+    w.click("Test Telegram");
+    w.wait_for_text("Telegram, Job failed (test), failed, HTTP 401");
+    w.open_section("Telegram");
+    w.wait_for_text("⏸ Paused:");
+    assert!(w.shows("@BotFather"), "the pause says what to do");
+    assert!(w.shows("Resume Telegram"));
+    assert!(!w.shows("AAHrevokedRevokedRevoked"), "the token is visible");
+    assert!(stand_in.received().is_empty());
+}
