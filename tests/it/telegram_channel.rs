@@ -11,14 +11,13 @@ use crate::support::telegram_stand_in::{
 };
 use crate::support::{Farmhook, all_file_bytes, contains, require_secret_service};
 use crate::ui_support::{Window, runtime};
-use farmhook::core::channels::telegram::{BotToken, ChatId};
+use farmhook::core::api_base::ApiBases;
+use farmhook::core::channels::telegram;
 use farmhook::core::events::EventType;
-use farmhook::core::settings::Channel;
-use farmhook::engine::delivery::deliver::Target;
+use farmhook::core::settings::{Channel, Settings};
 use farmhook::engine::delivery::dispatcher::{DeliveryConfig, Dispatcher};
 use farmhook::engine::delivery::log::{DeliveryRecord, Outcome};
-use farmhook::engine::delivery::telegram::TelegramTarget;
-use farmhook::engine::service::{EngineOptions, sample_event};
+use farmhook::engine::service::{EngineOptions, SecretsView, route_event, sample_event};
 use serde_json::Value;
 
 /// The binary on a fresh config dir, its Telegram traffic going to `stand_in`.
@@ -418,25 +417,117 @@ async fn a_blocked_bot_pauses_telegram_with_the_reason_until_resumed() {
     assert_eq!(stand_in.received().len(), 1);
 }
 
+/// The other answers after which sending cannot work until the user acts:
+/// each fails at once with Telegram's words and pauses Telegram, and Resume
+/// lifts the pause.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_chat_or_a_revoked_token_pauses_telegram_with_what_to_do() {
+    require_secret_service();
+    let stand_in = TelegramStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = farmhook(dir.path(), &stand_in, "tg-pauses");
+    set_up(&fh, &stand_in, Some(GROUP_CHAT));
+    for (failure, status, words, reason) in [
+        (
+            Failure::ChatNotFound,
+            400,
+            "chat not found",
+            "press Find chat, then press Resume",
+        ),
+        (
+            Failure::Unauthorized,
+            401,
+            "Unauthorized",
+            "the bot token is wrong or was revoked",
+        ),
+        (
+            Failure::Migrated(-1009876543210),
+            400,
+            "upgraded to a supergroup",
+            "set the chat id to -1009876543210",
+        ),
+    ] {
+        stand_in.fail_next(1, failure.clone());
+        let (fire, line) = fire_json(&fh, "job.failed").await;
+        assert_eq!(
+            fire.code, 1,
+            "{failure:?}: {}\n{}",
+            fire.stdout, fire.stderr
+        );
+        let line = line.unwrap();
+        assert_eq!(line["status"], status, "{failure:?}");
+        assert_eq!(line["attempts"], 1, "{failure:?}: not retried");
+        let error = line["error"].as_str().unwrap();
+        assert!(error.contains(words), "{failure:?}: {error}");
+        let health = &status_json(&fh)["health"]["telegram"];
+        let paused = health["paused"].as_str().unwrap_or_default();
+        assert!(paused.contains(reason), "{failure:?}: {health}");
+        fh.ok(&["telegram", "resume"]);
+        assert!(status_json(&fh)["health"]["telegram"]["paused"].is_null());
+    }
+    // The token never shows in what was written down.
+    assert!(!contains(
+        &all_file_bytes(dir.path()),
+        &token_secret(&stand_in)
+    ));
+    let (fire, _) = fire_json(&fh, "job.failed").await;
+    assert_eq!(fire.code, 0, "{}\n{}", fire.stdout, fire.stderr);
+    assert_eq!(stand_in.received().len(), 1);
+}
+
+/// While the bot has a webhook, Telegram keeps its updates: Find chat says
+/// so rather than "nobody wrote".
+#[tokio::test(flavor = "multi_thread")]
+async fn find_chat_says_when_a_webhook_keeps_the_updates() {
+    require_secret_service();
+    let stand_in = TelegramStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = farmhook(dir.path(), &stand_in, "tg-409");
+    set_up(&fh, &stand_in, None);
+    stand_in.push_update(PRIVATE_CHAT, "/start");
+    stand_in.set_webhook_active(true);
+    let find = run(&fh, &["telegram", "find-chat"]).await;
+    assert_eq!(find.code, 1, "{}\n{}", find.stdout, find.stderr);
+    assert!(find.stderr.contains("webhook"), "{}", find.stderr);
+    assert!(
+        !find.stderr.contains("no chat has written"),
+        "{}",
+        find.stderr
+    );
+    assert!(find.stdout.is_empty(), "{}", find.stdout);
+    stand_in.set_webhook_active(false);
+    let find = run(&fh, &["telegram", "find-chat", "--use", "1"]).await;
+    assert_eq!(find.code, 0, "{}\n{}", find.stdout, find.stderr);
+    assert_eq!(
+        status_json(&fh)["telegram"]["chat_id"],
+        PRIVATE_CHAT.to_string()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_fifty_events_is_delivered_in_few_messages_with_at_most_one_429() {
     let stand_in = TelegramStandIn::start().await;
     let dispatcher = Dispatcher::new(DeliveryConfig::default(), |_| {}).unwrap();
-    let target = TelegramTarget {
-        token: BotToken::parse(&stand_in.token()).unwrap(),
-        chat: ChatId::parse(&GROUP_CHAT.to_string()).unwrap(),
-        api_base: stand_in.base(),
-    };
+    // Real events, routed as the engine routes a printer's: the one
+    // can-it-send rule, Telegram's registration, the default queue.
+    let mut settings = Settings::default();
+    settings.channels[Channel::Telegram].enabled = true;
+    settings.channels[Channel::Telegram].chat_id = Some(GROUP_CHAT.to_string());
+    let secrets = SecretsView::from_values([(&telegram::TOKEN_SECRET, stand_in.token())]);
+    let bases = ApiBases::default()
+        .with_override("telegram", &stand_in.base())
+        .unwrap();
     let started = Instant::now();
     let mut waiting = Vec::new();
     let mut ids = Vec::new();
     for i in 0..50 {
-        let mut event = sample_event(
-            EventType::from_id(["printer.offline", "job.failed", "job.succeeded"][i % 3]).unwrap(),
-        );
+        let kind = ["printer.offline", "job.failed", "job.succeeded"][i % 3];
+        let mut event = sample_event(EventType::from_id(kind).unwrap());
         event.test = false;
         ids.push(event.id.clone());
-        waiting.push(dispatcher.submit(Target::new(target.clone()), event));
+        let mut routed = route_event(&dispatcher, &settings, &secrets, &bases, event);
+        assert_eq!(routed.len(), 1, "the event goes to Telegram only");
+        waiting.push(routed.pop().unwrap());
     }
     let mut records: Vec<DeliveryRecord> = Vec::new();
     for w in waiting {
@@ -469,11 +560,16 @@ async fn a_burst_of_fifty_events_is_delivered_in_few_messages_with_at_most_one_4
 
     let messages = stand_in.received();
     let n429 = stand_in.count_429();
+    let per_message: Vec<usize> = log
+        .iter()
+        .filter(|r| r.outcome == Outcome::Delivered)
+        .map(|r| r.events.len())
+        .collect();
     eprintln!(
-        "telegram burst: 50 events, {} messages, {n429} 429s, {:?}",
+        "telegram burst: 50 events, {} messages ({per_message:?} events each), {n429} 429s, {took:?}",
         messages.len(),
-        took
     );
+    assert_eq!(per_message.len(), messages.len(), "one record per message");
     assert!(messages.len() <= 10, "{} messages", messages.len());
     assert!(
         messages.len() >= 2,
@@ -506,10 +602,7 @@ fn save_token(w: &mut Window, token: &str) {
     w.wait_for_text("a bot token (bot 7012345678)");
     w.click("Save token");
     w.step_until("the token to be stored", |w| {
-        w.app()
-            .state()
-            .secrets
-            .holds(farmhook::core::channels::telegram::TOKEN_SECRET.entry)
+        w.app().state().secrets.holds(telegram::TOKEN_SECRET.entry)
     });
 }
 
@@ -566,6 +659,11 @@ fn window_set_up_find_chat_enable_and_test_delivers() {
     ));
     assert!(!w.shows(&secret), "the token is visible in the window");
     assert!(!w.shows(&token));
+
+    // The tile sums it up.
+    w.click("‹ Back to Account");
+    w.wait_for_text("delivered to Telegram at");
+    assert!(!w.shows(&secret));
     w.harness.check_accessibility();
 }
 
@@ -629,10 +727,7 @@ fn window_refuses_a_malformed_token_and_pauses_on_a_revoked_one() {
     w.wait_for_text("a bot token (bot 7012345678)");
     w.click("Save token");
     w.step_until("the token to be stored", |w| {
-        w.app()
-            .state()
-            .secrets
-            .holds(farmhook::core::channels::telegram::TOKEN_SECRET.entry)
+        w.app().state().secrets.holds(telegram::TOKEN_SECRET.entry)
     });
     w.type_into("Chat", &GROUP_CHAT.to_string());
     w.click("Use chat");
