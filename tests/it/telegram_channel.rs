@@ -616,6 +616,12 @@ fn window_set_up_find_chat_enable_and_test_delivers() {
     w.wait_for_text("7012345678:••••••");
     assert!(!w.shows(&secret), "the token is visible");
 
+    // No chat yet: Test cannot send and says what to do.
+    w.open_section("Test");
+    w.wait_for_text("Telegram needs a chat");
+    assert!(w.is_disabled("Test Telegram"));
+    w.open_section("Telegram");
+
     // Find chat: nobody wrote yet, then the chat that sent /start.
     w.click("Find chat");
     w.wait_for_text("no chat has written to the bot yet");
@@ -678,6 +684,21 @@ fn window_verify_tells_a_chat_the_bot_cannot_see() {
     w.click("Verify");
     w.wait_for_text("chat not found");
     assert!(stand_in.received().is_empty());
+
+    // A chat it can see; Telegram asks once to wait: the log shows the
+    // 429 attempt, then the success.
+    w.type_into("Chat", &GROUP_CHAT.to_string());
+    w.click("Use chat");
+    w.wait_for_text(&format!("posts in chat {GROUP_CHAT}"));
+    stand_in.fail_next(1, Failure::TooManyRequests { retry_after: 1 });
+    w.open_section("Test");
+    w.click("Test Telegram");
+    w.wait_for_text("Telegram, Job failed (test), delivered, HTTP 200");
+    w.click_containing("delivered, HTTP 200");
+    w.wait_for_text("Attempt 1: HTTP 429");
+    assert!(w.shows("Attempt 2: HTTP 200"));
+    assert_eq!(stand_in.count_429(), 1);
+    assert_eq!(stand_in.received().len(), 1);
 }
 
 #[test]
