@@ -164,6 +164,18 @@ async fn cli_refuses_bad_tokens_in_words_and_keeps_a_good_one_only_in_the_keyrin
     assert!(!contains(&bytes, &secret), "the token is on disk");
     // No request reached the stand-in while setting up.
     assert!(stand_in.requests().is_empty());
+
+    // Clear forgets the token and turns Telegram off.
+    fh.ok(&["telegram", "enable"]);
+    let cleared = fh.ok(&["telegram", "clear"]);
+    assert!(
+        cleared.stdout.contains("removed from the keyring"),
+        "{}",
+        cleared.stdout
+    );
+    let json = status_json(&fh);
+    assert!(json["telegram"]["token"].is_null(), "{}", json["telegram"]);
+    assert_eq!(json["telegram"]["enabled"], false);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -174,7 +186,16 @@ async fn test_fire_reaches_the_chat_and_without_a_chat_says_find_chat() {
     let fh = farmhook(dir.path(), &stand_in, "tg-fire");
     set_up(&fh, &stand_in, None);
 
-    // No chat yet: exit 2, the Find chat words, nothing sent.
+    // No chat yet: status says what is missing, test-fire exits 2 with
+    // the Find chat words, nothing is sent.
+    let json = status_json(&fh);
+    assert_eq!(json["telegram"]["active"], false);
+    let blocked = json["telegram"]["blocked"].as_str().unwrap_or_default();
+    assert!(
+        blocked.contains("Telegram needs a chat"),
+        "{}",
+        json["telegram"]
+    );
     let (no_chat, _) = fire_json(&fh, "job.failed").await;
     assert_eq!(no_chat.code, 2, "{}\n{}", no_chat.stdout, no_chat.stderr);
     assert!(
