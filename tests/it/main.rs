@@ -16,6 +16,7 @@ mod payload_schema;
 mod pushover_stand_in_check;
 mod simulate;
 mod slack_stand_in_check;
+mod telegram_channel;
 mod telegram_stand_in_check;
 mod test_servers;
 mod ui_deliveries;

@@ -68,9 +68,11 @@ impl Sender for TelegramTarget {
         telegram::add_secrets(scrub, &self.token, &self.api_base);
     }
 
+    /// Shown in the delivery detail: only characters the window's fonts
+    /// draw (no arrows), so it never shows as a box.
     fn redacted(&self) -> String {
         format!(
-            "{} → chat {}",
+            "{} (chat {})",
             telegram::redacted_method_url(&self.api_base, &self.token, "sendMessage"),
             self.chat
         )

@@ -178,10 +178,10 @@ pub fn pause_reason(status: u16, _headers: &[(String, String)], body: &[u8]) -> 
     let quoted = quoted(status, &answer);
     let reason = match meaning(status, &answer)? {
         Meaning::WrongToken => format!(
-            "the bot token is wrong or was revoked {quoted}: paste the token from @BotFather (/mybots → API Token), then press Resume"
+            "the bot token is wrong or was revoked {quoted}: paste the token from @BotFather (/mybots, your bot, API Token), then press Resume"
         ),
         Meaning::UnknownToken => format!(
-            "Telegram does not know this bot token {quoted}: paste the token from @BotFather (/mybots → API Token), then press Resume"
+            "Telegram does not know this bot token {quoted}: paste the token from @BotFather (/mybots, your bot, API Token), then press Resume"
         ),
         Meaning::Blocked => format!(
             "the bot was blocked by the user {quoted}: open the chat with the bot in Telegram and press Restart (or Unblock), then press Resume"
