@@ -167,6 +167,28 @@ fn slack_set_url_refuses_bad_urls_in_words_and_keeps_a_good_one_only_in_the_keyr
     assert!(!contains(&bytes, SECRET));
     assert!(!contains(&bytes, &url));
 
+    // Slack's own event selection.
+    fh.ok(&["events", "disable", "all", "--to", "slack"]);
+    fh.ok(&[
+        "events",
+        "enable",
+        "job.failed",
+        "printers",
+        "--to",
+        "slack",
+    ]);
+    let value: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    let events = value["slack"]["events"].as_array().unwrap();
+    assert_eq!(events.len(), 6, "{events:?}");
+    assert!(events.contains(&serde_json::json!("job.failed")));
+    assert!(!events.contains(&serde_json::json!("job.started")));
+    assert_eq!(
+        value["discord"]["events"].as_array().unwrap().len(),
+        9,
+        "other channels keep theirs"
+    );
+
     // Clear forgets it.
     fh.ok(&["slack", "clear"]);
     assert!(
@@ -506,6 +528,14 @@ fn slack_is_set_up_in_the_window_and_its_test_shows_200_in_the_log() {
     let url = stand_in.webhook_url();
     let options = EngineOptions::from_env().with_stand_in("slack", &stand_in.base());
     let mut w = Window::open_with("slack-window", rt, options);
+    // The window says where Slack traffic goes while the override is set.
+    assert!(
+        w.shows(&format!(
+            "Slack stand-in: FARMHOOK_SLACK_API_BASE is set, so Slack deliveries go to {}",
+            stand_in.base()
+        )),
+        "no stand-in banner for Slack"
+    );
 
     // Paste the URL into Slack's section and save it.
     w.click("Configure");
@@ -551,6 +581,12 @@ fn slack_is_set_up_in_the_window_and_its_test_shows_200_in_the_log() {
     w.open_section("Slack");
     assert!(!w.shows(secret_of(&url)));
     assert!(!w.shows(&url));
+
+    // The tile sums it up.
+    w.click("‹ Back to Account");
+    w.wait_for_text("delivered to Slack at");
+    assert!(w.shows("(HTTP 200"));
+    assert!(!w.shows(secret_of(&url)));
 }
 
 #[test]
