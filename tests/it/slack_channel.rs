@@ -649,3 +649,77 @@ fn target(stand_in: &SlackStandIn, url: &str) -> Target {
         api_base: stand_in.base(),
     })
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_simulated_network_outage_reaches_slack_with_every_event_accounted_for() {
+    require_secret_service();
+    let stand_in = SlackStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = farmhook(dir.path(), "slack-sim", &stand_in);
+    set_url(&fh, &stand_in.webhook_url());
+    fh.ok(&["slack", "enable"]);
+    fh.ok(&["events", "enable", "all", "--to", "slack"]);
+    fh.ok(&["events", "disable", "job.started", "--to", "slack"]);
+
+    let sim = run(
+        &fh,
+        &[
+            "simulate",
+            "--printers",
+            "50",
+            "--scenario",
+            "network-outage",
+            "--speed",
+            "10",
+            "--duration",
+            "2",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(sim.code, 0, "{}\n{}", sim.stdout, sim.stderr);
+    let lines: Vec<serde_json::Value> = sim
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = &lines.last().unwrap()["summary"];
+    assert_eq!(summary["failed"], 0, "{summary}");
+    assert!(summary["responses_429"].as_u64().unwrap() <= 1, "{summary}");
+    let events_of = |outcome: &str| -> Vec<(String, String)> {
+        lines
+            .iter()
+            .filter(|l| l["destination"] == "slack" && l["outcome"] == outcome)
+            .flat_map(|l| l["events"].as_array().unwrap().clone())
+            .map(|e| {
+                (
+                    e["type"].as_str().unwrap().to_string(),
+                    e["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let delivered = events_of("delivered");
+    assert!(
+        delivered.iter().any(|(t, _)| t == "printer.offline"),
+        "{delivered:?}"
+    );
+    assert!(delivered.iter().all(|(t, _)| t != "job.started"));
+    assert!(
+        events_of("filtered")
+            .iter()
+            .all(|(t, _)| t == "job.started")
+    );
+    // Each delivered event is in exactly one Slack message.
+    let contexts = context_lines(&stand_in);
+    assert_eq!(contexts.len(), delivered.len());
+    for (_, id) in &delivered {
+        assert_eq!(
+            contexts.iter().filter(|c| c.contains(id.as_str())).count(),
+            1,
+            "{id}"
+        );
+    }
+    assert!(stand_in.count_429() <= 1, "{} 429s", stand_in.count_429());
+    assert!(stand_in.pings().is_empty());
+}
