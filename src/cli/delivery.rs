@@ -203,6 +203,15 @@ fn print_result(record: &DeliveryRecord) -> std::io::Result<()> {
 /// `farmhook <channel> verify`: what the service says the saved secret
 /// points at (nothing is posted).
 pub async fn verify(profile: &Profile, channel: Channel) -> Result<(), CliError> {
+    // Slack and the custom webhook cannot be asked: that is how they are,
+    // not a failed connection (exit 2, whatever is saved).
+    if !crate::engine::verify::can_verify(channel) {
+        return Err(CliError::input(format!(
+            "{} cannot be asked without sending: run `farmhook test-fire --to {}`",
+            channel.label(),
+            channel.id()
+        )));
+    }
     let options = EngineOptions::from_env();
     let loaded = profile.load().await?;
     print_notes(&loaded.notice.into_iter().collect());
