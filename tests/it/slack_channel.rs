@@ -616,10 +616,19 @@ fn the_window_shows_an_archived_slack_channel_paused_and_resume_sends_again() {
     stand_in.unarchive_channel(&url);
     w.click("Resume Slack");
     w.step_until("the pause to be lifted", |w| !w.shows("⏸ Paused:"));
+    assert!(!slack_tab_says(&w, "⏸ paused"));
+
+    // Sending again, Slack first asks to wait a second: the log shows the
+    // 429 attempt, then the delivery.
+    stand_in.fail_next(1, Failure::rate_limited(1));
     w.open_section("Test");
     w.click("Test Slack");
     w.wait_for_text("Slack, Job failed (test), delivered, HTTP 200");
     assert_eq!(stand_in.received().len(), 1);
+    w.click_containing("delivered, HTTP 200");
+    w.wait_for_text("Attempt 1: HTTP 429");
+    assert!(w.shows("Attempt 2: HTTP 200"));
+    assert!(!w.shows(secret_of(&url)));
 }
 
 /// Does the Slack entry of the section list describe Slack as `state`?
