@@ -263,6 +263,15 @@ async fn test_fire_to_slack_posts_one_block_kit_message_naming_the_event() {
     let printed = format!("{}{}", fire.stdout, fire.stderr);
     assert!(!printed.contains(secret_of(&url)), "{printed}");
     assert!(!contains(&all_file_bytes(dir.path()), secret_of(&url)));
+
+    // Without --to, every channel set up is tested: here Slack alone.
+    let all = run(&fh, &["test-fire", "printer.offline", "--json"]).await;
+    assert_eq!(all.code, 0, "{}\n{}", all.stdout, all.stderr);
+    let line = one_line(&all);
+    assert_eq!(line["destination"], "slack");
+    assert_eq!(line["event"], "printer.offline");
+    assert_eq!(stand_in.received().len(), 2);
+    assert!(stand_in.received()[1].header_texts()[0].contains("offline"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -728,4 +737,26 @@ async fn a_simulated_network_outage_reaches_slack_with_every_event_accounted_for
     }
     assert!(stand_in.count_429() <= 1, "{} 429s", stand_in.count_429());
     assert!(stand_in.pings().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_printer_named_to_ping_the_channel_pings_nobody_in_slack() {
+    let stand_in = SlackStandIn::start().await;
+    let url = stand_in.webhook_url();
+    let d = dispatcher();
+    let mut event = sample_event(job_failed());
+    let printer = event.printer.as_mut().expect("the sample names a printer");
+    printer.name = "<!channel> X1C & <@U024BE7LH>".into();
+    let job = event.job.as_mut().expect("the sample has a job");
+    job.name = "<!here|here> benchy.3mf".into();
+    let record = d.submit(target(&stand_in, &url), event).await.unwrap();
+    assert_eq!(record.outcome, Outcome::Delivered, "{:?}", record.error);
+    assert!(stand_in.pings().is_empty(), "{:?}", stand_in.pings());
+    // The names arrive escaped, so Slack shows them as typed.
+    let body = stand_in.received()[0].body.to_string();
+    assert!(
+        body.contains("&lt;!channel&gt; X1C &amp; &lt;@U024BE7LH&gt;"),
+        "{body}"
+    );
+    assert!(body.contains("&lt;!here|here&gt; benchy.3mf"), "{body}");
 }
