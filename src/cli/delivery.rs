@@ -96,7 +96,7 @@ pub async fn test_fire(
     }
     if targets.is_empty() {
         return Err(CliError::input(
-            "nothing to test: set a Discord webhook URL (`farmhook discord set-url -`, then paste it) or a custom webhook (Commercial plan)",
+            "nothing to test: no channel is set up; set one with `farmhook discord set-url -` or `farmhook slack set-url -` (then paste the URL), `farmhook telegram set-token -`, `farmhook pushover set-token -`, or a custom webhook (Commercial plan)",
         ));
     }
 

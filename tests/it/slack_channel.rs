@@ -205,6 +205,15 @@ async fn test_fire_to_slack_posts_one_block_kit_message_naming_the_event() {
     let dir = tempfile::tempdir().unwrap();
     let fh = farmhook(dir.path(), "slack-fire", &stand_in);
 
+    // Nothing set up at all: the words name Slack's command too.
+    let none = run(&fh, &["test-fire"]).await;
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr.contains("nothing to test")
+            && none.stderr.contains("`farmhook slack set-url -`"),
+        "{}",
+        none.stderr
+    );
     // Nothing saved yet: the words say how to set it up.
     let nothing = run(&fh, &["test-fire", "--to", "slack"]).await;
     assert_eq!(nothing.code, 2);
