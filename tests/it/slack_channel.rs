@@ -555,7 +555,18 @@ fn slack_is_set_up_in_the_window_and_its_test_shows_200_in_the_log() {
     // Paste the URL into Slack's section and save it.
     w.click("Configure");
     w.open_section("Slack");
+    assert!(
+        w.is_disabled("Enable Slack notifications"),
+        "nothing saved yet"
+    );
+    // A URL copied wrong is refused as typed, in words, and cannot be saved.
     w.type_into("Slack webhook URL", "");
+    w.paste(&url.replace("https://", "http://"));
+    w.wait_for_text("the URL must start with https://");
+    assert!(w.is_disabled("Save Slack URL"));
+    w.paste(&format!("{url}/extra"));
+    w.wait_for_text("there is more after the secret");
+    assert!(!w.shows(secret_of(&url)));
     w.paste(&url);
     w.wait_for_text("a Slack webhook URL (workspace T0FARMHOOK");
     w.click("Save Slack URL");
