@@ -780,3 +780,36 @@ async fn a_printer_named_to_ping_the_channel_pings_nobody_in_slack() {
     );
     assert!(body.contains("&lt;!here|here&gt; benchy.3mf"), "{body}");
 }
+
+/// The command line saves the URL and enables Slack while the window is
+/// open: the window shows both, redacted.
+#[test]
+fn a_slack_url_saved_by_the_command_line_shows_in_the_open_window() {
+    require_secret_service();
+    let rt = runtime();
+    let stand_in = rt.block_on(SlackStandIn::start());
+    let url = stand_in.webhook_url();
+    let options = EngineOptions::from_env().with_stand_in("slack", &stand_in.base());
+    let mut w = Window::open_with("slack-outside", rt, options);
+    let cli = Farmhook {
+        config_dir: w.config_dir.path().to_path_buf(),
+        profile: w.profile.clone(),
+        envs: Vec::new(),
+    };
+    set_url(&cli, &url);
+    cli.ok(&["slack", "enable"]);
+    w.step_until("the URL saved outside to show", |w| {
+        w.app().state().secrets.holds(slack::URL_SECRET.entry)
+            && w.app()
+                .settings()
+                .is_some_and(|s| s.channels[Channel::Slack].enabled)
+    });
+    w.click("Configure");
+    w.open_section("Slack");
+    w.wait_for_text(webhook_id_of(&url));
+    assert!(!w.shows(secret_of(&url)));
+    w.open_section("Test");
+    w.click("Test Slack");
+    w.wait_for_text("Slack, Job failed (test), delivered, HTTP 200");
+    assert_eq!(stand_in.received().len(), 1);
+}
