@@ -96,7 +96,7 @@ pub async fn test_fire(
     }
     if targets.is_empty() {
         return Err(CliError::input(
-            "nothing to test: set a Discord webhook URL (`farmhook discord set-url -`, then paste it) or a custom webhook (Commercial plan)",
+            "nothing to test: no channel is set up; set one with `farmhook discord set-url -` or `farmhook slack set-url -` (then paste the URL), `farmhook telegram set-token -`, `farmhook pushover set-token -`, or a custom webhook (Commercial plan)",
         ));
     }
 
@@ -203,9 +203,11 @@ fn print_result(record: &DeliveryRecord) -> std::io::Result<()> {
 /// `farmhook <channel> verify`: what the service says the saved secret
 /// points at (nothing is posted).
 pub async fn verify(profile: &Profile, channel: Channel) -> Result<(), CliError> {
+    // Slack and the custom webhook cannot be asked: that is how they are,
+    // not a failed connection (exit 2, whatever is saved).
     if !crate::engine::verify::can_verify(channel) {
         return Err(CliError::input(format!(
-            "{} cannot be asked about its setup without posting: use `farmhook test-fire --to {}`",
+            "{} cannot be asked without sending: run `farmhook test-fire --to {}`",
             channel.label(),
             channel.id()
         )));

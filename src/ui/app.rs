@@ -50,7 +50,7 @@ impl FarmhookApp {
     ) -> Self {
         let mut state = EngineState::new(
             profile.name().to_string(),
-            options.discord_stand_in().map(str::to_string),
+            options.api_bases.in_force.clone(),
         );
         state.refused_api_bases = options.refused_api_bases.clone();
         let (engine, updates) = service::start(&runtime, profile, options, notify);

@@ -112,11 +112,12 @@ impl Banners {
 
 /// The banners for states that last: they go when the state ends.
 fn states_ui(ui: &mut egui::Ui, state: &EngineState, commands: &mut Vec<UiCommand>) {
-    if let Some(base) = &state.stand_in {
+    for stand_in in &state.stand_ins {
+        let (label, env, base) = (stand_in.var.label, stand_in.var.env, &stand_in.base);
         banner(ui, Tone::Warning, |ui| {
             ui.add(
                 egui::Label::new(format!(
-                    "Discord stand-in: FARMHOOK_DISCORD_API_BASE is set, so Discord deliveries go to {base}, not to Discord."
+                    "{label} stand-in: {env} is set, so {label} deliveries go to {base}, not to {label}."
                 ))
                 .wrap(),
             );

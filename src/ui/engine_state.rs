@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use crate::core::api_base::ApiBaseOverride;
 use crate::core::channel::PerChannel;
 use crate::core::channels::telegram::FoundChat;
 use crate::core::settings::{Channel, Settings};
@@ -59,8 +60,9 @@ pub struct Notice {
 #[derive(Debug)]
 pub struct EngineState {
     pub profile: String,
-    /// The stand-in's API base while `FARMHOOK_DISCORD_API_BASE` is set.
-    pub stand_in: Option<String>,
+    /// The `FARMHOOK_*_API_BASE` overrides in force: each channel whose
+    /// traffic goes to a stand-in gets a banner.
+    pub stand_ins: Vec<ApiBaseOverride>,
     /// `FARMHOOK_*_API_BASE` variables that are set but not used, and why.
     pub refused_api_bases: Vec<String>,
     /// False until the settings and secrets were read the first time.
@@ -92,10 +94,10 @@ pub struct EngineState {
 }
 
 impl EngineState {
-    pub fn new(profile: String, stand_in: Option<String>) -> Self {
+    pub fn new(profile: String, stand_ins: Vec<ApiBaseOverride>) -> Self {
         EngineState {
             profile,
-            stand_in,
+            stand_ins,
             refused_api_bases: Vec::new(),
             loaded: false,
             secrets: SecretsView::default(),
@@ -470,7 +472,7 @@ mod tests {
 
     #[test]
     fn only_the_newest_good_news_is_kept_and_errors_are_not_pushed_out_by_it() {
-        let mut state = EngineState::new("p".into(), None);
+        let mut state = EngineState::new("p".into(), Vec::new());
         state.push_notice(NoticeLevel::Error, "broken".into(), 0.0);
         for i in 0..10 {
             state.push_notice(NoticeLevel::Info, format!("news {i}"), 0.0);
@@ -482,7 +484,7 @@ mod tests {
 
     #[test]
     fn info_notices_expire_and_errors_stay() {
-        let mut state = EngineState::new("p".into(), None);
+        let mut state = EngineState::new("p".into(), Vec::new());
         state.push_notice(NoticeLevel::Info, "saved".into(), 0.0);
         state.push_notice(NoticeLevel::Error, "broken".into(), 0.0);
         assert_eq!(state.expire(1.0), Some(INFO_NOTICE_SECONDS - 1.0));
@@ -493,7 +495,7 @@ mod tests {
 
     #[test]
     fn a_refused_test_stops_only_its_own_spinner_and_other_errors_stop_none() {
-        let mut state = EngineState::new("p".into(), None);
+        let mut state = EngineState::new("p".into(), Vec::new());
         let (discord, webhook) = (Ticket(7), Ticket(8));
         state.test_requested[Channel::Discord] = Some((0.0, discord));
         state.test_requested[Channel::Webhook] = Some((0.0, webhook));

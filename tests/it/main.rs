@@ -15,6 +15,7 @@ mod delivery;
 mod payload_schema;
 mod pushover_stand_in_check;
 mod simulate;
+mod slack_channel;
 mod slack_stand_in_check;
 mod telegram_channel;
 mod telegram_stand_in_check;
