@@ -20,7 +20,6 @@ use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
 use super::verify::verify;
 use crate::core::api_base::ApiBases;
-use crate::core::channels::discord::url::DEFAULT_API_BASE;
 use crate::core::payload::Event;
 use crate::core::settings::{Channel, Settings};
 use crate::engine::simulation::{self, SimulationSettings};
@@ -83,12 +82,6 @@ impl EngineOptions {
             Err(e) => panic!("the stand-in's base {base} is refused: {e}"),
         };
         self
-    }
-
-    /// Set when Discord traffic goes to a stand-in (the window shows a banner).
-    pub fn discord_stand_in(&self) -> Option<&str> {
-        let base = self.api_bases.base("discord");
-        (base != DEFAULT_API_BASE).then_some(base)
     }
 }
 
