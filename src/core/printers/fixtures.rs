@@ -1,0 +1,1 @@
+//! Recorded-style sequences and fuzzing for every tracker.
