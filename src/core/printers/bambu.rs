@@ -205,7 +205,7 @@ impl BambuTracker {
             }
             return;
         }
-        if !self.job.as_ref().is_some_and(|j| !j.ended) {
+        if self.job.as_ref().is_none_or(|j| j.ended) {
             return;
         }
         match new_state {
@@ -391,6 +391,10 @@ impl PrinterTracker for BambuTracker {
         self.resolve_hold(now, &mut news);
         news.extend(self.liveness.poll(now));
         self.told(news, now)
+    }
+
+    fn is_silent(&self, now: OffsetDateTime) -> bool {
+        self.liveness.is_silent(now)
     }
 
     fn next_deadline(&self) -> Option<OffsetDateTime> {

@@ -191,6 +191,12 @@ mod tests {
                 why: "no report for 60 s".into()
             })
         );
+        // A silent printer that answers the reconnect in time is not told.
+        let mut quiet = Liveness::default();
+        quiet.heard(t(0));
+        assert_eq!(quiet.poll(t(61)), None);
+        assert_eq!(quiet.heard(t(63)), None);
+        assert_eq!(quiet.poll(t(120)), None);
         // Polled late, the offline is still told once.
         let mut late = Liveness::default();
         late.heard(t(0));

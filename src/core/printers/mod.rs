@@ -50,6 +50,10 @@ pub trait PrinterTracker {
     fn poll(&mut self, now: OffsetDateTime) -> Vec<PrinterNews>;
     /// When `poll` next has something to decide, if ever.
     fn next_deadline(&self) -> Option<OffsetDateTime>;
+    /// True when the printer has said nothing for [`liveness::SILENCE`]
+    /// although the link looks up: the source should reconnect (for Bambu,
+    /// the reconnect's `pushall` answer then cancels the pending offline).
+    fn is_silent(&self, now: OffsetDateTime) -> bool;
     /// What the Printers page and `printers list` show.
     fn snapshot(&self) -> PrinterSnapshot;
 }

@@ -170,7 +170,7 @@ impl MoonrakerTracker {
                     self.start(filename.clone(), now, news);
                 }
                 "complete" | "cancelled" | "error" => {
-                    if !self.job.as_ref().is_some_and(|j| !j.ended) && prev_idle {
+                    if self.job.as_ref().is_none_or(|j| j.ended) && prev_idle {
                         // Printed between two updates: start first.
                         self.filename = filename.clone();
                         self.start(filename.clone(), now, news);
@@ -385,6 +385,10 @@ impl PrinterTracker for MoonrakerTracker {
     fn poll(&mut self, now: OffsetDateTime) -> Vec<PrinterNews> {
         let news = self.liveness.poll(now).into_iter().collect();
         self.told(news, now)
+    }
+
+    fn is_silent(&self, now: OffsetDateTime) -> bool {
+        self.liveness.is_silent(now)
     }
 
     fn next_deadline(&self) -> Option<OffsetDateTime> {

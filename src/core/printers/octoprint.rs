@@ -192,7 +192,7 @@ impl OctoPrintTracker {
                 self.active = true;
             }
             "PrintResumed" | "PrintPaused" => {
-                if !self.job.as_ref().is_some_and(|j| !j.ended)
+                if self.job.as_ref().is_none_or(|j| j.ended)
                     && let Some(path) = path
                 {
                     // Started before farmhook watched: known, not told.
@@ -321,6 +321,10 @@ impl PrinterTracker for OctoPrintTracker {
     fn poll(&mut self, now: OffsetDateTime) -> Vec<PrinterNews> {
         let news = self.liveness.poll(now).into_iter().collect();
         self.told(news, now)
+    }
+
+    fn is_silent(&self, now: OffsetDateTime) -> bool {
+        self.liveness.is_silent(now)
     }
 
     fn next_deadline(&self) -> Option<OffsetDateTime> {
