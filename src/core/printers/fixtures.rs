@@ -131,6 +131,50 @@ fn every_recorded_sequence_yields_exactly_its_expected_events() {
 }
 
 #[test]
+fn every_event_made_from_printer_news_fits_the_payload_schema() {
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../assets/payload.schema.json")).unwrap();
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, text) in FIXTURES {
+        let kind = PrinterKind::from_id(name.split('_').next().unwrap()).unwrap();
+        for news in replay(name, text) {
+            let event = to_event(
+                &news,
+                &config(kind),
+                "",
+                at(9999),
+                "evt_4Jc9T2mQx7LpA0bZ5nKd8Rw1".into(),
+            );
+            let body: Value = serde_json::from_slice(&event.to_json()).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&body)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{name}: {body}: {errors:?}");
+            seen.insert(event.event_type.id());
+        }
+    }
+    // The fixtures cover every event a printer can raise.
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            "job.cancelled",
+            "job.failed",
+            "job.started",
+            "job.succeeded",
+            "printer.hms_error",
+            "printer.hms_warning",
+            "printer.offline",
+            "printer.online",
+        ]
+    );
+}
+
+#[test]
 fn a_whole_bambu_job_is_one_start_and_one_success_with_its_name_and_task() {
     let news = replay(FIXTURES[0].0, FIXTURES[0].1);
     let PrinterNews::JobSucceeded { job } = &news[1] else {

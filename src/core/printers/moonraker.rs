@@ -108,6 +108,12 @@ impl MoonrakerTracker {
         }
     }
 
+    /// True until a subscribe reply arrived since the connection opened or
+    /// Klippy came back: the source sends [`subscribe_request`] then.
+    pub fn wants_subscribe(&self) -> bool {
+        self.baseline_pending
+    }
+
     fn print_stats(&self, key: &str) -> Option<&Value> {
         self.status.get("print_stats").and_then(|p| p.get(key))
     }
@@ -578,6 +584,7 @@ mod tests {
         );
         // The new subscribe reply is a baseline: no events.
         assert!(tr.report(&reply("complete"), t(91)).is_empty());
+        assert!(!tr.wants_subscribe());
         assert_eq!(tr.snapshot().state, "complete");
     }
 
