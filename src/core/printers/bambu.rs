@@ -163,13 +163,13 @@ impl BambuTracker {
                 Some(job) if same => job.ended = false,
                 _ => self.job = Some(self.new_job(key, now)),
             }
-        } else {
+        } else if !(same && self.held_failure.is_some()) {
             if !same && matches!(state.as_deref(), Some("FINISH" | "FAILED")) {
                 self.job = Some(self.new_job(key, now));
             }
             // A job that was running before the reconnect may have ended
             // unseen; it is not told (the baseline rule), and its echoes
-            // are not either.
+            // are not either. (A FAILED already held is still told.)
             if let Some(job) = &mut self.job {
                 job.ended = true;
             }
@@ -197,7 +197,10 @@ impl BambuTracker {
                 if let Some((_, reason)) = self.held_failure.take() {
                     self.fail(reason, news);
                 }
-                let job = self.new_job(key, now);
+                let mut job = self.new_job(key, now);
+                // The last job's 100 % may linger in the state until the
+                // printer's next delta.
+                job.info.progress = 0.0;
                 news.push(PrinterNews::JobStarted {
                     job: job.info.clone(),
                 });
@@ -357,11 +360,34 @@ impl BambuTracker {
             .map(|p| (p / 100.0).clamp(0.0, 1.0))
     }
 
+    /// Keeps the open job's progress current, and its name and id too:
+    /// P1 deltas may name the job a report after the state says PREPARE.
     fn update_progress(&mut self) {
-        if let Some(p) = self.progress()
-            && let Some(job) = self.job.as_mut().filter(|j| !j.ended)
-        {
-            job.info.progress = p;
+        let progress = self.progress();
+        let active = self
+            .current_state()
+            .is_some_and(|s| ACTIVE.contains(&s.as_str()));
+        let fresh = active.then(|| {
+            (
+                self.job_key(),
+                self.new_job(String::new(), OffsetDateTime::UNIX_EPOCH),
+            )
+        });
+        if let Some(job) = self.job.as_mut().filter(|j| !j.ended) {
+            if let Some(p) = progress {
+                job.info.progress = p;
+            }
+            if let Some((key, named)) = fresh
+                && key != job.key
+                && self
+                    .gcode_state
+                    .as_deref()
+                    .is_some_and(|s| ACTIVE.contains(&s))
+            {
+                job.key = key;
+                job.info.name = named.info.name;
+                job.info.id = named.info.id;
+            }
         }
     }
 
@@ -518,6 +544,37 @@ mod tests {
             ],
         );
         assert_eq!(kinds(&news), ["job.started", "job.succeeded"]);
+    }
+
+    #[test]
+    fn a_job_named_a_delta_after_it_started_ends_under_its_own_name() {
+        let mut tr = idle_baseline();
+        feed(
+            &mut tr,
+            1,
+            &[
+                p(json!({"gcode_state":"FINISH","mc_percent":100})),
+                p(json!({"gcode_state":"IDLE"})),
+            ],
+        );
+        let news = feed(
+            &mut tr,
+            10,
+            &[
+                p(json!({"gcode_state":"PREPARE"})),
+                p(json!({"subtask_name":"gear","task_id":"901","mc_percent":0})),
+                p(json!({"gcode_state":"RUNNING","mc_percent":50})),
+                p(json!({"gcode_state":"FINISH","mc_percent":100})),
+            ],
+        );
+        assert_eq!(kinds(&news), ["job.started", "job.succeeded"]);
+        let (PrinterNews::JobStarted { job: started }, PrinterNews::JobSucceeded { job: done }) =
+            (&news[0], &news[1])
+        else {
+            panic!("{news:?}")
+        };
+        assert_eq!(started.progress, 0.0);
+        assert_eq!((done.name.as_str(), done.id.as_str()), ("gear", "901"));
     }
 
     #[test]
