@@ -312,6 +312,15 @@ pub fn parse_fingerprint(input: &str) -> Result<String, PrinterConfigError> {
     Ok(digits.to_ascii_lowercase())
 }
 
+/// A fingerprint as people compare them: `AB:CD:…`, in capitals.
+pub fn format_fingerprint(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// A Bambu address: `host`, `host:port`, `[v6]` or `[v6]:port`; the port is
 /// 8883 unless given.
 pub fn parse_bambu_address(input: &str) -> Result<(String, u16), PrinterConfigError> {
@@ -542,6 +551,7 @@ mod tests {
     fn fingerprints_are_64_hex_digits_colons_allowed() {
         let hex = "AB:".repeat(31) + "AB";
         assert_eq!(parse_fingerprint(&hex), Ok("ab".repeat(32)));
+        assert_eq!(format_fingerprint(&"ab".repeat(32)), hex);
         assert_eq!(parse_fingerprint("ab"), Err(E::FingerprintLength(2)));
         assert_eq!(
             parse_fingerprint(&"zz".repeat(32)),
