@@ -9,6 +9,7 @@ pub mod duplicates;
 pub mod events;
 pub mod input;
 pub mod payload;
+pub mod printers;
 pub mod profile;
 pub mod redact;
 pub mod settings;

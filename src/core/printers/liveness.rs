@@ -1,0 +1,214 @@
+//! Is a printer there? Offline is told once, on the connected →
+//! disconnected edge, after a debounce that a quick reconnect cancels;
+//! online is told only after an offline was.
+
+use time::{Duration, OffsetDateTime};
+
+use super::news::PrinterNews;
+
+/// A printer that says nothing for this long counts as gone (P1S firmware
+/// can stop publishing while its TCP connection stays up).
+pub const SILENCE: Duration = Duration::seconds(60);
+/// How long a printer must stay gone before `printer.offline` is told.
+pub const OFFLINE_DEBOUNCE: Duration = Duration::seconds(60);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Link {
+    /// Not heard from since farmhook started watching.
+    Never,
+    Up {
+        last_heard: OffsetDateTime,
+    },
+    Down {
+        since: OffsetDateTime,
+        why: String,
+    },
+}
+
+/// One printer's liveness. Pure: time is passed in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Liveness {
+    link: Link,
+    /// Silence after which a printer counts as gone; `None` for sources
+    /// whose link has its own heartbeat.
+    silence: Option<Duration>,
+    offline_told: bool,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness::new(Some(SILENCE))
+    }
+}
+
+impl Liveness {
+    pub fn new(silence: Option<Duration>) -> Liveness {
+        Liveness {
+            link: Link::Never,
+            silence,
+            offline_told: false,
+        }
+    }
+
+    /// The printer spoke: it is up. `Online` when an offline was told.
+    pub fn heard(&mut self, now: OffsetDateTime) -> Option<PrinterNews> {
+        self.link = Link::Up { last_heard: now };
+        std::mem::take(&mut self.offline_told).then_some(PrinterNews::Online)
+    }
+
+    /// The link dropped (or the printer behind it did). Only a printer that
+    /// was up starts the debounce; a later `lost` keeps the first time.
+    pub fn lost(&mut self, now: OffsetDateTime, why: &str) {
+        match &mut self.link {
+            Link::Up { .. } => {
+                self.link = Link::Down {
+                    since: now,
+                    why: why.to_string(),
+                }
+            }
+            Link::Down { why: old, .. } => *old = why.to_string(),
+            Link::Never => {}
+        }
+    }
+
+    /// Timers: silence makes an up printer gone; a printer gone for the
+    /// debounce is told `Offline`, once.
+    pub fn poll(&mut self, now: OffsetDateTime) -> Option<PrinterNews> {
+        if let (Link::Up { last_heard }, Some(silence)) = (&self.link, self.silence)
+            && now >= *last_heard + silence
+        {
+            self.link = Link::Down {
+                since: *last_heard + silence,
+                why: format!("no report for {} s", silence.whole_seconds()),
+            };
+        }
+        match &self.link {
+            Link::Down { since, why } if !self.offline_told && now >= *since + OFFLINE_DEBOUNCE => {
+                self.offline_told = true;
+                Some(PrinterNews::Offline { why: why.clone() })
+            }
+            _ => None,
+        }
+    }
+
+    /// When `poll` next has something to decide.
+    pub fn next_deadline(&self) -> Option<OffsetDateTime> {
+        match &self.link {
+            Link::Up { last_heard } => self.silence.map(|s| *last_heard + s),
+            Link::Down { since, .. } if !self.offline_told => Some(*since + OFFLINE_DEBOUNCE),
+            _ => None,
+        }
+    }
+
+    /// True while the printer is heard from.
+    pub fn is_up(&self) -> bool {
+        matches!(self.link, Link::Up { .. })
+    }
+
+    /// True once the printer was heard from at least once.
+    pub fn ever_up(&self) -> bool {
+        self.link != Link::Never
+    }
+
+    /// True when the silence rule applies now: the source should reconnect.
+    pub fn is_silent(&self, now: OffsetDateTime) -> bool {
+        matches!((&self.link, self.silence), (Link::Up { last_heard }, Some(s)) if now >= *last_heard + s)
+    }
+
+    /// Why the printer is down, while it is.
+    pub fn down_why(&self) -> Option<&str> {
+        match &self.link {
+            Link::Down { why, .. } => Some(why),
+            _ => None,
+        }
+    }
+
+    /// The state word for a snapshot when the printer is not up.
+    pub fn state_word(&self) -> Option<&'static str> {
+        match &self.link {
+            Link::Never => Some("connecting"),
+            Link::Down { .. } if self.offline_told => Some("offline"),
+            Link::Down { .. } => Some("reconnecting"),
+            Link::Up { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_795_719_000 + s).unwrap()
+    }
+
+    #[test]
+    fn a_drop_is_told_once_after_sixty_seconds_and_online_follows_it() {
+        let mut l = Liveness::default();
+        assert_eq!(l.heard(t(0)), None);
+        l.lost(t(10), "TLS connection reset");
+        assert_eq!(l.next_deadline(), Some(t(70)));
+        assert_eq!(l.poll(t(69)), None);
+        assert_eq!(
+            l.poll(t(70)),
+            Some(PrinterNews::Offline {
+                why: "TLS connection reset".into()
+            })
+        );
+        assert_eq!(l.poll(t(200)), None);
+        l.lost(t(201), "refused");
+        assert_eq!(l.poll(t(400)), None);
+        assert_eq!(l.state_word(), Some("offline"));
+        assert_eq!(l.heard(t(401)), Some(PrinterNews::Online));
+        assert_eq!(l.heard(t(402)), None);
+    }
+
+    #[test]
+    fn a_reconnect_within_the_debounce_tells_nothing() {
+        let mut l = Liveness::default();
+        l.heard(t(0));
+        l.lost(t(1), "reset");
+        assert_eq!(l.poll(t(30)), None);
+        assert_eq!(l.heard(t(59)), None);
+        assert_eq!(l.poll(t(100)), None);
+        assert!(l.is_up());
+    }
+
+    #[test]
+    fn silence_counts_as_gone_and_a_never_reached_printer_is_not_offline() {
+        let mut l = Liveness::default();
+        l.lost(t(0), "refused");
+        assert_eq!(l.poll(t(1000)), None);
+        assert_eq!(l.state_word(), Some("connecting"));
+        l.heard(t(1000));
+        assert!(!l.is_silent(t(1059)));
+        assert!(l.is_silent(t(1060)));
+        assert_eq!(l.poll(t(1060)), None);
+        assert_eq!(l.state_word(), Some("reconnecting"));
+        assert_eq!(
+            l.poll(t(1120)),
+            Some(PrinterNews::Offline {
+                why: "no report for 60 s".into()
+            })
+        );
+        // A silent printer that answers the reconnect in time is not told.
+        let mut quiet = Liveness::default();
+        quiet.heard(t(0));
+        assert_eq!(quiet.poll(t(61)), None);
+        assert_eq!(quiet.heard(t(63)), None);
+        assert_eq!(quiet.poll(t(120)), None);
+        // Polled late, the offline is still told once.
+        let mut late = Liveness::default();
+        late.heard(t(0));
+        assert!(matches!(
+            late.poll(t(500)),
+            Some(PrinterNews::Offline { .. })
+        ));
+        assert_eq!(late.poll(t(501)), None);
+        // A source with its own heartbeat never goes silent.
+        let mut ws = Liveness::new(None);
+        ws.heard(t(0));
+        assert_eq!(ws.poll(t(10_000)), None);
+        assert_eq!(ws.next_deadline(), None);
+    }
+}
