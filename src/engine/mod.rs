@@ -5,6 +5,7 @@ pub mod clipboard;
 pub mod config_store;
 pub mod delivery;
 pub mod messages;
+pub mod printers;
 pub mod private_files;
 pub mod profile;
 pub mod receiver;

@@ -1,0 +1,71 @@
+//! Watching real printers: one network source per printer (Bambu Lab over
+//! LAN MQTT, OctoPrint's push socket, Moonraker's JSON-RPC websocket), each
+//! feeding its `core::printers` tracker and reporting what it learns to the
+//! watcher (`farmhook watch`, or the window's engine), which turns news into
+//! catalogue events and routes them like any other event.
+//!
+//! Every source follows the same contract: connect, report `Link`
+//! changes, feed every message to the tracker and report its news and a
+//! fresh snapshot, call the tracker's `poll` about once a second, reconnect
+//! with backoff (1 s doubling to 30 s) after a drop or when the tracker says
+//! the printer went silent, and stop for good (`LinkState::Stopped`, with
+//! the reason) when the printer refuses the access code or key, which
+//! retrying cannot fix. It ends when `stop` turns true. No secret ever
+//! appears in an update.
+
+use secrecy::SecretString;
+use tokio::sync::{mpsc, watch};
+
+use crate::core::printers::{PrinterConfig, PrinterNews, PrinterSnapshot};
+
+/// What a source tells the watcher, about the printer named `printer`.
+#[derive(Debug, Clone)]
+pub struct SourceUpdate {
+    pub printer: String,
+    pub what: SourceReport,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceReport {
+    Link(LinkState),
+    /// News to deliver (the watcher makes the event).
+    News(PrinterNews),
+    /// What the printer is doing now, after every message that changed it.
+    Snapshot(PrinterSnapshot),
+}
+
+/// The state of a source's connection, in the operator's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    /// Lost or refused; trying again in `in_s` seconds.
+    Retrying { in_s: u64, why: String },
+    /// Given up: the printer refused the access code or key, its
+    /// certificate does not match the pinned one, or the source was
+    /// stopped. Retrying cannot help until the user acts.
+    Stopped(String),
+}
+
+/// Everything a source needs to run.
+pub struct SourceContext {
+    pub config: PrinterConfig,
+    /// The access code (Bambu) or API key (OctoPrint, Moonraker), from the
+    /// keyring; `None` when the printer needs none.
+    pub secret: Option<SecretString>,
+    pub updates: mpsc::Sender<SourceUpdate>,
+    /// Turns true when the source must end (watch stopping, printer removed).
+    pub stop: watch::Receiver<bool>,
+}
+
+/// What `printers test` (and adding a Bambu printer) learns from one
+/// connection: the first status, and for Bambu the certificate.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub snapshot: PrinterSnapshot,
+    /// The printer's certificate's SHA-256 fingerprint (Bambu), as
+    /// `core::printers::config::format_fingerprint` writes it.
+    pub fingerprint: Option<String>,
+    /// Whether the certificate chains to Bambu's CAs (then no pin is needed).
+    pub chained_to_bambu: bool,
+}
