@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::support::pushover_stand_in::{Failure, Gone, PushoverConfig, PushoverStandIn};
 use crate::support::{Farmhook, all_file_bytes, contains, require_secret_service};
 use crate::ui_support::{Window, runtime};
+use egui_kittest::kittest::{NodeT, Queryable};
 use farmhook::core::channels::pushover::{AppToken, UserKey};
 use farmhook::core::events::EventType;
 use farmhook::core::settings::Channel;
@@ -128,6 +129,7 @@ async fn keys_are_checked_as_given_kept_off_disk_and_shown_masked() {
     no_secret_in(&json.stdout);
 
     // Nothing under the config dir holds either key.
+    fh.ok(&["pushover", "enable"]);
     let disk = all_file_bytes(dir.path());
     assert!(!disk.is_empty(), "the settings were saved");
     assert!(!contains(&disk, TOKEN) && !contains(&disk, USER));
@@ -389,7 +391,6 @@ fn paste_into(w: &mut Window, label: &str, text: &str) {
 
 #[test]
 fn the_window_sets_up_verifies_tests_pauses_and_resumes_pushover() {
-    use egui_kittest::kittest::{NodeT, Queryable};
     require_secret_service();
     let rt = runtime();
     let stand_in = rt.block_on(PushoverStandIn::start(TOKEN, USER));
