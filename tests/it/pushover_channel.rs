@@ -53,7 +53,11 @@ async fn run(fh: &Farmhook, args: &[&str]) -> crate::support::Run {
 
 /// `test-fire job.failed --to pushover --json`: its one JSON line.
 async fn fire(fh: &Farmhook) -> (crate::support::Run, serde_json::Value) {
-    let fired = run(fh, &["test-fire", "job.failed", "--to", "pushover", "--json"]).await;
+    let fired = run(
+        fh,
+        &["test-fire", "job.failed", "--to", "pushover", "--json"],
+    )
+    .await;
     let line: serde_json::Value = serde_json::from_str(fired.stdout.trim())
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", fired.stdout, fired.stderr));
     assert_eq!(line["destination"], "pushover", "{line}");
@@ -101,10 +105,22 @@ async fn keys_are_checked_as_given_kept_off_disk_and_shown_masked() {
     let spaced = format!("{} {}", &USER[..10], &USER[11..]);
     let odd = format!("{}-", &TOKEN[..29]);
     for (command, value, words) in [
-        ("set-token", short, "the application token has 29 characters"),
+        (
+            "set-token",
+            short,
+            "the application token has 29 characters",
+        ),
         ("set-token", "", "the application token is empty"),
-        ("set-token", odd.as_str(), "character 30 of the application token"),
-        ("set-user", spaced.as_str(), "the user key has a space or line break"),
+        (
+            "set-token",
+            odd.as_str(),
+            "character 30 of the application token",
+        ),
+        (
+            "set-user",
+            spaced.as_str(),
+            "the user key has a space or line break",
+        ),
         ("set-user", &USER[..20], "the user key has 20 characters"),
     ] {
         let refused = fh.run_with_stdin(&["pushover", command, "-"], value);
@@ -181,7 +197,11 @@ async fn verify_lists_the_devices_and_names_a_refused_user_key() {
 
     let unset = run(&fh, &["pushover", "verify"]).await;
     assert_ne!(unset.code, 0);
-    assert!(unset.stderr.contains("Pushover needs both"), "{}", unset.stderr);
+    assert!(
+        unset.stderr.contains("Pushover needs both"),
+        "{}",
+        unset.stderr
+    );
 
     set_keys(&fh);
     let verify = run(&fh, &["pushover", "verify"]).await;
@@ -223,13 +243,13 @@ async fn the_quota_429_is_waited_out_until_its_reset_then_delivered() {
     let said = run(&fh, &["test-fire", "job.failed", "--to", "pushover"]).await;
     assert_eq!(said.code, 0, "{}\n{}", said.stdout, said.stderr);
     assert!(
-        said.stderr.contains("Pushover attempt 1")
-            && said.stderr.contains("monthly message limit"),
+        said.stderr.contains("Pushover attempt 1") && said.stderr.contains("monthly message limit"),
         "{}",
         said.stderr
     );
     assert!(
-        said.stdout.contains("Pushover: delivered job.failed (HTTP 200")
+        said.stdout
+            .contains("Pushover: delivered job.failed (HTTP 200")
             && said.stdout.contains("2 attempts"),
         "{}",
         said.stdout
@@ -301,7 +321,11 @@ async fn a_deleted_application_pauses_pushover_until_resume() {
     // The user fixes it in Pushover and presses Resume: it sends again.
     stand_in.set_gone(None);
     let resumed = fh.ok(&["pushover", "resume"]);
-    assert!(resumed.stdout.contains("Pushover: resumed"), "{}", resumed.stdout);
+    assert!(
+        resumed.stdout.contains("Pushover: resumed"),
+        "{}",
+        resumed.stdout
+    );
     let status = fh.ok(&["status"]).stdout;
     assert!(!status.contains("application token is invalid"), "{status}");
     let (fired, line) = fire(&fh).await;
