@@ -485,6 +485,8 @@ fn the_window_sets_up_verifies_tests_pauses_and_resumes_pushover() {
         .query_all_by_label_contains("")
         .filter_map(|n| n.accesskit_node().label())
         .collect();
-    no_secret_in(&all_text.join("\n"));
+    let all_text = all_text.join("\n");
+    assert!(all_text.contains("Attempt 1: HTTP 200"), "{all_text}");
+    no_secret_in(&all_text);
     w.harness.check_accessibility();
 }
