@@ -405,6 +405,41 @@ async fn a_burst_of_fifty_events_is_batched_into_a_few_notifications_none_lost()
     dispatcher.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_months_last_message_holds_the_queue_until_the_quota_resets() {
+    // One message left this month; the count starts again in four seconds.
+    let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 4;
+    let stand_in = PushoverStandIn::start_with(PushoverConfig {
+        remaining: 1,
+        reset_unix: Some(reset),
+        ..PushoverConfig::new(TOKEN, USER)
+    })
+    .await;
+    let target = Target::new(PushoverTarget {
+        token: AppToken::parse(TOKEN).unwrap(),
+        user: UserKey::parse(USER).unwrap(),
+        api_base: stand_in.base(),
+    });
+    let dispatcher = Dispatcher::new(DeliveryConfig::default(), |_| {}).unwrap();
+    let first = dispatcher.submit(target.clone(), real("job.failed"));
+    assert_eq!(first.await.unwrap().outcome, Outcome::Delivered);
+    // Pushover's answer said 0 left: the next waits for the reset instead
+    // of being refused (the stand-in has room again, as after a reset).
+    stand_in.set_remaining(10);
+    let second = dispatcher.submit(target, real("printer.offline"));
+    let record = tokio::time::timeout(Duration::from_secs(30), second)
+        .await
+        .expect("the held event ends")
+        .unwrap();
+    assert_eq!(record.outcome, Outcome::Delivered, "{:?}", record.error);
+    let messages = stand_in.received();
+    assert_eq!(messages.len(), 2);
+    let held = messages[1].at - messages[0].at;
+    assert!(held >= Duration::from_millis(2500), "held only {held:?}");
+    assert_eq!(stand_in.count_429(), 0);
+    dispatcher.shutdown().await;
+}
+
 /// Clicks into the field labelled `label` and pastes `text` into it.
 fn paste_into(w: &mut Window, label: &str, text: &str) {
     w.settle();
