@@ -70,6 +70,8 @@ echo "== frame cost (cargo bench --bench frame_cost)" >&2
 cargo bench --locked --bench frame_cost 2>/dev/null | tee "$tmp/frame.txt" >&2
 echo "== delivery (cargo bench --bench delivery)" >&2
 cargo bench --locked --bench delivery 2>/dev/null | tee "$tmp/delivery.txt" >&2
+echo "== chat channels under a burst (cargo bench --bench chat_burst, about 30 s)" >&2
+cargo bench --locked --bench chat_burst 2>/dev/null | tee "$tmp/chat.txt" >&2
 echo "== memory under a burst (cargo bench --bench burst_memory, about 70 s)" >&2
 # The profile's secrets live in a keyring: a private one, as in test.sh.
 dbus-run-session -- bash -c '
@@ -87,5 +89,6 @@ printf '| CPU over 10 s idle, window open | %s %% | < 1 %% |\n' "$idle_cpu"
 grep '^| frame' "$tmp/frame.txt" || true
 sed -n 's/^throughput: \(.*\)/| engine throughput | \1 | ≥ 0.9× bare reqwest |/p' "$tmp/delivery.txt"
 sed -n 's/^burst: \(.*\)/| 50-event Discord burst | \1 | 0 lost, ≤ 1 × 429 |/p' "$tmp/delivery.txt"
+sed -n 's/^chat burst: \([A-Za-z]*\): \(.*\)/| 50-event \1 burst | \2 | 0 lost, ≤ 1 × 429 |/p' "$tmp/chat.txt"
 sed -n 's/^burst memory: \(.*\)/| simulate at 500 printers ×50, slow destinations | \1 | bounded |/p' "$tmp/burst.txt"
 printf '| stripped release binary | %s MB | ≤ 20 MB |\n' "$(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }')"

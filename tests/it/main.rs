@@ -13,6 +13,7 @@ mod cli_delivery;
 mod cli_hardening;
 mod delivery;
 mod payload_schema;
+mod pushover_channel;
 mod pushover_stand_in_check;
 mod simulate;
 mod slack_channel;

@@ -62,9 +62,11 @@ impl Sender for PushoverTarget {
         pushover::add_secrets(scrub, &self.token, &self.user);
     }
 
+    /// Shown in the window's delivery detail: plain words, as its font has
+    /// no arrow.
     fn redacted(&self) -> String {
         format!(
-            "{} → user {}",
+            "{} for user {}",
             pushover::messages_url(&self.api_base),
             self.user.redacted()
         )
