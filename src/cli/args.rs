@@ -7,14 +7,22 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
+use crate::core::printers::PrinterKind;
 use crate::core::settings::Channel;
 
-/// farmhook: Discord and custom-webhook notifications for a 3D-print farm.
+/// farmhook: notifications for a 3D-print farm (Discord, Slack, Telegram,
+/// Pushover, a custom webhook), from its own printers or a virtual farm.
 #[derive(Debug, Parser)]
 #[command(name = "farmhook", version = crate::build_info::VERSION_LINE, about)]
 pub struct Cli {
     /// Which profile to use.
-    #[arg(long, global = true, default_value = "default", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "default",
+        env = "FARMHOOK_PROFILE",
+        value_name = "NAME"
+    )]
     pub profile: String,
     /// Where settings files live (default: the platform's config dir).
     #[arg(long, global = true, env = "FARMHOOK_CONFIG_DIR", value_name = "DIR")]
@@ -48,6 +56,16 @@ pub enum Command {
     /// Which events are sent.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// The printers farmhook watches.
+    #[command(subcommand)]
+    Printers(PrintersCommand),
+    /// Watch every printer and deliver their events through each channel's
+    /// selection, until Ctrl-C or SIGTERM.
+    Watch {
+        /// One JSON object per line: each link change, event and delivery.
+        #[arg(long)]
+        json: bool,
+    },
     /// Switch the account plan.
     Plan { plan: PlanArg },
     /// Send a test event now (to configured destinations, enabled or not).
@@ -172,6 +190,56 @@ pub enum PushoverCommand {
     SetUser { value: SecretString },
     #[command(flatten)]
     Common(ChannelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrintersCommand {
+    /// Add a printer: `bambu --name N --host H[:P] --serial S --access-code -`,
+    /// or `octoprint|moonraker --name N --url U [--api-key -]`. It is
+    /// connected to once (a Bambu printer's certificate is pinned when it
+    /// is not Bambu's own) unless `--no-check`.
+    Add(AddPrinterArgs),
+    /// The printers, with their live state while `watch` or the window
+    /// runs, else the last known.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop watching a printer and forget its access code or key.
+    Remove { name: String },
+    /// Connect to a printer, read one status and print it.
+    Test { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AddPrinterArgs {
+    /// bambu, octoprint or moonraker.
+    #[arg(value_parser = parse_printer_kind)]
+    pub kind: PrinterKind,
+    #[arg(long)]
+    pub name: String,
+    /// Bambu: the printer's IP address or host name, with `:port` if not 8883.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// OctoPrint, Moonraker: the base URL, like http://octopi.local.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Bambu: the serial (Settings › Device on the printer).
+    #[arg(long)]
+    pub serial: Option<String>,
+    /// Bambu: `-` reads the LAN access code from stdin.
+    #[arg(long = "access-code", value_name = "-")]
+    pub access_code: Option<SecretString>,
+    /// OctoPrint (needed), Moonraker (if it asks for one): `-` reads the API key from stdin.
+    #[arg(long = "api-key", value_name = "-")]
+    pub api_key: Option<SecretString>,
+    /// Add it without connecting now.
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+fn parse_printer_kind(text: &str) -> Result<PrinterKind, String> {
+    PrinterKind::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]

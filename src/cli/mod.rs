@@ -5,6 +5,7 @@
 mod args;
 mod delivery;
 mod output;
+mod printers;
 mod status_text;
 
 pub use args::*;
@@ -109,7 +110,7 @@ pub(crate) fn print_notes(notes: &Notes) {
 }
 
 /// `-` means stdin: all of it, less one trailing newline.
-fn value_or_stdin(value: &str) -> Result<String, CliError> {
+pub(crate) fn value_or_stdin(value: &str) -> Result<String, CliError> {
     if value != "-" {
         return Ok(value.to_string());
     }
@@ -220,6 +221,8 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
             delivery::test_fire(&profile, event, to, json).await?
         }
         Command::Receive { port } => delivery::receive(&profile, port).await?,
+        Command::Printers(cmd) => printers::run(&profile, cmd).await?,
+        Command::Watch { json } => printers::watch(&profile, json).await?,
         Command::Simulate {
             printers,
             speed,

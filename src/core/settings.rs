@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::channel::{ChannelSpec, PerChannel};
 use super::events::EventSelection;
+use super::printers::PrinterConfig;
 
 /// The version of the settings file this build writes.
 pub const SETTINGS_SCHEMA_VERSION: u32 = 1;
@@ -122,6 +123,10 @@ pub struct Settings {
     pub plan: Plan,
     #[serde(flatten)]
     pub channels: PerChannel<ChannelSettings>,
+    /// The printers farmhook watches (their access codes and keys are in
+    /// the keyring).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub printers: Vec<PrinterConfig>,
 }
 
 impl Default for Settings {
@@ -130,6 +135,7 @@ impl Default for Settings {
             schema_version: SETTINGS_SCHEMA_VERSION,
             plan: Plan::default(),
             channels: PerChannel::default(),
+            printers: Vec::new(),
         }
     }
 }

@@ -112,3 +112,21 @@ mod tests {
         tighten_path(&dir.join("missing")).unwrap();
     }
 }
+/// Writes `bytes` to `path` atomically and owner-only: a temp file beside
+/// it (created exclusively under an unguessable name), fsync, rename. For
+/// small state files the settings lock does not cover (the printers' live
+/// state).
+pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("the file has no folder"))?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".farmhook.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -16,6 +16,7 @@ use crate::core::channels::webhook::endpoint_url::EndpointUrl;
 use crate::core::channels::{discord, webhook};
 use crate::core::duplicates::{Address, ProfileDestinations, duplicate_warnings};
 use crate::core::events::EventType;
+use crate::core::printers::PrinterConfig;
 use crate::core::profile::ProfileName;
 use crate::core::redact::Scrubber;
 use crate::core::settings::{Channel, LegacyEndpointUrl, Plan, Settings};
@@ -416,6 +417,66 @@ impl Profile {
             })
             .await?;
         Ok(notes)
+    }
+
+    /// Adds a printer to watch, its access code or API key into the keyring.
+    /// A name already in use is refused.
+    pub async fn add_printer(
+        &self,
+        printer: PrinterConfig,
+        secret: Option<&str>,
+    ) -> Result<Notes, ProfileError> {
+        let name = printer.name.clone();
+        let loaded = self.load().await?;
+        if loaded.settings.printers.iter().any(|p| p.name == name) {
+            return Err(ProfileError::Invalid(format!(
+                "a printer named '{name}' is already watched: remove it first (`farmhook printers remove '{name}'`) or choose another name"
+            )));
+        }
+        match secret {
+            Some(secret) => {
+                self.secrets
+                    .set_printer_secret(&name, secret.to_string())
+                    .await?
+            }
+            None => self.secrets.delete_printer_secret(&name).await?,
+        }
+        let ((), notes) = self
+            .update(|s| {
+                if s.printers.iter().any(|p| p.name == name) {
+                    return Err(ProfileError::Invalid(format!(
+                        "a printer named '{name}' was added meanwhile"
+                    )));
+                }
+                s.printers.push(printer);
+                Ok(())
+            })
+            .await?;
+        Ok(notes)
+    }
+
+    /// Stops watching a printer and forgets its secret.
+    pub async fn remove_printer(&self, name: &str) -> Result<Notes, ProfileError> {
+        let (found, notes) = self
+            .update(|s| {
+                let before = s.printers.len();
+                s.printers.retain(|p| p.name != name);
+                Ok(s.printers.len() != before)
+            })
+            .await?;
+        if !found {
+            return Err(ProfileError::Invalid(format!(
+                "no printer is named '{name}': `farmhook printers list` shows them"
+            )));
+        }
+        self.secrets.delete_printer_secret(name).await?;
+        Ok(notes)
+    }
+
+    /// Where a printer's last known state is kept between runs of `watch`
+    /// (no secret in it).
+    pub fn printer_state_path(&self) -> std::path::PathBuf {
+        self.config.path().with_extension("printers.json")
     }
 
     /// Reads every secret of the profile. Keyring trouble does not fail the

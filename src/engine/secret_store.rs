@@ -19,6 +19,11 @@ pub const KEYRING_SERVICE: &str = "farmhook";
 /// (`core::channels::SPECS`), which names its keyring entry.
 pub type SecretKind = &'static SecretSpec;
 
+/// The keyring entry of a printer's access code or API key.
+fn printer_entry(printer: &str) -> String {
+    format!("printer/{printer}")
+}
+
 /// Why the keyring could not be used, in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretStoreError {
@@ -78,8 +83,8 @@ impl SecretStore {
         SecretStore { profile }
     }
 
-    fn user(&self, kind: SecretKind) -> String {
-        format!("{}/{}", self.profile, kind.entry)
+    fn user(&self, entry: &str) -> String {
+        format!("{}/{entry}", self.profile)
     }
 
     async fn blocking<T: Send + 'static>(
@@ -87,7 +92,15 @@ impl SecretStore {
         kind: SecretKind,
         op: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
     ) -> Result<T, SecretStoreError> {
-        let user = self.user(kind);
+        self.blocking_entry(kind.entry, op).await
+    }
+
+    async fn blocking_entry<T: Send + 'static>(
+        &self,
+        entry: &str,
+        op: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
+    ) -> Result<T, SecretStoreError> {
+        let user = self.user(entry);
         let run = move || {
             let entry = keyring::Entry::new(KEYRING_SERVICE, &user)?;
             op(entry)
@@ -125,6 +138,40 @@ impl SecretStore {
     /// Whether the keyring answers at all (a read of the Discord entry).
     pub async fn check(&self) -> Result<(), SecretStoreError> {
         self.get(&URL_SECRET).await.map(|_| ())
+    }
+
+    /// A printer's access code or API key: entry `printer/<name>`.
+    pub async fn printer_secret(&self, printer: &str) -> Result<Option<String>, SecretStoreError> {
+        self.blocking_entry(&printer_entry(printer), |entry| {
+            match entry.get_password() {
+                Ok(value) => Ok(Some(value)),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    pub async fn set_printer_secret(
+        &self,
+        printer: &str,
+        value: String,
+    ) -> Result<(), SecretStoreError> {
+        self.blocking_entry(&printer_entry(printer), move |entry| {
+            entry.set_password(&value)
+        })
+        .await
+    }
+
+    /// Removes a printer's secret; removing one that is not there is fine.
+    pub async fn delete_printer_secret(&self, printer: &str) -> Result<(), SecretStoreError> {
+        self.blocking_entry(&printer_entry(printer), |entry| {
+            match entry.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await
     }
 
     /// Reads a secret and parses it into its type; a stored value that no

@@ -11,6 +11,7 @@ mod ui_support;
 mod cli_config;
 mod cli_delivery;
 mod cli_hardening;
+mod cli_printers;
 mod delivery;
 mod payload_schema;
 mod pushover_channel;

@@ -13,6 +13,8 @@
 //! retrying cannot fix. It ends when `stop` turns true. No secret ever
 //! appears in an update.
 
+pub mod watcher;
+
 use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 
