@@ -18,7 +18,7 @@ use crate::core::settings::Channel;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
 use crate::engine::printers::watcher::{self, Watcher};
-use crate::engine::printers::{LinkState, SourceReport};
+use crate::engine::printers::{SourceReport, link_words};
 use crate::engine::profile::{Profile, ProfileError};
 use crate::engine::routing::{new_event_id, route_event};
 use crate::engine::service::EngineOptions;
@@ -293,6 +293,7 @@ pub async fn watch(profile: &Profile, json_out: bool) -> Result<(), CliError> {
     .map_err(CliError::input)?;
     dispatcher.set_scrubber(secrets.scrubber(&settings, &options.api_bases));
 
+    let stop = stop_signal();
     let (watcher, mut updates) = Watcher::start(printers);
     note!(
         "farmhook: watching {} printer(s); Ctrl-C or SIGTERM stops",
@@ -301,7 +302,6 @@ pub async fn watch(profile: &Profile, json_out: bool) -> Result<(), CliError> {
     let mut states: BTreeMap<String, (String, PrinterSnapshot)> = BTreeMap::new();
     let mut state_tick = tokio::time::interval(STATE_EVERY);
     let mut dirty = false;
-    let stop = stop_signal();
     tokio::pin!(stop);
     let mut failed = 0usize;
     loop {
@@ -382,28 +382,26 @@ pub async fn watch(profile: &Profile, json_out: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (systemd stopping the unit).
-async fn stop_signal() {
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (systemd stopping the unit). The
+/// handlers are installed here, at once, before any printer is reported:
+/// a stop that comes early must not kill the process unawares.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let term = {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        signal(SignalKind::terminate()).ok()
+    };
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = ctrl_c => {}
                 _ = term.recv() => {}
             }
             return;
         }
-    }
-    tokio::signal::ctrl_c().await.ok();
-}
-
-fn link_words(link: &LinkState) -> String {
-    match link {
-        LinkState::Connecting => "connecting".into(),
-        LinkState::Connected => "connected".into(),
-        LinkState::Retrying { in_s, why } => format!("trying again in {in_s} s ({why})"),
-        LinkState::Stopped(why) => format!("stopped: {why}"),
+        ctrl_c.await.ok();
     }
 }
 

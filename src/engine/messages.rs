@@ -9,12 +9,14 @@ use secrecy::SecretString;
 use super::clipboard::SecretToCopy;
 use super::delivery::health::ChannelHealth;
 use super::delivery::log::DeliveryRecord;
+use super::printers::PrinterView;
 use super::profile::SecretsView;
 use super::secret_store::SecretKind;
 use super::verify::Facts;
 use crate::core::channels::telegram::FoundChat;
 use crate::core::events::EventType;
 use crate::core::payload::Event;
+use crate::core::printers::PrinterConfig;
 use crate::core::settings::{Channel, Plan, Settings};
 use crate::engine::simulation::{SimulationSettings, SimulationView};
 
@@ -50,6 +52,16 @@ pub enum EngineCommand {
     /// Ask the channel's service what its saved secret points at
     /// (nothing is posted). Answered with `Verified`.
     Verify(Channel),
+    /// Add a printer to watch (a Bambu printer is connected to once to
+    /// learn its certificate). Answered with `Answered(ticket, …)`.
+    AddPrinter {
+        ticket: Ticket,
+        printer: PrinterConfig,
+        /// Its access code or API key (`Debug` never shows it).
+        secret: Option<SecretString>,
+    },
+    /// Stop watching a printer and forget its secret.
+    RemovePrinter(String),
     /// List the chats that wrote to the Telegram bot (posts nothing).
     /// Answered with `FoundChats`.
     FindChats,
@@ -132,6 +144,8 @@ pub enum EngineUpdate {
     Delivery(Box<DeliveryRecord>),
     Health(Channel, ChannelHealth),
     Verified(Channel, Result<Facts, String>),
+    /// Every watched printer's link and state (sent when one changes).
+    Printers(Vec<PrinterView>),
     /// The chats that wrote to the Telegram bot, newest first, or why not.
     FoundChats(Result<Vec<FoundChat>, String>),
     /// The path and the number of records, or why not.

@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
 use super::clipboard::SecretClipboard;
@@ -15,12 +17,15 @@ use super::delivery;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::log::DeliveryRecord;
 pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel, SettingsChange, Ticket};
+use super::printers::watcher::{self, Watcher};
+use super::printers::{LinkState, PrinterView, SourceReport, SourceUpdate, link_words};
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
 use super::verify::verify;
 use crate::core::api_base::ApiBases;
 use crate::core::payload::Event;
+use crate::core::printers::{PrinterConfig, PrinterKind, to_event};
 use crate::core::settings::{Channel, Settings};
 use crate::engine::simulation::{self, SimulationSettings};
 use crate::engine::updates::{self, UpdateReceiver, UpdateSender};
@@ -224,6 +229,11 @@ struct State {
     simulation: Option<tokio::sync::watch::Sender<bool>>,
     /// Copied secrets waiting to be cleared from the clipboard.
     clipboard: SecretClipboard,
+    /// The printers being watched while the window is open, and the one
+    /// stream their sources report into.
+    watcher: Option<(Watcher, Vec<PrinterConfig>)>,
+    printer_updates: mpsc::Sender<SourceUpdate>,
+    printer_views: BTreeMap<String, PrinterView>,
 }
 
 async fn run(
@@ -247,6 +257,7 @@ async fn run(
     };
     let (keyring_looks, mut looked) = mpsc::unbounded_channel();
     let (simulated, mut simulated_rx) = mpsc::channel(SIMULATION_QUEUE_CAPACITY);
+    let (printer_updates, mut printer_rx) = mpsc::channel(watcher::UPDATE_QUEUE);
     let mut state = State {
         profile,
         options,
@@ -263,6 +274,9 @@ async fn run(
         simulated,
         simulation: None,
         clipboard: SecretClipboard::default(),
+        watcher: None,
+        printer_updates,
+        printer_views: BTreeMap::new(),
     };
     state.reload().await;
     let mut watch = tokio::time::interval(WATCH_FILE_EVERY);
@@ -292,7 +306,12 @@ async fn run(
             Some((generation, secrets)) = looked.recv() => {
                 state.keyring_looked(generation, secrets).await;
             }
+            Some(update) = printer_rx.recv() => state.printer_update(update),
         }
+        state.sync_printers().await;
+    }
+    if let Some((watcher, _)) = state.watcher.take() {
+        watcher.stop(Duration::from_secs(3)).await;
     }
     if let Some(stop) = state.simulation.take() {
         stop.send_replace(true);
@@ -549,6 +568,27 @@ impl State {
                 self.change(r).await;
             }
             EngineCommand::Verify(channel) => self.verify(channel),
+            EngineCommand::AddPrinter {
+                ticket,
+                mut printer,
+                secret,
+            } => {
+                let answer = self.add_printer(&mut printer, secret).await;
+                if let Err(e) = &answer {
+                    self.out.error(e.clone());
+                } else {
+                    self.out
+                        .info(format!("{} added: farmhook watches it now", printer.name));
+                    self.reload().await;
+                }
+                self.out.send(EngineUpdate::Answered(ticket, answer));
+            }
+            EngineCommand::RemovePrinter(name) => {
+                let r = self.profile.remove_printer(&name).await;
+                if self.change(r).await.is_some() {
+                    self.out.info(format!("{name} removed"));
+                }
+            }
             EngineCommand::FindChats => {
                 let client = self.dispatcher.client().clone();
                 let http = self.dispatcher.config().http.clone();
@@ -651,6 +691,111 @@ impl State {
                 out.send(EngineUpdate::Simulation(view));
             }
         });
+    }
+
+    /// Adds a printer: a Bambu printer is connected to once, and its
+    /// certificate pinned when it is not Bambu's own.
+    async fn add_printer(
+        &mut self,
+        printer: &mut PrinterConfig,
+        secret: Option<SecretString>,
+    ) -> Result<(), String> {
+        if printer.kind == PrinterKind::Bambu {
+            let probe = watcher::probe(printer, secret.as_ref(), Duration::from_secs(15))
+                .await
+                .map_err(|why| format!("{} was not added: {why}", printer.name))?;
+            if !probe.chained_to_bambu {
+                printer.fingerprint = probe.fingerprint;
+                self.out.info(format!(
+                    "{}'s certificate is not signed by Bambu Lab's CAs: pinned it (SHA-256 {})",
+                    printer.name,
+                    printer
+                        .fingerprint
+                        .as_deref()
+                        .map(crate::core::printers::config::format_fingerprint)
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        let secret = secret.map(|s| s.expose_secret().to_string());
+        self.profile
+            .add_printer(printer.clone(), secret.as_deref())
+            .await
+            .map(|notes| notes.into_iter().for_each(|n| self.out.info(n)))
+            .map_err(|e| e.to_string())
+    }
+
+    /// (Re)starts the watcher when the printers in the settings changed
+    /// (added, removed, edited from the command line).
+    async fn sync_printers(&mut self) {
+        let wanted = &self.settings.printers;
+        if self.watcher.as_ref().map(|(_, p)| p) == Some(wanted)
+            || (self.watcher.is_none() && wanted.is_empty())
+        {
+            return;
+        }
+        if let Some((old, _)) = self.watcher.take() {
+            tokio::spawn(old.stop(Duration::from_secs(3)));
+        }
+        self.printer_views
+            .retain(|name, _| wanted.iter().any(|p| &p.name == name));
+        let mut printers = Vec::new();
+        for p in wanted {
+            let secret = match self.profile.secrets().printer_secret(&p.name).await {
+                Ok(secret) => secret.map(SecretString::from),
+                Err(e) => {
+                    self.out
+                        .error(format!("{}'s secret could not be read: {e}", p.name));
+                    None
+                }
+            };
+            self.printer_views
+                .entry(p.name.clone())
+                .or_insert_with(|| PrinterView {
+                    config: p.clone(),
+                    link: "connecting".into(),
+                    connected: false,
+                    snapshot: Default::default(),
+                })
+                .config = p.clone();
+            printers.push((p.clone(), secret));
+        }
+        if !printers.is_empty() {
+            let watcher = Watcher::start_with(printers, self.printer_updates.clone());
+            self.watcher = Some((watcher, wanted.clone()));
+        }
+        self.send_printers();
+    }
+
+    /// One source's news: an event routed like any other, and the view.
+    fn printer_update(&mut self, update: SourceUpdate) {
+        let Some(view) = self.printer_views.get_mut(&update.printer) else {
+            return;
+        };
+        match update.what {
+            SourceReport::Link(link) => {
+                view.connected = link == LinkState::Connected;
+                view.link = link_words(&link);
+            }
+            SourceReport::Snapshot(snapshot) => view.snapshot = snapshot,
+            SourceReport::News(news) => {
+                let event = to_event(
+                    &news,
+                    &view.config,
+                    "",
+                    time::OffsetDateTime::now_utc(),
+                    crate::engine::routing::new_event_id(),
+                );
+                self.send_event(event);
+            }
+        }
+        self.send_printers();
+    }
+
+    fn send_printers(&self) {
+        self.out.send(EngineUpdate::Printers(
+            self.printer_views.values().cloned().collect(),
+        ));
     }
 
     fn verify(&self, channel: Channel) {

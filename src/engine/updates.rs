@@ -41,6 +41,7 @@ enum Slot {
     Loaded,
     Secrets,
     DuplicateWarnings,
+    Printers,
 }
 
 #[derive(Default)]
@@ -53,6 +54,7 @@ struct Waiting {
     loaded: Option<EngineUpdate>,
     secrets: Option<EngineUpdate>,
     duplicate_warnings: Option<EngineUpdate>,
+    printers: Option<EngineUpdate>,
 }
 
 impl Waiting {
@@ -86,6 +88,9 @@ impl Waiting {
                 update,
                 Slot::DuplicateWarnings,
             ),
+            update @ EngineUpdate::Printers(_) => {
+                Self::keyed(&mut self.line, &mut self.printers, update, Slot::Printers)
+            }
             message => {
                 if self.messages >= MAX_WAITING_MESSAGES {
                     self.drop_oldest_notice();
@@ -141,6 +146,7 @@ impl Waiting {
                 Slot::Simulation => self.simulation.take().map(EngineUpdate::Simulation),
                 Slot::Loaded => self.loaded.take(),
                 Slot::Secrets => self.secrets.take(),
+                Slot::Printers => self.printers.take(),
                 Slot::DuplicateWarnings => self.duplicate_warnings.take(),
             };
             if update.is_some() {

@@ -21,6 +21,7 @@ pub enum Section {
     /// One channel's settings (URL or key, Enable, Verify, Resume) and
     /// its own events.
     Channel(Channel),
+    Printers,
     Test,
     VirtualFarm,
     Troubleshooting,
@@ -35,12 +36,13 @@ impl Default for Section {
 /// The list on the left of the Notifications page, top to bottom, with each
 /// entry's name (also its name for screen readers). A new channel is one
 /// row here.
-pub const SECTIONS: [(Section, &str); 8] = [
+pub const SECTIONS: [(Section, &str); 9] = [
     (Section::Channel(Channel::Discord), "Discord"),
     (Section::Channel(Channel::Slack), "Slack"),
     (Section::Channel(Channel::Telegram), "Telegram"),
     (Section::Channel(Channel::Pushover), "Pushover"),
     (Section::Channel(Channel::Webhook), "Custom webhook 💎"),
+    (Section::Printers, "Printers"),
     (Section::Test, "Test"),
     (Section::VirtualFarm, "Virtual farm"),
     (Section::Troubleshooting, "Troubleshooting"),

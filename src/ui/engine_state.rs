@@ -10,6 +10,7 @@ use crate::core::channels::telegram::FoundChat;
 use crate::core::settings::{Channel, Settings};
 use crate::engine::delivery::health::ChannelHealth;
 use crate::engine::delivery::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryRecord, Outcome};
+use crate::engine::printers::PrinterView;
 use crate::engine::service::{EngineUpdate, NoticeLevel, SecretsView, Ticket};
 use crate::engine::simulation::SimulationView;
 use crate::engine::verify::Facts;
@@ -74,6 +75,8 @@ pub struct EngineState {
     pub verify: PerChannel<Verify>,
     /// Telegram's Find chat: asking, or its answer.
     pub found_chats: FindChats,
+    /// The watched printers, live.
+    pub printers: Vec<PrinterView>,
     pub deliveries: Deliveries,
     pub notices: Vec<Notice>,
     next_notice: u64,
@@ -105,6 +108,7 @@ impl EngineState {
             health: Default::default(),
             verify: PerChannel::default(),
             found_chats: FindChats::NotAsked,
+            printers: Vec::new(),
             deliveries: Deliveries::new(DEFAULT_LOG_CAPACITY),
             notices: Vec::new(),
             next_notice: 0,
@@ -171,6 +175,7 @@ impl EngineState {
                 self.health[destination] = health;
             }
             EngineUpdate::FoundChats(result) => self.found_chats = FindChats::Answered(result),
+            EngineUpdate::Printers(printers) => self.printers = printers,
             EngineUpdate::Verified(channel, result) => {
                 self.verify[channel] = Verify::Answered(result)
             }

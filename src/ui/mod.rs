@@ -19,6 +19,7 @@ pub mod events_panel;
 pub mod notification_settings_page;
 pub mod notifications_tile;
 pub mod payload_preview;
+pub mod printers_panel;
 pub mod pushover_panel;
 pub mod record_words;
 mod secret_url_field;

@@ -7,6 +7,7 @@ use eframe::egui;
 use super::command::{Page, Section, UiCommand};
 use super::discord_panel::DiscordPanel;
 use super::engine_state::EngineState;
+use super::printers_panel::PrintersPanel;
 use super::pushover_panel::PushoverPanel;
 use super::section_list::{self, LIST_WIDTH};
 use super::simulation_panel::SimulationPanel;
@@ -31,6 +32,7 @@ pub struct NotificationSettingsPage {
     pushover: PushoverPanel,
     webhook: WebhookPanel,
     test: TestPanel,
+    printers: PrintersPanel,
     simulation: SimulationPanel,
 }
 
@@ -42,6 +44,7 @@ impl NotificationSettingsPage {
         self.slack.hide();
         self.telegram.hide();
         self.pushover.hide();
+        self.printers.hide();
         self.webhook.hide();
     }
 
@@ -115,6 +118,7 @@ impl NotificationSettingsPage {
                     events_panel::ui(ui, settings, channel, commands)
                 });
             }
+            Section::Printers => self.printers.ui(ui, state, commands),
             Section::Test => self.test.ui(ui, settings, state, commands),
             Section::VirtualFarm => self.simulation.ui(ui, state, commands),
             Section::Troubleshooting => troubleshooting_panel::ui(ui, settings, state),

@@ -41,6 +41,10 @@ pub fn ui(
                     ui.end_row();
                 }
 
+                ui.label(RichText::new("Printers").strong());
+                ui.vertical(|ui| printers_ui(ui, state));
+                ui.end_row();
+
                 ui.label(RichText::new("Events").strong());
                 ui.vertical(|ui| events_ui(ui, settings));
                 ui.end_row();
@@ -118,6 +122,19 @@ fn channel_ui(ui: &mut egui::Ui, settings: &Settings, state: &EngineState, chann
         widgets::error_line(ui, e);
     }
     health_ui(ui, state, channel);
+}
+
+/// How many printers farmhook watches and how many answer.
+fn printers_ui(ui: &mut egui::Ui, state: &EngineState) {
+    let all = state.printers.len();
+    let connected = state.printers.iter().filter(|p| p.connected).count();
+    if all == 0 {
+        ui.label("None watched yet: add your printers in Configure › Printers");
+    } else if connected == all {
+        widgets::ok_line(ui, format!("{connected} of {all} connected"));
+    } else {
+        widgets::warn_line(ui, format!("{connected} of {all} connected"));
+    }
 }
 
 fn health_ui(ui: &mut egui::Ui, state: &EngineState, destination: Channel) {

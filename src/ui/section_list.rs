@@ -135,6 +135,18 @@ fn section_state(section: Section, settings: &Settings, state: &EngineState) -> 
             }
         }
         Section::Troubleshooting => (String::new(), Tone::Quiet),
+        Section::Printers => printers_state(state),
+    }
+}
+
+/// The printers at a glance: how many are connected.
+fn printers_state(state: &EngineState) -> (String, Tone) {
+    let all = state.printers.len();
+    let connected = state.printers.iter().filter(|p| p.connected).count();
+    match (all, connected) {
+        (0, _) => ("none yet".to_string(), Tone::Quiet),
+        (all, connected) if connected == all => (format!("✔ {all} connected"), Tone::Good),
+        (all, connected) => (format!("⚠ {connected} of {all} connected"), Tone::Warning),
     }
 }
 

@@ -25,4 +25,5 @@ mod test_servers;
 mod ui_deliveries;
 mod ui_keyring_unavailable;
 mod ui_layout;
+mod ui_printers;
 mod ui_settings;

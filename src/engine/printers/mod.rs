@@ -52,6 +52,27 @@ pub enum LinkState {
     Stopped(String),
 }
 
+/// A watched printer as the window shows it: its settings, its link and
+/// what it is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrinterView {
+    pub config: PrinterConfig,
+    /// The link in words (`connected`, `trying again in 4 s (…)`…).
+    pub link: String,
+    pub connected: bool,
+    pub snapshot: PrinterSnapshot,
+}
+
+/// The link in words, for the window, `watch` and `printers list`.
+pub fn link_words(link: &LinkState) -> String {
+    match link {
+        LinkState::Connecting => "connecting".into(),
+        LinkState::Connected => "connected".into(),
+        LinkState::Retrying { in_s, why } => format!("trying again in {in_s} s ({why})"),
+        LinkState::Stopped(why) => format!("stopped: {why}"),
+    }
+}
+
 /// Everything a source needs to run.
 pub struct SourceContext {
     pub config: PrinterConfig,

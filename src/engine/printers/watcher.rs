@@ -28,6 +28,15 @@ impl Watcher {
         printers: Vec<(PrinterConfig, Option<SecretString>)>,
     ) -> (Watcher, mpsc::Receiver<SourceUpdate>) {
         let (updates, receiver) = mpsc::channel(UPDATE_QUEUE);
+        (Watcher::start_with(printers, updates), receiver)
+    }
+
+    /// Like [`Watcher::start`], reporting into `updates` (the window's
+    /// engine keeps one stream across restarts of the watcher).
+    pub fn start_with(
+        printers: Vec<(PrinterConfig, Option<SecretString>)>,
+        updates: mpsc::Sender<SourceUpdate>,
+    ) -> Watcher {
         let (stop, stopped) = watch::channel(false);
         let tasks = printers
             .into_iter()
@@ -41,7 +50,7 @@ impl Watcher {
                 tokio::spawn(run_source(ctx))
             })
             .collect();
-        (Watcher { stop, tasks }, receiver)
+        Watcher { stop, tasks }
     }
 
     /// Tells every source to end and waits up to `grace` for them.
