@@ -895,6 +895,49 @@ mod tests {
     }
 
     #[test]
+    fn the_verifier_takes_a_chained_leaf_without_san_reached_by_ip() {
+        let (ca, leaf) = ca_and_leaf(SERIAL);
+        let mut roots = RootCertStore::empty();
+        roots.add(ca).unwrap();
+        let verifier = |serial: &str, policy| PrinterCertVerifier {
+            provider: provider(),
+            roots: Arc::new(roots.clone()),
+            serial: serial.into(),
+            pin: None,
+            policy,
+            seen: CertSlot::default(),
+        };
+        let ip = ServerName::try_from("192.168.1.40").unwrap();
+        let strict = verifier(SERIAL, CertPolicy::Strict);
+        assert!(
+            strict
+                .verify_server_cert(&leaf, &[], &ip, &[], UnixTime::now())
+                .is_ok()
+        );
+        let seen = strict.seen.get().unwrap();
+        assert!(seen.chained && seen.refusal.is_none(), "{seen:?}");
+        assert_eq!(seen.fingerprint, sha256_hex(&leaf));
+        // The same leaf for another serial is refused, and says why.
+        let other = verifier("01P00A999999999", CertPolicy::Strict);
+        assert!(
+            other
+                .verify_server_cert(&leaf, &[], &ip, &[], UnixTime::now())
+                .is_err()
+        );
+        assert!(other.seen.refusal().unwrap().contains("names serial"));
+        // Bambu's real CAs do not vouch for the throwaway one.
+        let real = PrinterCertVerifier {
+            roots: bambu_roots(),
+            ..verifier(SERIAL, CertPolicy::Probe)
+        };
+        assert!(
+            real.verify_server_cert(&leaf, &[], &ip, &[], UnixTime::now())
+                .is_ok()
+        );
+        assert!(!real.seen.get().unwrap().chained);
+    }
+
+    #[test]
     fn the_backoff_doubles_from_one_to_thirty_seconds_and_resets() {
         let mut b = Backoff::default();
         let waits: Vec<u64> = (0..7).map(|_| b.next_wait().as_secs()).collect();
