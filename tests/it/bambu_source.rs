@@ -436,3 +436,15 @@ async fn broker_gone_probe() {
         .expect_err("nothing answers");
     assert!(err.contains("connection refused"), "{err}");
 }
+
+#[tokio::test]
+async fn a_printer_reached_by_ipv6_is_watched_too() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED: this machine has no IPv6 loopback (::1)");
+        return;
+    }
+    let broker = Mosquitto::start_on("::1", SERIAL, CODE);
+    assert!(broker.address().starts_with("[::1]:"));
+    let (source, _printer) = connected_idle(&broker).await;
+    source.stop().await;
+}

@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 
 pub struct Mosquitto {
     dir: tempfile::TempDir,
+    /// The loopback address it listens on: `127.0.0.1` or `::1`.
+    host: &'static str,
     child: Option<Child>,
     pub serial: String,
     pub access_code: String,
@@ -30,6 +32,11 @@ pub struct Mosquitto {
 
 impl Mosquitto {
     pub fn start(serial: &str, access_code: &str) -> Mosquitto {
+        Mosquitto::start_on("127.0.0.1", serial, access_code)
+    }
+
+    /// The same on another loopback address (`::1` for IPv6).
+    pub fn start_on(host: &'static str, serial: &str, access_code: &str) -> Mosquitto {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = |name: &str| dir.path().join(name);
 
@@ -66,7 +73,7 @@ impl Mosquitto {
             .expect("mosquitto_passwd runs (apt-get install mosquitto)");
         assert!(passwd.status.success(), "mosquitto_passwd: {passwd:?}");
 
-        let (tls_port, plain_port) = (free_port(), free_port());
+        let (tls_port, plain_port) = (free_port(host), free_port(host));
         let config = format!(
             "per_listener_settings false\n\
              allow_anonymous false\n\
@@ -74,12 +81,12 @@ impl Mosquitto {
              persistence false\n\
              user root\n\
              log_dest file {log}\n\
-             listener {tls_port} 127.0.0.1\n\
+             listener {tls_port} {host}\n\
              cafile {ca}\n\
              certfile {cert}\n\
              keyfile {key}\n\
              tls_version tlsv1.2\n\
-             listener {plain_port} 127.0.0.1\n",
+             listener {plain_port} {host}\n",
             passwd = path("passwd").display(),
             log = path("mosquitto.log").display(),
             ca = path("ca.pem").display(),
@@ -89,6 +96,7 @@ impl Mosquitto {
         std::fs::write(path("mosquitto.conf"), config).expect("mosquitto.conf");
         let mut broker = Mosquitto {
             dir,
+            host,
             child: None,
             serial: serial.into(),
             access_code: access_code.into(),
@@ -100,9 +108,12 @@ impl Mosquitto {
         broker
     }
 
-    /// `127.0.0.1:<tls port>`, the printer's address.
+    /// `127.0.0.1:<tls port>` (or `[::1]:<tls port>`), the printer's address.
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.tls_port)
+        match self.host.contains(':') {
+            true => format!("[{}]:{}", self.host, self.tls_port),
+            false => format!("{}:{}", self.host, self.tls_port),
+        }
     }
 
     /// Kills the broker (SIGKILL): the printer drops off the network.
@@ -128,7 +139,7 @@ impl Mosquitto {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         for port in [self.tls_port, self.plain_port] {
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            while TcpStream::connect((self.host, port)).is_err() {
                 assert!(
                     Instant::now() < deadline,
                     "mosquitto did not listen on {port}: {}",
@@ -170,7 +181,7 @@ impl TestPrinter {
     async fn connect(broker: &Mosquitto) -> TestPrinter {
         let mut options = MqttOptions::new(
             format!("test-printer-{}", broker.plain_port),
-            "127.0.0.1",
+            broker.host,
             broker.plain_port,
         );
         options
@@ -254,8 +265,8 @@ impl Drop for TestPrinter {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+fn free_port(host: &str) -> u16 {
+    std::net::TcpListener::bind((host, 0))
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
         .port()
