@@ -255,6 +255,16 @@ async fn a_cancel_is_told_as_cancelled_only() {
     source.until_state("idle").await;
     assert_eq!(source.news(), ["job.cancelled"]);
     source.stop().await;
+    // Stopping says goodbye (MQTT DISCONNECT) rather than dropping the socket.
+    let deadline = std::time::Instant::now() + WAIT;
+    while !broker
+        .log()
+        .lines()
+        .any(|l| l.contains("Client farmhook-") && l.ends_with(" disconnected."))
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", broker.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

@@ -369,6 +369,9 @@ impl Session<'_> {
             tokio::select! {
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
+                        if connected {
+                            self.goodbye().await;
+                        }
                         return Ended::Stop;
                     }
                 }
@@ -431,6 +434,16 @@ impl Session<'_> {
                 }
             }
         }
+    }
+
+    /// Disconnects cleanly: a P1 copes badly with more than one client,
+    /// so a stale session should not linger on it.
+    async fn goodbye(&mut self) {
+        self.client.try_disconnect().ok();
+        let flush = async { while self.events.poll().await.is_ok() {} };
+        tokio::time::timeout(Duration::from_secs(1), flush)
+            .await
+            .ok();
     }
 
     async fn tell(&mut self, news: Vec<PrinterNews>) {
