@@ -4,7 +4,7 @@
 # Sourced by scripts/test.sh, scripts/window-check.sh and scripts/bench.sh.
 
 FARMHOOK_PACKAGES=(dbus dbus-daemon gnome-keyring xvfb xdotool imagemagick
-  libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0)
+  libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 mosquitto mosquitto-clients)
 
 ensure_packages() {
   local missing=()
@@ -14,6 +14,9 @@ ensure_packages() {
   command -v Xvfb >/dev/null || missing+=(xvfb)
   command -v xdotool >/dev/null || missing+=(xdotool)
   command -v import >/dev/null || missing+=(imagemagick)
+  # A real MQTT broker stands in for Bambu printers (/usr/sbin may not be on PATH).
+  [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
+  command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
   # The window loads these at run time (EGL + Mesa's llvmpipe, xkbcommon).
   ldconfig -p | grep -q 'libEGL.so.1 ' || missing+=(libegl1)
   ldconfig -p | grep -q 'libEGL_mesa.so.0 ' || missing+=(libegl-mesa0 libgl1-mesa-dri)

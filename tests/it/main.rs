@@ -8,6 +8,7 @@
 mod support;
 mod ui_support;
 
+mod bambu_source;
 mod cli_config;
 mod cli_delivery;
 mod cli_hardening;

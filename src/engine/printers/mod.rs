@@ -13,6 +13,7 @@
 //! retrying cannot fix. It ends when `stop` turns true. No secret ever
 //! appears in an update.
 
+pub mod bambu;
 pub mod watcher;
 
 use secrecy::SecretString;

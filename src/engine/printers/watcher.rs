@@ -73,7 +73,8 @@ async fn futures_join(tasks: Vec<JoinHandle<()>>) {
 /// kind's source).
 pub async fn run_source(ctx: SourceContext) {
     match ctx.config.kind {
-        PrinterKind::Bambu | PrinterKind::OctoPrint | PrinterKind::Moonraker => {
+        PrinterKind::Bambu => super::bambu::run(ctx).await,
+        PrinterKind::OctoPrint | PrinterKind::Moonraker => {
             let printer = ctx.config.name.clone();
             let update = SourceUpdate {
                 printer,
@@ -94,9 +95,9 @@ pub async fn probe(
     secret: Option<&SecretString>,
     timeout: Duration,
 ) -> Result<Probe, String> {
-    let _ = (secret, timeout);
     match config.kind {
-        PrinterKind::Bambu | PrinterKind::OctoPrint | PrinterKind::Moonraker => Err(format!(
+        PrinterKind::Bambu => super::bambu::probe(config, secret, timeout).await,
+        PrinterKind::OctoPrint | PrinterKind::Moonraker => Err(format!(
             "this build cannot connect to {} printers yet",
             config.kind.label()
         )),

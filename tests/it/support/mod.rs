@@ -192,6 +192,7 @@ impl Drop for BareBus {
 
 pub mod discord_stand_in;
 pub mod endpoint;
+pub mod mosquitto;
 pub mod pushover_stand_in;
 pub mod slack_stand_in;
 pub mod telegram_stand_in;
