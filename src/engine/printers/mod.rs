@@ -13,6 +13,10 @@
 //! retrying cannot fix. It ends when `stop` turns true. No secret ever
 //! appears in an update.
 
+pub mod moonraker;
+pub mod octoprint;
+mod socket;
+
 use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 
