@@ -4,7 +4,7 @@
 # Sourced by scripts/test.sh, scripts/window-check.sh and scripts/bench.sh.
 
 FARMHOOK_PACKAGES=(dbus dbus-daemon gnome-keyring xvfb xdotool imagemagick
-  libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0)
+  libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 python3-venv)
 
 ensure_packages() {
   local missing=()
@@ -14,6 +14,8 @@ ensure_packages() {
   command -v Xvfb >/dev/null || missing+=(xvfb)
   command -v xdotool >/dev/null || missing+=(xdotool)
   command -v import >/dev/null || missing+=(imagemagick)
+  # scripts/octoprint.sh makes a venv for the real OctoPrint the tests run.
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   # The window loads these at run time (EGL + Mesa's llvmpipe, xkbcommon).
   ldconfig -p | grep -q 'libEGL.so.1 ' || missing+=(libegl1)
   ldconfig -p | grep -q 'libEGL_mesa.so.0 ' || missing+=(libegl-mesa0 libgl1-mesa-dri)

@@ -75,13 +75,13 @@ with open(path, "w") as f:
 PY
   "$venv/bin/octoprint" --basedir "$basedir" serve --iknowwhatimdoing \
     --host 127.0.0.1 --port "$port" </dev/null >"$basedir/serve.log" 2>&1 &
-  local pid=$!
-  trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' EXIT
+  server_pid=$!
+  trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null' EXIT
   echo "serving OctoPrint on 127.0.0.1:$port (log: $basedir/serve.log)" >&2
   # Until whoever started us goes away (or OctoPrint itself ends).
   cat <&0 >/dev/null &
   local reader=$!
-  wait -n "$pid" "$reader" || true
+  wait -n "$server_pid" "$reader" || true
   kill "$reader" 2>/dev/null || true
 }
 

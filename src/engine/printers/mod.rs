@@ -44,7 +44,10 @@ pub enum LinkState {
     Connecting,
     Connected,
     /// Lost or refused; trying again in `in_s` seconds.
-    Retrying { in_s: u64, why: String },
+    Retrying {
+        in_s: u64,
+        why: String,
+    },
     /// Given up: the printer refused the access code or key, its
     /// certificate does not match the pinned one, or the source was
     /// stopped. Retrying cannot help until the user acts.

@@ -166,7 +166,9 @@ impl Conversation {
         let mut out = Vec::new();
         if !self.klippy_there
             && self.info_id.is_none()
-            && self.info_sent.is_none_or(|at| at.elapsed() >= KLIPPY_RECHECK)
+            && self
+                .info_sent
+                .is_none_or(|at| at.elapsed() >= KLIPPY_RECHECK)
         {
             let id = self.id();
             self.info_id = Some(id);

@@ -197,7 +197,10 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("the HTTP client could not start: {}", e.without_url()))
 }
 
-fn with_key(request: reqwest::RequestBuilder, key: Option<&SecretString>) -> reqwest::RequestBuilder {
+fn with_key(
+    request: reqwest::RequestBuilder,
+    key: Option<&SecretString>,
+) -> reqwest::RequestBuilder {
     match key {
         Some(key) => request.header("X-Api-Key", key.expose_secret()),
         None => request,
@@ -210,7 +213,10 @@ fn http_words(e: &reqwest::Error) -> String {
     } else if e.is_connect() {
         "OctoPrint is unreachable (connection refused or no route)".into()
     } else {
-        format!("the request to OctoPrint failed: {}", e.to_string_without_url())
+        format!(
+            "the request to OctoPrint failed: {}",
+            e.to_string_without_url()
+        )
     }
 }
 
@@ -242,10 +248,22 @@ async fn login(
         .send()
         .await
         .map_err(|e| LoginError::Failed(http_words(&e)))?;
-    let status = response.status().as_u16();
+    let mut status = response.status().as_u16();
+    if !matches!(status, 200 | 401 | 403) {
+        // OctoPrint 1.11 answers a login with an unknown key as a browser
+        // login ("400 CSRF validation failed"): ask a plain API call
+        // whether the key is the trouble.
+        let check = with_key(client.get(format!("{base}/api/job")), key)
+            .send()
+            .await
+            .map_err(|e| LoginError::Failed(http_words(&e)))?;
+        if matches!(check.status().as_u16(), 401 | 403) {
+            status = check.status().as_u16();
+        }
+    }
     if matches!(status, 401 | 403) {
         return Err(LoginError::Refused(format!(
-            "OctoPrint refused the API key: HTTP {status} on login; check the key in OctoPrint's \
+            "OctoPrint refused the API key (HTTP {status}); check the key in OctoPrint's \
              settings (API or Application Keys) and set it again"
         )));
     }
@@ -314,10 +332,17 @@ pub async fn probe(
             .unwrap_or(Value::Null),
         // Not operational: OctoPrint has no connection to the printer.
         409 => {
-            let text = job.get("state").and_then(Value::as_str).unwrap_or("Offline");
+            let text = job
+                .get("state")
+                .and_then(Value::as_str)
+                .unwrap_or("Offline");
             json!({"text": text, "flags": {"operational": false, "closedOrError": true}})
         }
-        other => return Err(format!("OctoPrint answered HTTP {other} to GET /api/printer")),
+        other => {
+            return Err(format!(
+                "OctoPrint answered HTTP {other} to GET /api/printer"
+            ));
+        }
     };
     let current = json!({"current": {
         "state": state,

@@ -120,10 +120,10 @@ impl Reporter {
     }
 
     /// The news, then the snapshot if it changed.
-    pub async fn tell(
+    pub async fn tell<T: PrinterTracker>(
         &mut self,
         news: Vec<crate::core::printers::PrinterNews>,
-        tracker: &dyn PrinterTracker,
+        tracker: &T,
     ) -> Result<(), WatcherGone> {
         for n in news {
             self.send(SourceReport::News(n)).await?;
@@ -188,9 +188,9 @@ pub enum Waited {
 
 /// Waits `wait` before a reconnect, polling the tracker every second (so a
 /// printer that stays away is told offline) and ending early on stop.
-pub async fn wait_polling(
+pub async fn wait_polling<T: PrinterTracker>(
     wait: Duration,
-    tracker: &mut dyn PrinterTracker,
+    tracker: &mut T,
     reporter: &mut Reporter,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<Waited, WatcherGone> {

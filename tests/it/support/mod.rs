@@ -192,7 +192,9 @@ impl Drop for BareBus {
 
 pub mod discord_stand_in;
 pub mod endpoint;
+pub mod octoprint;
 pub mod pushover_stand_in;
 pub mod slack_stand_in;
+pub mod source_run;
 pub mod telegram_stand_in;
 pub mod tls;
