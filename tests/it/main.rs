@@ -12,6 +12,7 @@ mod cli_config;
 mod cli_delivery;
 mod cli_hardening;
 mod delivery;
+mod moonraker_source;
 mod octoprint_source;
 mod payload_schema;
 mod pushover_channel;

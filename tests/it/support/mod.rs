@@ -192,6 +192,7 @@ impl Drop for BareBus {
 
 pub mod discord_stand_in;
 pub mod endpoint;
+pub mod moonraker_stand_in;
 pub mod octoprint;
 pub mod pushover_stand_in;
 pub mod slack_stand_in;
