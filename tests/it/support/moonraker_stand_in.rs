@@ -165,6 +165,8 @@ async fn serve(listener: TcpListener, shared: Arc<Mutex<Shared>>, push: broadcas
                 .required_key
                 .clone();
             let mut key_seen = None;
+            // tungstenite's callback signature fixes the error type.
+            #[allow(clippy::result_large_err)]
             let check = |request: &Request, response: Response| {
                 let key = request
                     .headers()
