@@ -181,3 +181,34 @@ fn closed_port() -> u16 {
         .expect("a free port")
         .port()
 }
+
+#[tokio::test]
+async fn an_unreachable_octoprint_is_retried_with_a_growing_backoff_until_stopped() {
+    let gone = PrinterConfig::new(
+        "Ender in the shed",
+        PrinterKind::OctoPrint,
+        &format!("http://127.0.0.1:{}", closed_port()),
+        None,
+        None,
+    )
+    .expect("valid");
+    let mut source = SourceRun::start(run, gone, Some(API_KEY));
+    let mut waits = Vec::new();
+    for _ in 0..2 {
+        let LinkState::Retrying { in_s, why } = source
+            .link("retrying", |l| matches!(l, LinkState::Retrying { .. }))
+            .await
+        else {
+            unreachable!()
+        };
+        assert!(why.contains("unreachable"), "{why}");
+        waits.push(in_s);
+    }
+    assert_eq!(waits, [1, 2], "1 s, then doubling");
+    let seen = source.stop().await;
+    assert!(
+        matches!(seen.last(), Some(SourceReport::Link(LinkState::Stopped(_)))),
+        "{seen:#?}"
+    );
+    assert!(!seen.iter().any(|r| matches!(r, SourceReport::News(_))));
+}

@@ -303,6 +303,16 @@ pub async fn probe(
     secret: Option<&SecretString>,
     timeout: Duration,
 ) -> Result<Probe, String> {
+    tokio::time::timeout(timeout, probe_once(config, secret, timeout))
+        .await
+        .map_err(|_| format!("OctoPrint did not answer within {} s", timeout.as_secs()))?
+}
+
+async fn probe_once(
+    config: &PrinterConfig,
+    secret: Option<&SecretString>,
+    timeout: Duration,
+) -> Result<Probe, String> {
     let base = socket::base_url(&config.address)
         .ok_or_else(|| "the OctoPrint address is not a usable URL".to_string())?;
     let client = http_client(timeout)?;
