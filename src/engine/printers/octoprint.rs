@@ -207,30 +207,13 @@ fn with_key(
     }
 }
 
-fn http_words(e: &reqwest::Error) -> String {
+fn http_words(e: reqwest::Error) -> String {
     if e.is_timeout() {
         "OctoPrint did not answer in time".into()
     } else if e.is_connect() {
         "OctoPrint is unreachable (connection refused or no route)".into()
     } else {
-        format!(
-            "the request to OctoPrint failed: {}",
-            e.to_string_without_url()
-        )
-    }
-}
-
-trait WithoutUrl {
-    fn to_string_without_url(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn to_string_without_url(&self) -> String {
-        let mut words = self.to_string();
-        if let Some(url) = self.url() {
-            words = words.replace(url.as_str(), "OctoPrint");
-        }
-        words
+        format!("the request to OctoPrint failed: {}", e.without_url())
     }
 }
 
@@ -247,7 +230,7 @@ async fn login(
     let response = with_key(request, key)
         .send()
         .await
-        .map_err(|e| LoginError::Failed(http_words(&e)))?;
+        .map_err(|e| LoginError::Failed(http_words(e)))?;
     let mut status = response.status().as_u16();
     if !matches!(status, 200 | 401 | 403) {
         // OctoPrint 1.11 answers a login with an unknown key as a browser
@@ -256,7 +239,7 @@ async fn login(
         let check = with_key(client.get(format!("{base}/api/job")), key)
             .send()
             .await
-            .map_err(|e| LoginError::Failed(http_words(&e)))?;
+            .map_err(|e| LoginError::Failed(http_words(e)))?;
         if matches!(check.status().as_u16(), 401 | 403) {
             status = check.status().as_u16();
         }
@@ -272,8 +255,7 @@ async fn login(
             "OctoPrint answered HTTP {status} to the login"
         )));
     }
-    let body: Value = response
-        .json_value()
+    let body = json_body(response)
         .await
         .map_err(|why| LoginError::Failed(format!("OctoPrint's login answer: {why}")))?;
     let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
@@ -285,15 +267,10 @@ async fn login(
     }
 }
 
-trait JsonValue {
-    async fn json_value(self) -> Result<Value, String>;
-}
-
-impl JsonValue for reqwest::Response {
-    async fn json_value(self) -> Result<Value, String> {
-        let bytes = self.bytes().await.map_err(|e| http_words(&e))?;
-        serde_json::from_slice(&bytes).map_err(|_| "not JSON".to_string())
-    }
+/// A response's body as JSON.
+async fn json_body(response: reqwest::Response) -> Result<Value, String> {
+    let bytes = response.bytes().await.map_err(http_words)?;
+    serde_json::from_slice(&bytes).map_err(|_| "not JSON".to_string())
 }
 
 /// Connects once and reads the status: `GET /api/job` and `/api/printer`
@@ -317,7 +294,7 @@ async fn probe_once(
         .ok_or_else(|| "the OctoPrint address is not a usable URL".to_string())?;
     let client = http_client(timeout)?;
     let get = |path: &str| with_key(client.get(format!("{base}{path}")), secret).send();
-    let job = get("/api/job").await.map_err(|e| http_words(&e))?;
+    let job = get("/api/job").await.map_err(http_words)?;
     let status = job.status().as_u16();
     if matches!(status, 401 | 403) {
         return Err(format!(
@@ -327,14 +304,12 @@ async fn probe_once(
     if status != 200 {
         return Err(format!("OctoPrint answered HTTP {status} to GET /api/job"));
     }
-    let job = job
-        .json_value()
+    let job = json_body(job)
         .await
         .map_err(|why| format!("OctoPrint's job answer: {why}"))?;
-    let printer = get("/api/printer").await.map_err(|e| http_words(&e))?;
+    let printer = get("/api/printer").await.map_err(http_words)?;
     let state = match printer.status().as_u16() {
-        200 => printer
-            .json_value()
+        200 => json_body(printer)
             .await
             .map_err(|why| format!("OctoPrint's printer answer: {why}"))?
             .get("state")
