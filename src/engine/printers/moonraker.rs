@@ -331,3 +331,38 @@ pub async fn probe(
         chained_to_bambu: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_conversation_asks_server_info_then_subscribes_once_klippy_is_there() {
+        let tracker = MoonrakerTracker::new();
+        let mut talk = Conversation::new();
+        let first = talk.requests(&tracker);
+        assert_eq!(first.len(), 1);
+        assert!(first[0].contains("server.info"));
+        // Asked and not answered: nothing more yet.
+        assert!(talk.requests(&tracker).is_empty());
+        let id = talk.info_id.expect("server.info is pending");
+        talk.heard(&json!({"jsonrpc":"2.0","id":id,"result":{"klippy_state":"startup"}}));
+        assert!(!talk.klippy_there);
+        talk.heard(&json!({"jsonrpc":"2.0","method":"notify_klippy_ready"}));
+        let next = talk.requests(&tracker);
+        assert_eq!(next.len(), 1);
+        assert!(next[0].contains("printer.objects.subscribe"));
+        // One subscribe in flight at a time.
+        assert!(talk.requests(&tracker).is_empty());
+    }
+
+    #[test]
+    fn a_401_reply_is_a_refusal_in_words_without_the_key() {
+        let reply = json!({"jsonrpc":"2.0","id":1,"error":{"code":401,"message":"Unauthorized"}});
+        let why = refused_reply(&reply, true).expect("refused");
+        assert!(why.contains("refused the API key"));
+        assert!(refused_reply(&json!({"error":{"code":-32601}}), true).is_none());
+        assert!(refused_words(401, false).contains("trusted_clients"));
+    }
+}

@@ -224,3 +224,30 @@ pub fn base_url(address: &str) -> Option<String> {
         .ok()
         .map(|u| u.as_str().trim_end_matches('/').to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_thirty_and_resets_after_a_good_connection() {
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..7).map(|_| b.take().as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        b.reset();
+        assert_eq!(b.take(), FIRST_BACKOFF);
+    }
+
+    #[test]
+    fn base_urls_lose_their_trailing_slash_and_keep_their_path() {
+        assert_eq!(
+            base_url("http://octopi.local/").as_deref(),
+            Some("http://octopi.local")
+        );
+        assert_eq!(
+            base_url("https://farm.example:8443/octoprint/").as_deref(),
+            Some("https://farm.example:8443/octoprint")
+        );
+        assert_eq!(base_url("ftp://octopi.local"), None);
+    }
+}
