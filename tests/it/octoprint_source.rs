@@ -212,3 +212,32 @@ async fn an_unreachable_octoprint_is_retried_with_a_growing_backoff_until_stoppe
     );
     assert!(!seen.iter().any(|r| matches!(r, SourceReport::News(_))));
 }
+
+#[tokio::test]
+async fn a_firmware_error_mid_print_is_an_hms_error_and_a_failed_job_once_each() {
+    let (_turn, server) = exclusive().await;
+    let mut source = watching(server).await;
+    server.print("overhang_test.gcode", &long_print(60)).await;
+    source.news("job.started").await;
+    source.snapshot_state("printing").await;
+    // The virtual printer's firmware reports MINTEMP, a fatal error:
+    // OctoPrint fails the print and closes the connection.
+    server.gcode("!!DEBUG:mintemp_error").await;
+    let PrinterNews::JobFailed { job, reason } = source.news("job.failed").await else {
+        unreachable!()
+    };
+    assert_eq!(job.name, "overhang_test.gcode");
+    assert!(reason.contains("OctoPrint"), "{reason}");
+    let mut kinds = source.news_kinds();
+    if !kinds.contains(&"printer.hms_error") {
+        source.news("printer.hms_error").await;
+        kinds = source.news_kinds();
+    }
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["job.failed", "job.started", "printer.hms_error"]);
+    // The operator connects again; the printer is back without news.
+    server.settle().await;
+    source.snapshot_state("idle").await;
+    assert_eq!(source.news_kinds().len(), 3, "{:#?}", source.seen);
+    source.stop().await;
+}

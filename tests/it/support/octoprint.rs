@@ -183,6 +183,15 @@ impl OctoPrint {
         );
     }
 
+    /// Sends one G-code line to the printer, as the terminal tab would.
+    pub async fn gcode(&self, line: &str) {
+        assert_eq!(
+            self.post("/api/printer/command", json!({"command": line}))
+                .await,
+            204
+        );
+    }
+
     pub async fn disconnect(&self) {
         assert_eq!(
             self.post("/api/connection", json!({"command": "disconnect"}))
