@@ -4,7 +4,8 @@
 # Sourced by scripts/test.sh, scripts/window-check.sh and scripts/bench.sh.
 
 FARMHOOK_PACKAGES=(dbus dbus-daemon gnome-keyring xvfb xdotool imagemagick
-  libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 mosquitto mosquitto-clients)
+  libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 mosquitto mosquitto-clients
+  python3-venv)
 
 ensure_packages() {
   local missing=()
@@ -17,6 +18,8 @@ ensure_packages() {
   # A real MQTT broker stands in for Bambu printers (/usr/sbin may not be on PATH).
   [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
+  # scripts/octoprint.sh makes a venv for the real OctoPrint the tests run.
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   # The window loads these at run time (EGL + Mesa's llvmpipe, xkbcommon).
   ldconfig -p | grep -q 'libEGL.so.1 ' || missing+=(libegl1)
   ldconfig -p | grep -q 'libEGL_mesa.so.0 ' || missing+=(libegl-mesa0 libgl1-mesa-dri)

@@ -14,6 +14,8 @@ mod cli_delivery;
 mod cli_hardening;
 mod cli_printers;
 mod delivery;
+mod moonraker_source;
+mod octoprint_source;
 mod payload_schema;
 mod pushover_channel;
 mod pushover_stand_in_check;

@@ -14,6 +14,9 @@
 //! appears in an update.
 
 pub mod bambu;
+pub mod moonraker;
+pub mod octoprint;
+mod socket;
 pub mod watcher;
 
 use secrecy::SecretString;

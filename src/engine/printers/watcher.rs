@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{LinkState, Probe, SourceContext, SourceReport, SourceUpdate};
+use super::{Probe, SourceContext, SourceUpdate};
 use crate::core::printers::{PrinterConfig, PrinterKind};
 
 /// Updates waiting for the watcher's reader: a printer reports a handful a
@@ -74,17 +74,8 @@ async fn futures_join(tasks: Vec<JoinHandle<()>>) {
 pub async fn run_source(ctx: SourceContext) {
     match ctx.config.kind {
         PrinterKind::Bambu => super::bambu::run(ctx).await,
-        PrinterKind::OctoPrint | PrinterKind::Moonraker => {
-            let printer = ctx.config.name.clone();
-            let update = SourceUpdate {
-                printer,
-                what: SourceReport::Link(LinkState::Stopped(format!(
-                    "this build cannot watch {} printers yet",
-                    ctx.config.kind.label()
-                ))),
-            };
-            ctx.updates.send(update).await.ok();
-        }
+        PrinterKind::OctoPrint => super::octoprint::run(ctx).await,
+        PrinterKind::Moonraker => super::moonraker::run(ctx).await,
     }
 }
 
@@ -97,9 +88,7 @@ pub async fn probe(
 ) -> Result<Probe, String> {
     match config.kind {
         PrinterKind::Bambu => super::bambu::probe(config, secret, timeout).await,
-        PrinterKind::OctoPrint | PrinterKind::Moonraker => Err(format!(
-            "this build cannot connect to {} printers yet",
-            config.kind.label()
-        )),
+        PrinterKind::OctoPrint => super::octoprint::probe(config, secret, timeout).await,
+        PrinterKind::Moonraker => super::moonraker::probe(config, secret, timeout).await,
     }
 }

@@ -192,8 +192,11 @@ impl Drop for BareBus {
 
 pub mod discord_stand_in;
 pub mod endpoint;
+pub mod moonraker_stand_in;
 pub mod mosquitto;
+pub mod octoprint;
 pub mod pushover_stand_in;
 pub mod slack_stand_in;
+pub mod source_run;
 pub mod telegram_stand_in;
 pub mod tls;

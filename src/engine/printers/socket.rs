@@ -1,0 +1,253 @@
+//! What the OctoPrint and Moonraker sources share: opening the websocket
+//! (with an optional `X-Api-Key` on the upgrade), telling the watcher what
+//! happened without repeating a snapshot, the 1 s → 30 s backoff, and
+//! waiting out a retry while the tracker's timers keep running.
+
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::{LinkState, SourceReport, SourceUpdate};
+use crate::core::printers::{PrinterSnapshot, PrinterTracker};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long opening a connection (TCP, TLS, upgrade) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the tracker's timers are polled.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Why a websocket did not open.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The server answered the upgrade with 401 or 403.
+    Refused(u16),
+    /// Anything else, in words (retrying may help).
+    Failed(String),
+}
+
+/// Opens `url`, sending `api_key` as `X-Api-Key` on the upgrade when given.
+pub async fn open(url: &str, api_key: Option<&SecretString>) -> Result<Socket, OpenError> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| OpenError::Failed(format!("the address is not usable: {e}")))?;
+    if let Some(key) = api_key {
+        let mut value = HeaderValue::from_str(key.expose_secret()).map_err(|_| {
+            OpenError::Failed("the API key holds characters a header cannot carry".into())
+        })?;
+        value.set_sensitive(true);
+        request.headers_mut().insert("X-Api-Key", value);
+    }
+    match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+        Err(_) => Err(OpenError::Failed(format!(
+            "no answer within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+        Ok(Ok((socket, _))) => Ok(socket),
+        Ok(Err(tungstenite::Error::Http(response)))
+            if matches!(response.status().as_u16(), 401 | 403) =>
+        {
+            Err(OpenError::Refused(response.status().as_u16()))
+        }
+        Ok(Err(e)) => Err(OpenError::Failed(socket_error_words(&e))),
+    }
+}
+
+/// A websocket error in words (never the request, which may hold a key).
+pub fn socket_error_words(e: &tungstenite::Error) -> String {
+    match e {
+        tungstenite::Error::Http(r) => format!("the server answered HTTP {}", r.status()),
+        tungstenite::Error::Io(io) => format!("the connection failed: {io}"),
+        tungstenite::Error::Tls(t) => format!("TLS failed: {t}"),
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            "the connection closed".into()
+        }
+        other => format!("the websocket failed: {other}"),
+    }
+}
+
+/// Sends `text` on the socket.
+pub async fn send_text(socket: &mut Socket, text: String) -> Result<(), String> {
+    socket
+        .send(Message::text(text))
+        .await
+        .map_err(|e| socket_error_words(&e))
+}
+
+/// Tells the watcher about one printer; a snapshot only when it changed.
+pub struct Reporter {
+    printer: String,
+    updates: mpsc::Sender<SourceUpdate>,
+    last_snapshot: Option<PrinterSnapshot>,
+}
+
+/// The watcher is gone: the source can end.
+#[derive(Debug)]
+pub struct WatcherGone;
+
+impl Reporter {
+    pub fn new(printer: &str, updates: mpsc::Sender<SourceUpdate>) -> Reporter {
+        Reporter {
+            printer: printer.to_string(),
+            updates,
+            last_snapshot: None,
+        }
+    }
+
+    async fn send(&self, what: SourceReport) -> Result<(), WatcherGone> {
+        self.updates
+            .send(SourceUpdate {
+                printer: self.printer.clone(),
+                what,
+            })
+            .await
+            .map_err(|_| WatcherGone)
+    }
+
+    pub async fn link(&self, state: LinkState) -> Result<(), WatcherGone> {
+        self.send(SourceReport::Link(state)).await
+    }
+
+    /// The news, then the snapshot if it changed.
+    pub async fn tell<T: PrinterTracker>(
+        &mut self,
+        news: Vec<crate::core::printers::PrinterNews>,
+        tracker: &T,
+    ) -> Result<(), WatcherGone> {
+        for n in news {
+            self.send(SourceReport::News(n)).await?;
+        }
+        let snapshot = tracker.snapshot();
+        if self.last_snapshot.as_ref() != Some(&snapshot) {
+            self.last_snapshot = Some(snapshot.clone());
+            self.send(SourceReport::Snapshot(snapshot)).await?;
+        }
+        Ok(())
+    }
+
+    /// The last word when the source ends, without waiting on a full
+    /// channel.
+    pub fn stopped(&self, why: &str) {
+        self.updates
+            .try_send(SourceUpdate {
+                printer: self.printer.clone(),
+                what: SourceReport::Link(LinkState::Stopped(why.to_string())),
+            })
+            .ok();
+    }
+}
+
+/// The wait before the next reconnect: 1 s doubling to 30 s, back to 1 s
+/// after a connection that worked.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: FIRST_BACKOFF,
+        }
+    }
+}
+
+impl Backoff {
+    pub fn take(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        now
+    }
+
+    pub fn reset(&mut self) {
+        self.next = FIRST_BACKOFF;
+    }
+}
+
+/// True once the watcher asked the source to end (or dropped the sender).
+pub fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+/// How a wait ended.
+pub enum Waited {
+    Elapsed,
+    Stop,
+}
+
+/// Waits `wait` before a reconnect, polling the tracker every second (so a
+/// printer that stays away is told offline) and ending early on stop.
+pub async fn wait_polling<T: PrinterTracker>(
+    wait: Duration,
+    tracker: &mut T,
+    reporter: &mut Reporter,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Waited, WatcherGone> {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        if stopping(stop) {
+            return Ok(Waited::Stop);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            return Ok(Waited::Elapsed);
+        }
+        let step = (until - now).min(TICK);
+        tokio::select! {
+            _ = tokio::time::sleep(step) => {
+                let news = tracker.poll(OffsetDateTime::now_utc());
+                reporter.tell(news, tracker).await?;
+            }
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return Ok(Waited::Stop);
+                }
+            }
+        }
+    }
+}
+
+/// The base URL without its trailing slash, for REST paths.
+pub fn base_url(address: &str) -> Option<String> {
+    crate::core::printers::config::parse_base_url(address)
+        .ok()
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_thirty_and_resets_after_a_good_connection() {
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..7).map(|_| b.take().as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        b.reset();
+        assert_eq!(b.take(), FIRST_BACKOFF);
+    }
+
+    #[test]
+    fn base_urls_lose_their_trailing_slash_and_keep_their_path() {
+        assert_eq!(
+            base_url("http://octopi.local/").as_deref(),
+            Some("http://octopi.local")
+        );
+        assert_eq!(
+            base_url("https://farm.example:8443/octoprint/").as_deref(),
+            Some("https://farm.example:8443/octoprint")
+        );
+        assert_eq!(base_url("ftp://octopi.local"), None);
+    }
+}
