@@ -113,7 +113,11 @@ async fn add(profile: &Profile, args: AddPrinterArgs) -> Result<(), CliError> {
                 config.name,
                 format_fingerprint(&fingerprint)
             );
-            config.fingerprint = Some(fingerprint);
+            // Kept as the settings keep it: 64 lowercase hex digits.
+            config.fingerprint = Some(
+                crate::core::printers::config::parse_fingerprint(&fingerprint)
+                    .map_err(|e| CliError::input(e.to_string()))?,
+            );
         }
         outln!("{}: {}", config.name, snapshot_words(&probe.snapshot))?;
     }

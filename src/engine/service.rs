@@ -705,7 +705,13 @@ impl State {
                 .await
                 .map_err(|why| format!("{} was not added: {why}", printer.name))?;
             if !probe.chained_to_bambu {
-                printer.fingerprint = probe.fingerprint;
+                // Kept as the settings keep it: 64 lowercase hex digits.
+                printer.fingerprint = probe
+                    .fingerprint
+                    .as_deref()
+                    .map(crate::core::printers::config::parse_fingerprint)
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
                 self.out.info(format!(
                     "{}'s certificate is not signed by Bambu Lab's CAs: pinned it (SHA-256 {})",
                     printer.name,

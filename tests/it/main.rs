@@ -30,3 +30,4 @@ mod ui_keyring_unavailable;
 mod ui_layout;
 mod ui_printers;
 mod ui_settings;
+mod watch_end_to_end;

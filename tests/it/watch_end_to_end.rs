@@ -1,0 +1,162 @@
+//! The whole promise of `farmhook watch`, through the real binary: a Bambu
+//! printer (a real mosquitto broker over TLS playing it) added with
+//! `printers add`, which pins its certificate; a print that starts and then
+//! fails reaches Discord (its stand-in) once each, within the test's
+//! deadline; SIGTERM ends the watch cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use crate::support::discord_stand_in::DiscordStandIn;
+use crate::support::mosquitto::Mosquitto;
+use crate::support::{Farmhook, all_file_bytes, contains, require_secret_service};
+
+const SERIAL: &str = "01S00C987654321";
+const CODE: &str = "27182818";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_print_failing_reaches_discord_once_and_watch_stops_cleanly() {
+    require_secret_service();
+    let broker = Mosquitto::start(SERIAL, CODE);
+    let discord = DiscordStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "watch-e2e")
+        .env("FARMHOOK_DISCORD_API_BASE", &discord.api_base());
+    let mut printer = broker.printer().await;
+
+    // Added once: `printers add` connects and asks for the state, which
+    // the printer answers; its certificate is not Bambu's, so it is pinned.
+    let adder = fh.clone();
+    let address = broker.address();
+    let add = std::thread::spawn(move || {
+        adder.run_with_stdin(
+            &[
+                "printers",
+                "add",
+                "bambu",
+                "--name",
+                "X1C bay 3",
+                "--host",
+                &address,
+                "--serial",
+                SERIAL,
+                "--access-code",
+                "-",
+            ],
+            CODE,
+        )
+    });
+    let request = printer
+        .next_request(DEADLINE)
+        .await
+        .expect("the probe's pushall");
+    assert!(request.contains("pushall"), "{request}");
+    printer
+        .report(
+            r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#,
+        )
+        .await;
+    let added = tokio::task::spawn_blocking(move || add.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(added.code, 0, "{}{}", added.stdout, added.stderr);
+    assert!(added.stderr.contains("pinning it"), "{}", added.stderr);
+    assert!(added.stdout.contains("idle"), "{}", added.stdout);
+    let list = fh.ok(&["printers", "list", "--json"]);
+    assert!(list.stdout.contains(&broker.fingerprint), "{}", list.stdout);
+    fh.run_with_stdin(&["discord", "set-url", "-"], &discord.webhook_url());
+    fh.ok(&["discord", "enable"]);
+
+    let mut child = fh
+        .command(&["watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std_mpsc::channel::<serde_json::Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(value) = serde_json::from_str(&line) {
+                lines_tx.send(value).ok();
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &str, pred: &dyn Fn(&serde_json::Value) -> bool| {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            if let Some(found) = seen.iter().find(|v| pred(v)) {
+                return serde_json::Value::clone(found);
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no {what} within {DEADLINE:?}: {seen:?}");
+            if let Ok(v) = lines.recv_timeout(left.min(Duration::from_millis(200))) {
+                seen.push(v);
+            }
+        }
+    };
+    wait_for("connected link", &|v| v["link"] == "connected");
+    // The printer answers the pushall with its state: idle (the baseline),
+    // then prints and fails.
+    let request = printer.next_request(DEADLINE).await.expect("a pushall");
+    assert!(request.contains("pushall"), "{request}");
+    printer
+        .report(
+            r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#,
+        )
+        .await;
+    printer
+        .report(r#"{"print":{"command":"push_status","gcode_state":"RUNNING","subtask_name":"Bracket v4","task_id":"777","mc_percent":3,"print_error":0,"hms":[]}}"#)
+        .await;
+    wait_for("the start", &|v| v["event"] == "job.started");
+    printer
+        .report(r#"{"print":{"command":"push_status","gcode_state":"FAILED","subtask_name":"Bracket v4","task_id":"777","print_error":83918896,"hms":[]}}"#)
+        .await;
+    let failed = wait_for("the failure", &|v| v["event"] == "job.failed");
+    assert_eq!(failed["printer"], "X1C bay 3");
+    wait_for("the failure delivered", &|v| {
+        v["delivery"] == "discord"
+            && v["outcome"] == "delivered"
+            && v["events"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|id| id == "job.failed"))
+    });
+
+    // Once: Discord got one embed for the failure and one for the start.
+    let bodies: Vec<String> = discord
+        .received()
+        .iter()
+        .map(|m| m.body.to_string())
+        .collect();
+    let all = bodies.join("\n");
+    assert_eq!(all.matches("Job failed").count(), 1, "{all}");
+    assert_eq!(all.matches("Job started").count(), 1, "{all}");
+    assert!(
+        all.contains("X1C bay 3") && all.contains("Bracket v4"),
+        "{all}"
+    );
+
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let end = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < end, "watch did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let files = all_file_bytes(dir.path());
+    assert!(
+        !contains(&files, CODE),
+        "the access code is in the keyring only"
+    );
+}
