@@ -73,7 +73,7 @@ impl Mosquitto {
             .expect("mosquitto_passwd runs (apt-get install mosquitto)");
         assert!(passwd.status.success(), "mosquitto_passwd: {passwd:?}");
 
-        let (tls_port, plain_port) = (free_port(host), free_port(host));
+        let (tls_port, plain_port) = free_ports(host);
         let config = format!(
             "per_listener_settings false\n\
              allow_anonymous false\n\
@@ -265,11 +265,13 @@ impl Drop for TestPrinter {
     }
 }
 
-fn free_port(host: &str) -> u16 {
-    std::net::TcpListener::bind((host, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// Two different free loopback ports: both listeners are held while the
+/// second is chosen, so the system cannot hand out the same port twice.
+fn free_ports(host: &str) -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind((host, 0)).expect("a free loopback port");
+    let (first, second) = (bind(), bind());
+    let port = |l: &std::net::TcpListener| l.local_addr().expect("a bound port").port();
+    (port(&first), port(&second))
 }
 
 fn mosquitto_binary() -> &'static str {
