@@ -233,6 +233,10 @@ pub struct AddPrinterArgs {
     /// OctoPrint (needed), Moonraker (if it asks for one): `-` reads the API key from stdin.
     #[arg(long = "api-key", value_name = "-")]
     pub api_key: Option<SecretString>,
+    /// Bambu: pin this certificate fingerprint (SHA-256, 64 hex digits,
+    /// colons allowed) instead of the one the printer shows when added.
+    #[arg(long, value_name = "SHA256")]
+    pub fingerprint: Option<String>,
     /// Add it without connecting now.
     #[arg(long)]
     pub no_check: bool,

@@ -72,9 +72,14 @@ async fn add(profile: &Profile, args: AddPrinterArgs) -> Result<(), CliError> {
             ))
         })?,
     };
-    let mut config =
-        PrinterConfig::new(&args.name, args.kind, address, args.serial.as_deref(), None)
-            .map_err(|e| CliError::input(e.to_string()))?;
+    let mut config = PrinterConfig::new(
+        &args.name,
+        args.kind,
+        address,
+        args.serial.as_deref(),
+        args.fingerprint.as_deref(),
+    )
+    .map_err(|e| CliError::input(e.to_string()))?;
     let secret = match args.kind {
         PrinterKind::Bambu => Some(
             secret_from_stdin(args.access_code, "--access-code")?.ok_or_else(|| {
@@ -103,7 +108,12 @@ async fn add(profile: &Profile, args: AddPrinterArgs) -> Result<(), CliError> {
                     config.name
                 ),
             })?;
-        if config.kind == PrinterKind::Bambu && !probe.chained_to_bambu {
+        // A fingerprint given with --fingerprint was checked by the probe
+        // itself (a different certificate is refused): keep it.
+        if config.kind == PrinterKind::Bambu
+            && !probe.chained_to_bambu
+            && config.fingerprint.is_none()
+        {
             let fingerprint = probe.fingerprint.clone().ok_or_else(|| CliError {
                 code: 1,
                 message: "the printer's certificate could not be read".into(),

@@ -109,12 +109,59 @@ fn printers_are_checked_as_added_listed_and_removed_with_their_secrets_only_in_t
             "",
             "no printer is named",
         ),
+        (
+            vec![
+                "printers",
+                "add",
+                "bambu",
+                "--name",
+                "X1",
+                "--host",
+                "10.0.0.5",
+                "--serial",
+                "01S00C123456789",
+                "--fingerprint",
+                "AB:CD:zz",
+                "--access-code",
+                "-",
+                "--no-check",
+            ],
+            CODE,
+            "not a hexadecimal digit",
+        ),
     ] {
         let run = fh.run_with_stdin(&args, stdin);
         assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
         assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains(CODE) && !run.stderr.contains(KEY));
     }
+
+    // A fingerprint given by the operator is pinned as the settings keep
+    // it: 64 lowercase hex digits.
+    let pin = "AB:".repeat(31) + "AB";
+    let pinned = fh.run_with_stdin(
+        &[
+            "printers",
+            "add",
+            "bambu",
+            "--name",
+            "X1E",
+            "--host",
+            "10.0.0.6",
+            "--serial",
+            "01S00C123456780",
+            "--fingerprint",
+            &pin,
+            "--access-code",
+            "-",
+            "--no-check",
+        ],
+        CODE,
+    );
+    assert_eq!(pinned.code, 0, "{}", pinned.stderr);
+    let list = fh.ok(&["printers", "list", "--json"]);
+    assert!(list.stdout.contains(&"ab".repeat(32)), "{}", list.stdout);
+    fh.ok(&["printers", "remove", "X1E"]);
 
     let added = fh.run_with_stdin(
         &[
