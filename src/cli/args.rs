@@ -65,6 +65,11 @@ pub enum Command {
         /// One JSON object per line: each link change, event and delivery.
         #[arg(long)]
         json: bool,
+        /// Tell a printer offline after this many seconds without it (and
+        /// count this long a silence as gone); 5 to 3600.
+        #[arg(long, value_name = "SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u32).range(5..=3600))]
+        offline_after: u32,
     },
     /// Switch the account plan.
     Plan { plan: PlanArg },

@@ -222,7 +222,10 @@ async fn run_inner(cli: Cli, command: Command) -> Result<(), CliError> {
         }
         Command::Receive { port } => delivery::receive(&profile, port).await?,
         Command::Printers(cmd) => printers::run(&profile, cmd).await?,
-        Command::Watch { json } => printers::watch(&profile, json).await?,
+        Command::Watch {
+            json,
+            offline_after,
+        } => printers::watch(&profile, json, offline_after).await?,
         Command::Simulate {
             printers,
             speed,

@@ -263,7 +263,7 @@ async fn list(profile: &Profile, json_out: bool) -> Result<(), CliError> {
 /// `farmhook watch`: every printer's events through each channel's
 /// selection, until SIGINT or SIGTERM; then the deliveries in flight end
 /// (up to 20 s) before it exits.
-pub async fn watch(profile: &Profile, json_out: bool) -> Result<(), CliError> {
+pub async fn watch(profile: &Profile, json_out: bool, offline_after: u32) -> Result<(), CliError> {
     let options = EngineOptions::from_env();
     let loaded = profile.load().await?;
     print_notes(&loaded.notice.into_iter().collect());
@@ -308,7 +308,10 @@ pub async fn watch(profile: &Profile, json_out: bool) -> Result<(), CliError> {
     dispatcher.set_scrubber(secrets.scrubber(&settings, &options.api_bases));
 
     let stop = stop_signal();
-    let (watcher, mut updates) = Watcher::start(printers);
+    let (watcher, mut updates) = Watcher::start(
+        printers,
+        crate::core::printers::Timing::seconds(offline_after),
+    );
     note!(
         "farmhook: watching {} printer(s); Ctrl-C or SIGTERM stops",
         settings.printers.len()

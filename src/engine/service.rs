@@ -767,7 +767,8 @@ impl State {
             printers.push((p.clone(), secret));
         }
         if !printers.is_empty() {
-            let watcher = Watcher::start_with(printers, self.printer_updates.clone());
+            let watcher =
+                Watcher::start_with(printers, self.printer_updates.clone(), Default::default());
             self.watcher = Some((watcher, wanted.clone()));
         }
         self.send_printers();

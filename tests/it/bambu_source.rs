@@ -51,6 +51,7 @@ impl Watched {
             secret: Some(SecretString::from(code.to_string())),
             updates: tx,
             stop: stop_rx,
+            timing: Default::default(),
         }));
         Watched {
             updates,

@@ -160,3 +160,124 @@ async fn a_real_print_failing_reaches_discord_once_and_watch_stops_cleanly() {
         "the access code is in the keyring only"
     );
 }
+
+/// The printer drops off the network (its broker killed) and comes back:
+/// `watch --offline-after 5` tells Discord "offline" once, after the
+/// debounce, and "online" once it is heard from again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_that_drops_off_is_told_offline_then_online() {
+    require_secret_service();
+    const SERIAL2: &str = "01S00C111222333";
+    let mut broker = Mosquitto::start(SERIAL2, CODE);
+    let discord = DiscordStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "watch-offline")
+        .env("FARMHOOK_DISCORD_API_BASE", &discord.api_base());
+    let mut printer = broker.printer().await;
+    let pinned = fh.run_with_stdin(
+        &[
+            "printers",
+            "add",
+            "bambu",
+            "--name",
+            "P1S",
+            "--host",
+            &broker.address(),
+            "--serial",
+            SERIAL2,
+            "--fingerprint",
+            &broker.fingerprint,
+            "--access-code",
+            "-",
+            "--no-check",
+        ],
+        CODE,
+    );
+    assert_eq!(pinned.code, 0, "{}", pinned.stderr);
+    fh.run_with_stdin(&["discord", "set-url", "-"], &discord.webhook_url());
+    fh.ok(&["discord", "enable"]);
+    let mut child = fh
+        .command(&["watch", "--json", "--offline-after", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std_mpsc::channel::<serde_json::Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(value) = serde_json::from_str(&line) {
+                lines_tx.send(value).ok();
+            }
+        }
+    });
+    // The test printer answers every pushall with its state, as a printer
+    // does, on every connection.
+    let idle =
+        r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#;
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut killed = false;
+    let mut restarted = false;
+    loop {
+        assert!(
+            Instant::now() < end,
+            "no offline then online within 60 s: {seen:?}"
+        );
+        if printer
+            .next_request(Duration::from_millis(200))
+            .await
+            .is_some_and(|r| r.contains("pushall"))
+        {
+            printer.report(idle).await;
+        }
+        while let Ok(v) = lines.try_recv() {
+            seen.push(v);
+        }
+        let has = |event: &str| seen.iter().any(|v| v["event"] == event);
+        if !killed && seen.iter().any(|v| v["link"] == "connected") {
+            // Let the baseline land, then pull the plug.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            broker.kill();
+            killed = true;
+        }
+        if killed && !restarted && has("printer.offline") {
+            broker.restart();
+            restarted = true;
+        }
+        if restarted && has("printer.online") {
+            break;
+        }
+    }
+    let offline = seen
+        .iter()
+        .filter(|v| v["event"] == "printer.offline")
+        .count();
+    assert_eq!(offline, 1, "offline told once: {seen:?}");
+    // Both reach Discord, each once.
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let all: String = discord
+            .received()
+            .iter()
+            .map(|m| m.body.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if all.contains("Printer offline") && all.contains("Printer online") {
+            assert_eq!(all.matches("Printer offline").count(), 1, "{all}");
+            assert_eq!(all.matches("Printer online").count(), 1, "{all}");
+            break;
+        }
+        assert!(Instant::now() < end, "Discord did not get both: {all}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let end = Instant::now() + DEADLINE;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "watch did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

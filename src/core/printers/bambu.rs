@@ -431,6 +431,10 @@ impl PrinterTracker for BambuTracker {
         }
     }
 
+    fn set_timing(&mut self, timing: super::liveness::Timing) {
+        self.liveness.set_timing(timing);
+    }
+
     fn snapshot(&self) -> PrinterSnapshot {
         let state = match (self.liveness.state_word(), self.gcode_state.as_deref()) {
             (Some(word), _) => word.to_string(),

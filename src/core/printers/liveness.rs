@@ -12,6 +12,35 @@ pub const SILENCE: Duration = Duration::seconds(60);
 /// How long a printer must stay gone before `printer.offline` is told.
 pub const OFFLINE_DEBOUNCE: Duration = Duration::seconds(60);
 
+/// How quickly a gone printer is told offline: the silence after which
+/// it counts as gone, and how long it must stay gone. Both 60 s unless the
+/// operator asks for quicker news (`farmhook watch --offline-after`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub silence: Duration,
+    pub offline_after: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            silence: SILENCE,
+            offline_after: OFFLINE_DEBOUNCE,
+        }
+    }
+}
+
+impl Timing {
+    /// Both at `seconds` (at least one).
+    pub fn seconds(seconds: u32) -> Timing {
+        let d = Duration::seconds(i64::from(seconds.max(1)));
+        Timing {
+            silence: d,
+            offline_after: d,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Link {
     /// Not heard from since farmhook started watching.
@@ -32,6 +61,7 @@ pub struct Liveness {
     /// Silence after which a printer counts as gone; `None` for sources
     /// whose link has its own heartbeat.
     silence: Option<Duration>,
+    offline_after: Duration,
     offline_told: bool,
 }
 
@@ -46,8 +76,18 @@ impl Liveness {
         Liveness {
             link: Link::Never,
             silence,
+            offline_after: OFFLINE_DEBOUNCE,
             offline_told: false,
         }
+    }
+
+    /// Uses `timing` instead of the defaults (a source without a silence
+    /// rule keeps none).
+    pub fn set_timing(&mut self, timing: Timing) {
+        if self.silence.is_some() {
+            self.silence = Some(timing.silence);
+        }
+        self.offline_after = timing.offline_after;
     }
 
     /// The printer spoke: it is up. `Online` when an offline was told.
@@ -83,7 +123,9 @@ impl Liveness {
             };
         }
         match &self.link {
-            Link::Down { since, why } if !self.offline_told && now >= *since + OFFLINE_DEBOUNCE => {
+            Link::Down { since, why }
+                if !self.offline_told && now >= *since + self.offline_after =>
+            {
                 self.offline_told = true;
                 Some(PrinterNews::Offline { why: why.clone() })
             }
@@ -95,7 +137,7 @@ impl Liveness {
     pub fn next_deadline(&self) -> Option<OffsetDateTime> {
         match &self.link {
             Link::Up { last_heard } => self.silence.map(|s| *last_heard + s),
-            Link::Down { since, .. } if !self.offline_told => Some(*since + OFFLINE_DEBOUNCE),
+            Link::Down { since, .. } if !self.offline_told => Some(*since + self.offline_after),
             _ => None,
         }
     }

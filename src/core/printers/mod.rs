@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 
 pub use bambu::BambuTracker;
 pub use config::{PrinterConfig, PrinterConfigError, PrinterKind};
-pub use liveness::Liveness;
+pub use liveness::{Liveness, Timing};
 pub use moonraker::MoonrakerTracker;
 pub use news::{JobInfo, PrinterNews, PrinterSnapshot, to_event};
 pub use octoprint::OctoPrintTracker;
@@ -56,6 +56,8 @@ pub trait PrinterTracker {
     fn is_silent(&self, now: OffsetDateTime) -> bool;
     /// What the Printers page and `printers list` show.
     fn snapshot(&self) -> PrinterSnapshot;
+    /// How quickly a gone printer is told offline (before the first report).
+    fn set_timing(&mut self, timing: liveness::Timing);
 }
 
 /// A tracker for `kind`, boxed, for sources that hold printers of every

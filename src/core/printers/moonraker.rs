@@ -401,6 +401,10 @@ impl PrinterTracker for MoonrakerTracker {
         self.liveness.next_deadline()
     }
 
+    fn set_timing(&mut self, timing: super::liveness::Timing) {
+        self.liveness.set_timing(timing);
+    }
+
     fn snapshot(&self) -> PrinterSnapshot {
         let state = match (self.liveness.state_word(), self.state.as_deref()) {
             (Some(word), _) => word.to_string(),

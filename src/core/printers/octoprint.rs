@@ -331,6 +331,10 @@ impl PrinterTracker for OctoPrintTracker {
         self.liveness.next_deadline()
     }
 
+    fn set_timing(&mut self, timing: super::liveness::Timing) {
+        self.liveness.set_timing(timing);
+    }
+
     fn snapshot(&self) -> PrinterSnapshot {
         let state = match (self.liveness.state_word(), self.state_text.as_deref()) {
             (Some(word), _) => word.to_string(),

@@ -32,9 +32,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
 use super::{LinkState, Probe, SourceContext, SourceReport, SourceUpdate};
-use crate::core::printers::bambu::{
-    MIN_PUSHALL_INTERVAL, pushall_request, report_topic, request_topic,
-};
+use crate::core::printers::bambu::{pushall_request, report_topic, request_topic};
 use crate::core::printers::config::format_fingerprint;
 use crate::core::printers::liveness::SILENCE;
 use crate::core::printers::{
@@ -64,6 +62,7 @@ pub async fn run(ctx: SourceContext) {
         secret,
         updates,
         mut stop,
+        timing,
     } = ctx;
     let mut out = Out::new(config.name.clone(), updates);
     let setup = match Setup::new(&config, secret.as_ref()) {
@@ -74,6 +73,7 @@ pub async fn run(ctx: SourceContext) {
         }
     };
     let mut tracker = BambuTracker::new();
+    tracker.set_timing(timing);
     let mut backoff = Backoff::default();
     let mut last_pushall: Option<Instant> = None;
     let ended = loop {
@@ -359,9 +359,6 @@ impl Session<'_> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut connected = false;
-        // A pushall held back by MIN_PUSHALL_INTERVAL, and when it is due.
-        let mut pushall_due: Option<Instant> = None;
-        let min_pushall = Duration::try_from(MIN_PUSHALL_INTERVAL).unwrap_or(Duration::ZERO);
         loop {
             if self.out.gone {
                 return Ended::Stop;
@@ -387,18 +384,6 @@ impl Session<'_> {
                             SILENCE.whole_seconds()
                         ));
                     }
-                    if connected && pushall_due.is_some_and(|due| Instant::now() >= due) {
-                        pushall_due = None;
-                        *self.last_pushall = Some(Instant::now());
-                        self.client
-                            .try_publish(
-                                self.setup.request_topic.clone(),
-                                QoS::AtMostOnce,
-                                false,
-                                pushall_request(),
-                            )
-                            .ok();
-                    }
                 }
                 event = self.events.poll() => match event {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -407,17 +392,17 @@ impl Session<'_> {
                         self.backoff.reset();
                         self.tracker.link_up(OffsetDateTime::now_utc());
                         self.out.link(LinkState::Connected).await;
-                        let ask = self
-                            .last_pushall
-                            .is_none_or(|at| at.elapsed() >= min_pushall);
-                        if let Err(words) = subscribe_and_ask(&self.client, self.setup, ask) {
+                        // The whole state on every (re)connect, as
+                        // ha-bambulab and Bambuddy ask: a P1 sends only
+                        // changes, so without it an idle printer stays
+                        // silent after a reconnect and is never heard back.
+                        // Reconnects are a second apart at the least (the
+                        // backoff), far from the flood of pushalls that
+                        // MIN_PUSHALL_INTERVAL guards a P1P against.
+                        if let Err(words) = subscribe_and_ask(&self.client, self.setup, true) {
                             return Ended::Dropped(words);
                         }
-                        if ask {
-                            *self.last_pushall = Some(Instant::now());
-                        } else {
-                            pushall_due = self.last_pushall.map(|at| at + min_pushall);
-                        }
+                        *self.last_pushall = Some(Instant::now());
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) if p.topic == self.setup.report_topic => {
                         // Anything that is not JSON is not a report.

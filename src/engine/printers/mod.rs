@@ -22,7 +22,7 @@ pub mod watcher;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 
-use crate::core::printers::{PrinterConfig, PrinterNews, PrinterSnapshot};
+use crate::core::printers::{PrinterConfig, PrinterNews, PrinterSnapshot, Timing};
 
 /// What a source tells the watcher, about the printer named `printer`.
 #[derive(Debug, Clone)]
@@ -86,6 +86,8 @@ pub struct SourceContext {
     pub updates: mpsc::Sender<SourceUpdate>,
     /// Turns true when the source must end (watch stopping, printer removed).
     pub stop: watch::Receiver<bool>,
+    /// How quickly a gone printer is told offline.
+    pub timing: Timing,
 }
 
 /// What `printers test` (and adding a Bambu printer) learns from one

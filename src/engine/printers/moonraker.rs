@@ -59,6 +59,7 @@ async fn watch(ctx: &mut SourceContext, reporter: &mut Reporter) -> Result<Strin
         return Ok("the Moonraker address is not a usable URL".into());
     };
     let mut tracker = MoonrakerTracker::new();
+    tracker.set_timing(ctx.timing);
     let mut backoff = Backoff::default();
     loop {
         if socket::stopping(&ctx.stop) {

@@ -46,6 +46,7 @@ pub async fn run(mut ctx: SourceContext) {
 
 async fn watch(ctx: &mut SourceContext, reporter: &mut Reporter) -> Result<String, WatcherGone> {
     let mut tracker = OctoPrintTracker::new();
+    tracker.set_timing(ctx.timing);
     let mut backoff = Backoff::default();
     let Some(base) = socket::base_url(&ctx.config.address) else {
         return Ok("the OctoPrint address is not a usable URL".into());

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::{Probe, SourceContext, SourceUpdate};
-use crate::core::printers::{PrinterConfig, PrinterKind};
+use crate::core::printers::{PrinterConfig, PrinterKind, Timing};
 
 /// Updates waiting for the watcher's reader: a printer reports a handful a
 /// second; a reader that falls this far behind is stuck.
@@ -26,9 +26,10 @@ impl Watcher {
     /// Their updates arrive on the returned receiver.
     pub fn start(
         printers: Vec<(PrinterConfig, Option<SecretString>)>,
+        timing: Timing,
     ) -> (Watcher, mpsc::Receiver<SourceUpdate>) {
         let (updates, receiver) = mpsc::channel(UPDATE_QUEUE);
-        (Watcher::start_with(printers, updates), receiver)
+        (Watcher::start_with(printers, updates, timing), receiver)
     }
 
     /// Like [`Watcher::start`], reporting into `updates` (the window's
@@ -36,6 +37,7 @@ impl Watcher {
     pub fn start_with(
         printers: Vec<(PrinterConfig, Option<SecretString>)>,
         updates: mpsc::Sender<SourceUpdate>,
+        timing: Timing,
     ) -> Watcher {
         let (stop, stopped) = watch::channel(false);
         let tasks = printers
@@ -46,6 +48,7 @@ impl Watcher {
                     secret,
                     updates: updates.clone(),
                     stop: stopped.clone(),
+                    timing,
                 };
                 tokio::spawn(run_source(ctx))
             })

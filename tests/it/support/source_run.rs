@@ -40,6 +40,7 @@ impl SourceRun {
             secret: secret.map(|s| SecretString::from(s.to_string())),
             updates: tx,
             stop: stop_rx,
+            timing: Default::default(),
         };
         SourceRun {
             updates: rx,
