@@ -38,6 +38,7 @@ fn record(id: u64) -> DeliveryRecord {
         events: vec![EventRef {
             event_type,
             id: format!("evt_{id:024}"),
+            printer: Some(format!("Printer {:02}", id % 40)),
         }],
         test: id.is_multiple_of(7),
         started_at,

@@ -18,7 +18,7 @@ use crate::core::settings::Channel;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
 use crate::engine::printers::watcher::{self, Watcher};
-use crate::engine::printers::{SourceReport, link_words};
+use crate::engine::printers::{SourceReport, link_words, state_json};
 use crate::engine::profile::{Profile, ProfileError};
 use crate::engine::routing::{new_event_id, route_event};
 use crate::engine::service::EngineOptions;
@@ -189,19 +189,6 @@ fn snapshot_words(s: &PrinterSnapshot) -> String {
         words.push_str(&format!(", {} min left", left.div_ceil(60)));
     }
     words
-}
-
-/// A printer's live state as `watch` keeps it for `printers list`.
-fn state_json(link: &str, snapshot: &PrinterSnapshot, at: OffsetDateTime) -> Value {
-    json!({
-        "link": link,
-        "state": snapshot.state,
-        "job": snapshot.job,
-        "progress": snapshot.progress,
-        "remaining_s": snapshot.remaining_s,
-        "last_news": snapshot.last_news.as_ref().map(|(_, news)| news.words()),
-        "updated_at": at.unix_timestamp(),
-    })
 }
 
 async fn list(profile: &Profile, json_out: bool) -> Result<(), CliError> {

@@ -234,6 +234,7 @@ struct State {
     watcher: Option<(Watcher, Vec<PrinterConfig>)>,
     printer_updates: mpsc::Sender<SourceUpdate>,
     printer_views: BTreeMap<String, PrinterView>,
+    printer_state_written: Option<std::time::Instant>,
 }
 
 async fn run(
@@ -277,6 +278,7 @@ async fn run(
         watcher: None,
         printer_updates,
         printer_views: BTreeMap::new(),
+        printer_state_written: None,
     };
     state.reload().await;
     let mut watch = tokio::time::interval(WATCH_FILE_EVERY);
@@ -799,10 +801,32 @@ impl State {
         self.send_printers();
     }
 
-    fn send_printers(&self) {
+    fn send_printers(&mut self) {
         self.out.send(EngineUpdate::Printers(
             self.printer_views.values().cloned().collect(),
         ));
+        // `printers list` shows the window's live state too, written at
+        // most every 2 s.
+        if self
+            .printer_state_written
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(2))
+        {
+            return;
+        }
+        self.printer_state_written = Some(std::time::Instant::now());
+        let now = time::OffsetDateTime::now_utc();
+        let map: BTreeMap<&String, serde_json::Value> = self
+            .printer_views
+            .iter()
+            .map(|(name, v)| (name, super::printers::state_json(&v.link, &v.snapshot, now)))
+            .collect();
+        let Ok(bytes) = serde_json::to_vec_pretty(&map) else {
+            return;
+        };
+        let path = self.profile.printer_state_path();
+        tokio::task::spawn_blocking(move || {
+            super::private_files::write_private_atomically(&path, &bytes).ok()
+        });
     }
 
     fn verify(&self, channel: Channel) {

@@ -8,7 +8,7 @@ use eframe::egui::{self, Align2, RichText, Sense, TextStyle};
 use super::command::UiCommand;
 use super::delivery_detail_panel;
 use super::engine_state::{Deliveries, EngineState};
-use super::record_words::{describe, event_words};
+use super::record_words::{describe, event_words, printer_words};
 use super::widgets;
 use crate::core::events::EventType;
 use crate::core::settings::Channel;
@@ -338,6 +338,9 @@ pub fn row_label(record: &DeliveryRecord) -> String {
     }
     let n = record.attempts.len();
     parts.push(format!("{n} attempt{}", if n == 1 { "" } else { "s" }));
+    if let Some(printer) = printer_words(record) {
+        parts.push(format!("from {printer}"));
+    }
     parts.join(", ")
 }
 
@@ -390,7 +393,13 @@ fn row_ui(
     let cells: [(String, egui::Color32); 7] = [
         (widgets::clock(record.started_at), text_colour),
         (record.destination.label().to_string(), text_colour),
-        (event_words(record), text_colour),
+        (
+            match printer_words(record) {
+                Some(printer) => format!("{} · {printer}", event_words(record)),
+                None => event_words(record),
+            },
+            text_colour,
+        ),
         (
             record.outcome.words().to_string(),
             if selected {

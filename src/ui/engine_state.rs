@@ -429,6 +429,7 @@ mod tests {
             events: vec![EventRef {
                 event_type: EventType::from_id("job.failed").unwrap(),
                 id: format!("evt_{id}"),
+                printer: None,
             }],
             test: true,
             started_at: OffsetDateTime::UNIX_EPOCH,

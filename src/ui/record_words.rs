@@ -18,6 +18,18 @@ pub fn event_words(record: &DeliveryRecord) -> String {
     text
 }
 
+/// The printer a real (or simulated) delivery's first event came from, so
+/// a printer's events can be told apart in the log.
+pub fn printer_words(record: &DeliveryRecord) -> Option<&str> {
+    if record.test {
+        return None;
+    }
+    record
+        .first_event()
+        .and_then(|e| e.printer.as_deref())
+        .filter(|name| !name.trim().is_empty())
+}
+
 /// "delivered to Discord at 14:03:22 (HTTP 204, 120 ms)", in local time.
 pub fn describe(record: &DeliveryRecord) -> String {
     let mut text = format!(

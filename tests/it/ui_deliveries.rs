@@ -255,6 +255,16 @@ fn the_virtual_farm_started_from_the_window_fills_the_log_and_honours_the_checkb
     w.open_section("Virtual farm");
     w.click("Start the farm");
     w.wait_for_text("Discord, Job started, filtered");
+    // Each row names the printer the event came from.
+    let named = w
+        .harness
+        .query_all_by_label_contains("Discord, Job started, filtered")
+        .any(|row| {
+            row.accesskit_node()
+                .label()
+                .is_some_and(|l| l.contains(", from ") && l.contains('-'))
+        });
+    assert!(named, "a farm printer's row names it");
     assert!(stand_in.received().is_empty());
     w.click("Stop the farm");
     w.wait_for_text("Stopped:");

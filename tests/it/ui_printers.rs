@@ -70,6 +70,28 @@ fn a_printer_added_in_the_window_is_watched_listed_and_removed() {
         "",
     );
     w.wait_for_text("Remove Voron");
+    // `printers list` shows what the open window sees, live.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        w.harness.step();
+        let list = cli.ok(&["printers", "list", "--json"]);
+        let live = list
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["name"] == "Voron")
+            .map(|v| v["live"].clone())
+            .unwrap_or_default();
+        if live["link"].is_string() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "printers list never showed the window's live state: {}",
+            list.stdout
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 
     w.click("Remove Prusa bay 2");
     w.step_until("the printer to be gone", |w| {

@@ -70,6 +70,7 @@ pub fn new_record(
             .map(|e| EventRef {
                 event_type: e.event_type,
                 id: e.id.clone(),
+                printer: e.printer.as_ref().map(|p| p.name.clone()),
             })
             .collect(),
         test: events.iter().any(|e| e.test),

@@ -59,6 +59,10 @@ pub struct EventRef {
     #[serde(rename = "type")]
     pub event_type: EventType,
     pub id: String,
+    /// The printer it is about, by name, when there is one (the log tells
+    /// a printer's events apart by it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printer: Option<String>,
 }
 
 /// One HTTP attempt of a delivery.
@@ -231,6 +235,7 @@ pub(crate) mod tests {
             events: vec![EventRef {
                 event_type: EventType::from_id("job.failed").unwrap(),
                 id: format!("evt_{id}"),
+                printer: None,
             }],
             test: true,
             started_at: OffsetDateTime::UNIX_EPOCH,

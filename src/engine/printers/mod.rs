@@ -77,6 +77,24 @@ pub fn link_words(link: &LinkState) -> String {
     }
 }
 
+/// A printer's live state as `watch` and the window keep it for
+/// `printers list` (in `<profile>.printers.json`; no secret in it).
+pub fn state_json(
+    link: &str,
+    snapshot: &PrinterSnapshot,
+    at: time::OffsetDateTime,
+) -> serde_json::Value {
+    serde_json::json!({
+        "link": link,
+        "state": snapshot.state,
+        "job": snapshot.job,
+        "progress": snapshot.progress,
+        "remaining_s": snapshot.remaining_s,
+        "last_news": snapshot.last_news.as_ref().map(|(_, news)| news.words()),
+        "updated_at": at.unix_timestamp(),
+    })
+}
+
 /// Everything a source needs to run.
 pub struct SourceContext {
     pub config: PrinterConfig,

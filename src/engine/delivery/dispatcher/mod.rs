@@ -427,6 +427,7 @@ impl Dispatcher {
             events: vec![super::log::EventRef {
                 event_type: event.event_type,
                 id: event.id.clone(),
+                printer: event.printer.as_ref().map(|p| p.name.clone()),
             }],
             test: event.test,
             started_at: now(),
