@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
-use super::{LinkState, Probe, SourceContext, SourceReport, SourceUpdate};
+use super::{Backoff, LinkState, Probe, SourceContext, SourceReport, SourceUpdate};
 use crate::core::printers::bambu::{pushall_request, report_topic, request_topic};
 use crate::core::printers::config::format_fingerprint;
 use crate::core::printers::liveness::SILENCE;
@@ -50,9 +50,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT_S: u64 = 10;
 /// An X1's full report is tens of kilobytes; rumqttc's default is 10 KiB.
 const MAX_REPORT_BYTES: usize = 1024 * 1024;
-/// The reconnect backoff doubles from the first to the last.
-const BACKOFF_FIRST_S: u64 = 1;
-const BACKOFF_MAX_S: u64 = 30;
 
 /// Watches one Bambu printer until `ctx.stop` turns true (or the watcher
 /// goes away), or until the printer refuses its access code or certificate.
@@ -103,7 +100,7 @@ pub async fn run(ctx: SourceContext) {
         }
         tracker.link_down(OffsetDateTime::now_utc(), &why);
         out.snapshot(tracker.snapshot()).await;
-        let wait = backoff.next_wait();
+        let wait = backoff.take();
         out.link(LinkState::Retrying {
             in_s: wait.as_secs(),
             why,
@@ -472,32 +469,6 @@ async fn wait_polling(
                 }
             }
         }
-    }
-}
-
-/// The reconnect delay: 1 s, doubling to 30 s; back to 1 s once connected.
-#[derive(Debug)]
-struct Backoff {
-    next_s: u64,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            next_s: BACKOFF_FIRST_S,
-        }
-    }
-}
-
-impl Backoff {
-    fn next_wait(&mut self) -> Duration {
-        let wait = self.next_s;
-        self.next_s = (self.next_s * 2).min(BACKOFF_MAX_S);
-        Duration::from_secs(wait)
-    }
-
-    fn reset(&mut self) {
-        self.next_s = BACKOFF_FIRST_S;
     }
 }
 
@@ -933,14 +904,5 @@ mod tests {
                 .is_ok()
         );
         assert!(!real.seen.get().unwrap().chained);
-    }
-
-    #[test]
-    fn the_backoff_doubles_from_one_to_thirty_seconds_and_resets() {
-        let mut b = Backoff::default();
-        let waits: Vec<u64> = (0..7).map(|_| b.next_wait().as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
-        b.reset();
-        assert_eq!(b.next_wait().as_secs(), 1);
     }
 }

@@ -19,6 +19,8 @@ pub mod octoprint;
 mod socket;
 pub mod watcher;
 
+use std::time::Duration;
+
 use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 
@@ -95,6 +97,38 @@ pub fn state_json(
     })
 }
 
+/// The first wait before a source reconnects; it doubles up to
+/// [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The wait before the next reconnect: 1 s doubling to 30 s, back to 1 s
+/// after a connection that worked.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: FIRST_BACKOFF,
+        }
+    }
+}
+
+impl Backoff {
+    pub fn take(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        now
+    }
+
+    pub fn reset(&mut self) {
+        self.next = FIRST_BACKOFF;
+    }
+}
+
 /// Everything a source needs to run.
 pub struct SourceContext {
     pub config: PrinterConfig,
@@ -118,4 +152,19 @@ pub struct Probe {
     pub fingerprint: Option<String>,
     /// Whether the certificate chains to Bambu's CAs (then no pin is needed).
     pub chained_to_bambu: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_thirty_and_resets_after_a_good_connection() {
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..7).map(|_| b.take().as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        b.reset();
+        assert_eq!(b.take(), FIRST_BACKOFF);
+        assert_eq!(b.take().as_secs(), 2);
+    }
 }

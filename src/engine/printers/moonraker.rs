@@ -15,20 +15,13 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::socket::{self, Backoff, OpenError, Reporter, Socket, Waited, WatcherGone};
-use super::{LinkState, Probe, SourceContext};
+use super::socket::{self, Ended, OpenError, Reporter, Socket, WatcherGone};
+use super::{Backoff, LinkState, Probe, SourceContext};
 use crate::core::printers::moonraker::{identify_request, server_info_request, subscribe_request};
 use crate::core::printers::{MoonrakerTracker, PrinterConfig, PrinterTracker};
 
 /// While Klippy is starting or away, `server.info` is asked this often.
 const KLIPPY_RECHECK: Duration = Duration::from_secs(2);
-
-/// How one connection ended.
-enum Ended {
-    Dropped(String),
-    Refused(String),
-    Stop,
-}
 
 /// The words for a refused upgrade.
 fn refused_words(code: u16, had_key: bool) -> String {
@@ -81,28 +74,11 @@ async fn watch(ctx: &mut SourceContext, reporter: &mut Reporter) -> Result<Strin
                 ended
             }
         };
-        let why = match ended {
-            Ended::Stop => return Ok("stopped".into()),
-            Ended::Refused(why) => {
-                tracker.link_down(OffsetDateTime::now_utc(), &why);
-                reporter.tell(Vec::new(), &tracker).await?;
-                return Ok(why);
-            }
-            Ended::Dropped(why) => why,
-        };
-        tracker.link_down(OffsetDateTime::now_utc(), &why);
-        let wait = backoff.take();
-        reporter
-            .link(LinkState::Retrying {
-                in_s: wait.as_secs(),
-                why,
-            })
-            .await?;
-        reporter.tell(Vec::new(), &tracker).await?;
-        if let Waited::Stop =
-            socket::wait_polling(wait, &mut tracker, reporter, &mut ctx.stop).await?
+        if let Some(why) =
+            socket::after_connection(ended, &mut tracker, reporter, &mut backoff, &mut ctx.stop)
+                .await?
         {
-            return Ok("stopped".into());
+            return Ok(why);
         }
     }
 }

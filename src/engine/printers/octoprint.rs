@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::socket::{self, Backoff, Reporter, Socket, Waited, WatcherGone};
-use super::{LinkState, Probe, SourceContext};
+use super::socket::{self, Ended, Reporter, Socket, WatcherGone};
+use super::{Backoff, LinkState, Probe, SourceContext};
 use crate::core::printers::octoprint::auth_message;
 use crate::core::printers::{OctoPrintTracker, PrinterConfig, PrinterTracker};
 
@@ -23,15 +23,6 @@ use crate::core::printers::{OctoPrintTracker, PrinterConfig, PrinterTracker};
 fn subscribe_message() -> String {
     json!({"subscribe": {"state": {"logs": false, "messages": false}, "events": true, "plugins": false}})
         .to_string()
-}
-
-/// How one connection ended.
-enum Ended {
-    /// Lost or refused in a way retrying may fix.
-    Dropped(String),
-    /// The key was refused: stop for good.
-    Refused(String),
-    Stop,
 }
 
 /// Watches one OctoPrint server until `ctx.stop` turns true. See the
@@ -73,28 +64,11 @@ async fn watch(ctx: &mut SourceContext, reporter: &mut Reporter) -> Result<Strin
             &mut backoff,
         )
         .await?;
-        let why = match ended {
-            Ended::Stop => return Ok("stopped".into()),
-            Ended::Refused(why) => {
-                tracker.link_down(OffsetDateTime::now_utc(), &why);
-                reporter.tell(Vec::new(), &tracker).await?;
-                return Ok(why);
-            }
-            Ended::Dropped(why) => why,
-        };
-        tracker.link_down(OffsetDateTime::now_utc(), &why);
-        let wait = backoff.take();
-        reporter
-            .link(LinkState::Retrying {
-                in_s: wait.as_secs(),
-                why,
-            })
-            .await?;
-        reporter.tell(Vec::new(), &tracker).await?;
-        if let Waited::Stop =
-            socket::wait_polling(wait, &mut tracker, reporter, &mut ctx.stop).await?
+        if let Some(why) =
+            socket::after_connection(ended, &mut tracker, reporter, &mut backoff, &mut ctx.stop)
+                .await?
         {
-            return Ok("stopped".into());
+            return Ok(why);
         }
     }
 }

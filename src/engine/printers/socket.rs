@@ -15,16 +15,13 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::{LinkState, SourceReport, SourceUpdate};
+use super::{Backoff, LinkState, SourceReport, SourceUpdate};
 use crate::core::printers::{PrinterSnapshot, PrinterTracker};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long opening a connection (TCP, TLS, upgrade) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
-pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often the tracker's timers are polled.
 pub const TICK: Duration = Duration::from_secs(1);
 
@@ -148,47 +145,64 @@ impl Reporter {
     }
 }
 
-/// The wait before the next reconnect: 1 s doubling to 30 s, back to 1 s
-/// after a connection that worked.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            next: FIRST_BACKOFF,
-        }
-    }
-}
-
-impl Backoff {
-    pub fn take(&mut self) -> Duration {
-        let now = self.next;
-        self.next = (self.next * 2).min(MAX_BACKOFF);
-        now
-    }
-
-    pub fn reset(&mut self) {
-        self.next = FIRST_BACKOFF;
-    }
-}
-
 /// True once the watcher asked the source to end (or dropped the sender).
 pub fn stopping(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow() || stop.has_changed().is_err()
 }
 
+/// How one connection (or an attempt at one) ended.
+pub enum Ended {
+    /// Lost or refused in a way retrying may fix.
+    Dropped(String),
+    /// The key was refused: stop for good.
+    Refused(String),
+    Stop,
+}
+
+/// What a source does once a connection ended: `Some(words)` when it must
+/// stop for good (asked to, or refused: the tracker is told the link is
+/// down first), `None` to try again, after telling the link is down and
+/// waiting out the backoff with the tracker's timers running.
+pub async fn after_connection<T: PrinterTracker>(
+    ended: Ended,
+    tracker: &mut T,
+    reporter: &mut Reporter,
+    backoff: &mut Backoff,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Option<String>, WatcherGone> {
+    let why = match ended {
+        Ended::Stop => return Ok(Some("stopped".into())),
+        Ended::Refused(why) => {
+            tracker.link_down(OffsetDateTime::now_utc(), &why);
+            reporter.tell(Vec::new(), tracker).await?;
+            return Ok(Some(why));
+        }
+        Ended::Dropped(why) => why,
+    };
+    tracker.link_down(OffsetDateTime::now_utc(), &why);
+    let wait = backoff.take();
+    reporter
+        .link(LinkState::Retrying {
+            in_s: wait.as_secs(),
+            why,
+        })
+        .await?;
+    reporter.tell(Vec::new(), tracker).await?;
+    match wait_polling(wait, tracker, reporter, stop).await? {
+        Waited::Stop => Ok(Some("stopped".into())),
+        Waited::Elapsed => Ok(None),
+    }
+}
+
 /// How a wait ended.
-pub enum Waited {
+enum Waited {
     Elapsed,
     Stop,
 }
 
 /// Waits `wait` before a reconnect, polling the tracker every second (so a
 /// printer that stays away is told offline) and ending early on stop.
-pub async fn wait_polling<T: PrinterTracker>(
+async fn wait_polling<T: PrinterTracker>(
     wait: Duration,
     tracker: &mut T,
     reporter: &mut Reporter,
@@ -228,15 +242,6 @@ pub fn base_url(address: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_from_one_second_to_thirty_and_resets_after_a_good_connection() {
-        let mut b = Backoff::default();
-        let waits: Vec<u64> = (0..7).map(|_| b.take().as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
-        b.reset();
-        assert_eq!(b.take(), FIRST_BACKOFF);
-    }
 
     #[test]
     fn base_urls_lose_their_trailing_slash_and_keep_their_path() {
