@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::core::input::{PastedUrlError, parse_pasted_url};
+
 /// Hosts Discord serves webhooks from.
 const DISCORD_HOSTS: &[&str] = &[
     "discord.com",
@@ -65,6 +67,17 @@ pub enum DiscordUrlError {
     QueryOrFragment,
 }
 
+impl From<PastedUrlError> for DiscordUrlError {
+    fn from(e: PastedUrlError) -> Self {
+        match e {
+            PastedUrlError::Empty => DiscordUrlError::Empty,
+            PastedUrlError::TooLong(n) => DiscordUrlError::TooLong(n),
+            PastedUrlError::InnerWhitespace => DiscordUrlError::InnerWhitespace,
+            PastedUrlError::NotAUrl => DiscordUrlError::NotAUrl,
+        }
+    }
+}
+
 /// A valid Discord webhook: id and token. `Display` and `Debug` hide the token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DiscordWebhookUrl {
@@ -76,19 +89,7 @@ impl DiscordWebhookUrl {
     /// Parses what a user pasted. Surrounding whitespace is ignored.
     pub fn parse(input: &str) -> Result<Self, DiscordUrlError> {
         use DiscordUrlError as E;
-        let text = input.trim();
-        if text.is_empty() {
-            return Err(E::Empty);
-        }
-        if text.len() > MAX_URL_LEN {
-            return Err(E::TooLong(text.chars().count()));
-        }
-        // The url crate silently drops tabs and newlines inside a URL; a
-        // pasted URL with one inside is broken, so say so instead.
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(E::InnerWhitespace);
-        }
-        let url = url::Url::parse(text).map_err(|_| E::NotAUrl)?;
+        let url = parse_pasted_url(input, MAX_URL_LEN)?;
         if url.scheme() != "https" {
             return Err(E::NotHttps(url.scheme().chars().take(16).collect()));
         }

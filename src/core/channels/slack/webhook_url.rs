@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::core::input::{PastedUrlError, parse_pasted_url};
+
 /// The only host Slack serves incoming webhooks from.
 const SLACK_HOOKS_HOST: &str = "hooks.slack.com";
 /// Hosts of Discord webhooks, recognised to point the user to the right channel.
@@ -104,6 +106,17 @@ pub enum SlackUrlError {
     QueryOrFragment,
 }
 
+impl From<PastedUrlError> for SlackUrlError {
+    fn from(e: PastedUrlError) -> Self {
+        match e {
+            PastedUrlError::Empty => SlackUrlError::Empty,
+            PastedUrlError::TooLong(n) => SlackUrlError::TooLong(n),
+            PastedUrlError::InnerWhitespace => SlackUrlError::InnerWhitespace,
+            PastedUrlError::NotAUrl => SlackUrlError::NotAUrl,
+        }
+    }
+}
+
 /// A valid Slack incoming webhook: team id, webhook id and secret.
 /// `Display` and `Debug` hide the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -117,19 +130,7 @@ impl SlackWebhookUrl {
     /// Parses what a user pasted. Surrounding whitespace is ignored.
     pub fn parse(input: &str) -> Result<Self, SlackUrlError> {
         use SlackUrlError as E;
-        let text = input.trim();
-        if text.is_empty() {
-            return Err(E::Empty);
-        }
-        if text.len() > MAX_URL_LEN {
-            return Err(E::TooLong(text.chars().count()));
-        }
-        // The url crate silently drops tabs and newlines inside a URL; a
-        // pasted URL with one inside is broken, so say so instead.
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(E::InnerWhitespace);
-        }
-        let url = url::Url::parse(text).map_err(|_| E::NotAUrl)?;
+        let url = parse_pasted_url(input, MAX_URL_LEN)?;
         if !url.has_host() {
             return Err(E::NotAUrl);
         }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::core::input::is_loopback_host;
+use crate::core::input::{PastedUrlError, is_loopback_host, parse_pasted_url};
 
 const MAX_URL_LEN: usize = 2048;
 
@@ -58,6 +58,17 @@ pub enum EndpointUrlError {
     },
 }
 
+impl From<PastedUrlError> for EndpointUrlError {
+    fn from(e: PastedUrlError) -> Self {
+        match e {
+            PastedUrlError::Empty => EndpointUrlError::Empty,
+            PastedUrlError::TooLong(n) => EndpointUrlError::TooLong(n),
+            PastedUrlError::InnerWhitespace => EndpointUrlError::InnerWhitespace,
+            PastedUrlError::NotAUrl => EndpointUrlError::NotAUrl,
+        }
+    }
+}
+
 /// A valid endpoint for the custom webhook. `Display` hides the query string,
 /// which sometimes carries a token.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,17 +77,7 @@ pub struct EndpointUrl(url::Url);
 impl EndpointUrl {
     pub fn parse(input: &str) -> Result<Self, EndpointUrlError> {
         use EndpointUrlError as E;
-        let text = input.trim();
-        if text.is_empty() {
-            return Err(E::Empty);
-        }
-        if text.len() > MAX_URL_LEN {
-            return Err(E::TooLong(text.chars().count()));
-        }
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(E::InnerWhitespace);
-        }
-        let url = url::Url::parse(text).map_err(|_| E::NotAUrl)?;
+        let url = parse_pasted_url(input, MAX_URL_LEN)?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(E::UserInfo);
         }
