@@ -66,10 +66,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Tell a printer offline after this many seconds without it (and
-        /// count this long a silence as gone); 5 to 3600.
-        #[arg(long, value_name = "SECS", default_value_t = 60,
+        /// count this long a silence as gone); 5 to 3600. Default: the
+        /// settings' (`farmhook printers offline-after`), else 60.
+        #[arg(long, value_name = "SECS",
               value_parser = clap::value_parser!(u32).range(5..=3600))]
-        offline_after: u32,
+        offline_after: Option<u32>,
     },
     /// Switch the account plan.
     Plan { plan: PlanArg },
@@ -210,10 +211,55 @@ pub enum PrintersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a printer: `edit NAME [--name NEW] [--host H[:P] | --url U]
+    /// [--serial S] [--access-code - | --api-key -] [--fingerprint SHA256 |
+    /// --repin]`. What is not given stays as it was (the access code or key
+    /// too). It is connected to once unless `--no-check`.
+    Edit(EditPrinterArgs),
     /// Stop watching a printer and forget its access code or key.
     Remove { name: String },
     /// Connect to a printer, read one status and print it.
     Test { name: String },
+    /// After how many seconds without news a printer is told offline
+    /// (5 to 3600; 60 unless chosen). `watch` and the window use it.
+    OfflineAfter {
+        #[arg(value_parser = clap::value_parser!(u32).range(5..=3600))]
+        seconds: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EditPrinterArgs {
+    /// The printer's name now.
+    pub printer: String,
+    /// A new name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Bambu: a new IP address or host name, with `:port` if not 8883.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// OctoPrint, Moonraker: a new base URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Bambu: a new serial.
+    #[arg(long)]
+    pub serial: Option<String>,
+    /// Bambu: `-` reads a new LAN access code from stdin.
+    #[arg(long = "access-code", value_name = "-")]
+    pub access_code: Option<SecretString>,
+    /// OctoPrint, Moonraker: `-` reads a new API key from stdin.
+    #[arg(long = "api-key", value_name = "-")]
+    pub api_key: Option<SecretString>,
+    /// Bambu: pin this certificate fingerprint instead of the pinned one.
+    #[arg(long, value_name = "SHA256", conflicts_with = "repin")]
+    pub fingerprint: Option<String>,
+    /// Bambu: forget the pinned certificate and pin the one the printer
+    /// shows now.
+    #[arg(long)]
+    pub repin: bool,
+    /// Save it without connecting now.
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,14 +11,17 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::output::{note, outln};
-use super::{AddPrinterArgs, CliError, PrintersCommand, print_notes, value_or_stdin};
+use super::{
+    AddPrinterArgs, CliError, EditPrinterArgs, PrintersCommand, print_notes, value_or_stdin,
+};
 use crate::core::printers::config::format_fingerprint;
 use crate::core::printers::{PrinterConfig, PrinterKind, PrinterSnapshot, to_event};
 use crate::core::settings::Channel;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
-use crate::engine::printers::watcher::{self, Watcher};
-use crate::engine::printers::{SourceReport, link_words, state_json};
+use crate::engine::printers::watcher;
+use crate::engine::printers::watching::{Watching, read_states};
+use crate::engine::printers::{SourceReport, link_words};
 use crate::engine::profile::{Profile, ProfileError};
 use crate::engine::routing::{new_event_id, route_event};
 use crate::engine::service::EngineOptions;
@@ -27,8 +30,9 @@ use crate::engine::service::EngineOptions;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long `watch` lets deliveries in flight finish after a stop.
 const STOP_GRACE: Duration = Duration::from_secs(20);
-/// How often `watch` writes the printers' state for `printers list`.
-const STATE_EVERY: Duration = Duration::from_secs(2);
+/// `watch` reads the keyring again every this many seconds (a channel's
+/// URL or token changed by another farmhook process).
+const SECRETS_EVERY_TICKS: u64 = 30;
 
 pub async fn run(profile: &Profile, cmd: PrintersCommand) -> Result<(), CliError> {
     match cmd {
@@ -40,6 +44,12 @@ pub async fn run(profile: &Profile, cmd: PrintersCommand) -> Result<(), CliError
             Ok(())
         }
         PrintersCommand::Test { name } => test(profile, &name).await,
+        PrintersCommand::Edit(args) => edit(profile, args).await,
+        PrintersCommand::OfflineAfter { seconds } => {
+            print_notes(&profile.set_offline_after(seconds).await?);
+            outln!("a printer silent for {seconds} s is told offline (by `watch` and the window)")?;
+            Ok(())
+        }
     }
 }
 
@@ -98,42 +108,116 @@ async fn add(profile: &Profile, args: AddPrinterArgs) -> Result<(), CliError> {
         PrinterKind::Moonraker => secret_from_stdin(args.api_key, "--api-key")?,
     };
     if !args.no_check {
-        let secret_string = secret.clone().map(SecretString::from);
-        let probe = watcher::probe(&config, secret_string.as_ref(), PROBE_TIMEOUT)
-            .await
-            .map_err(|why| CliError {
-                code: 1,
-                message: format!(
-                    "{} was not added: {why} (add --no-check to add it without connecting now)",
-                    config.name
-                ),
-            })?;
-        // A fingerprint given with --fingerprint was checked by the probe
-        // itself (a different certificate is refused): keep it.
-        if config.kind == PrinterKind::Bambu
-            && !probe.chained_to_bambu
-            && config.fingerprint.is_none()
-        {
-            let fingerprint = probe.fingerprint.clone().ok_or_else(|| CliError {
-                code: 1,
-                message: "the printer's certificate could not be read".into(),
-            })?;
-            note!(
-                "farmhook: {}'s certificate is not signed by Bambu Lab's CAs (a newer model or a test rig): pinning it, SHA-256 {}",
-                config.name,
-                format_fingerprint(&fingerprint)
-            );
-            // Kept as the settings keep it: 64 lowercase hex digits.
-            config.fingerprint = Some(
-                crate::core::printers::config::parse_fingerprint(&fingerprint)
-                    .map_err(|e| CliError::input(e.to_string()))?,
-            );
-        }
-        outln!("{}: {}", config.name, snapshot_words(&probe.snapshot))?;
+        check(&mut config, secret.as_deref(), "added").await?;
     }
     let name = config.name.clone();
     print_notes(&profile.add_printer(config, secret.as_deref()).await?);
     outln!("added {name}: `farmhook watch` (or the open window) watches it")?;
+    Ok(())
+}
+
+/// Connects once to a printer about to be saved and prints what it is
+/// doing. A Bambu printer whose certificate is not Bambu Lab's, with no
+/// fingerprint given, gets the one it shows pinned (said on stderr).
+async fn check(
+    config: &mut PrinterConfig,
+    secret: Option<&str>,
+    verb: &str,
+) -> Result<(), CliError> {
+    let secret = secret.map(|s| SecretString::from(s.to_string()));
+    let probe = watcher::probe(config, secret.as_ref(), PROBE_TIMEOUT)
+        .await
+        .map_err(|why| CliError {
+            code: 1,
+            message: format!(
+                "{} was not {verb}: {why} (add --no-check to save it without connecting now)",
+                config.name
+            ),
+        })?;
+    // A fingerprint given with --fingerprint (or kept) was checked by the
+    // probe itself (a different certificate is refused): keep it.
+    if config.kind == PrinterKind::Bambu && !probe.chained_to_bambu && config.fingerprint.is_none()
+    {
+        let fingerprint = probe.fingerprint.clone().ok_or_else(|| CliError {
+            code: 1,
+            message: "the printer's certificate could not be read".into(),
+        })?;
+        note!(
+            "farmhook: {}'s certificate is not signed by Bambu Lab's CAs (a newer model or a test rig): pinning it, SHA-256 {}",
+            config.name,
+            format_fingerprint(&fingerprint)
+        );
+        // Kept as the settings keep it: 64 lowercase hex digits.
+        config.fingerprint = Some(
+            crate::core::printers::config::parse_fingerprint(&fingerprint)
+                .map_err(|e| CliError::input(e.to_string()))?,
+        );
+    }
+    outln!("{}: {}", config.name, snapshot_words(&probe.snapshot))?;
+    Ok(())
+}
+
+/// `printers edit`: what is given replaces what was; the rest stays.
+async fn edit(profile: &Profile, args: EditPrinterArgs) -> Result<(), CliError> {
+    let old = find(profile, &args.printer).await?;
+    let (address, wrong) = match old.kind {
+        PrinterKind::Bambu => (args.host.as_deref(), args.url.is_some().then_some("--url")),
+        _ => (args.url.as_deref(), args.host.is_some().then_some("--host")),
+    };
+    let secret_flag = match old.kind {
+        PrinterKind::Bambu => args.api_key.is_some().then_some("--api-key"),
+        _ => args.access_code.is_some().then_some("--access-code"),
+    };
+    let serial_flag =
+        (old.kind != PrinterKind::Bambu && args.serial.is_some()).then_some("--serial");
+    if let Some(flag) = wrong.or(secret_flag).or(serial_flag) {
+        return Err(CliError::input(format!(
+            "{flag} is not for {} printers",
+            old.kind.label()
+        )));
+    }
+    let fingerprint = match (&args.fingerprint, args.repin) {
+        (Some(given), _) => Some(given.clone()),
+        (None, true) => None,
+        (None, false) => old.fingerprint.clone(),
+    };
+    let mut config = PrinterConfig::new(
+        args.name.as_deref().unwrap_or(&old.name),
+        old.kind,
+        address.unwrap_or(&old.address),
+        args.serial.as_deref().or(old.serial.as_deref()),
+        fingerprint.as_deref(),
+    )
+    .map_err(|e| CliError::input(e.to_string()))?;
+    let secret = match old.kind {
+        PrinterKind::Bambu => secret_from_stdin(args.access_code, "--access-code")?,
+        _ => secret_from_stdin(args.api_key, "--api-key")?,
+    };
+    if !args.no_check {
+        // Checked with the code or key it will use: the new one, else the
+        // saved one.
+        let stored = match &secret {
+            Some(_) => None,
+            None => profile
+                .secrets()
+                .printer_secret(&old.name)
+                .await
+                .map_err(ProfileError::from)?,
+        };
+        check(
+            &mut config,
+            secret.as_deref().or(stored.as_deref()),
+            "changed",
+        )
+        .await?;
+    }
+    let name = config.name.clone();
+    print_notes(
+        &profile
+            .edit_printer(&old.name, config, secret.as_deref())
+            .await?,
+    );
+    outln!("changed {name}: `farmhook watch` (or the open window) watches it as changed")?;
     Ok(())
 }
 
@@ -193,15 +277,7 @@ fn snapshot_words(s: &PrinterSnapshot) -> String {
 
 async fn list(profile: &Profile, json_out: bool) -> Result<(), CliError> {
     let settings = profile.load().await?.settings;
-    let path = profile.printer_state_path();
-    let states: BTreeMap<String, Value> = tokio::task::spawn_blocking(move || {
-        std::fs::read(path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
-    })
-    .await
-    .unwrap_or_default();
+    let states = read_states(profile).await;
     if settings.printers.is_empty() && !json_out {
         note!("farmhook: no printers yet: `farmhook printers add bambu|octoprint|moonraker …`");
         return Ok(());
@@ -249,20 +325,30 @@ async fn list(profile: &Profile, json_out: bool) -> Result<(), CliError> {
 
 /// `farmhook watch`: every printer's events through each channel's
 /// selection, until SIGINT or SIGTERM; then the deliveries in flight end
-/// (up to 20 s) before it exits.
-pub async fn watch(profile: &Profile, json_out: bool, offline_after: u32) -> Result<(), CliError> {
+/// (up to 20 s) before it exits. Changes to the settings (a printer added,
+/// a channel enabled) are taken as they are saved; SIGHUP reads the
+/// keyring again too. While another farmhook process watches the same
+/// profile's printers, it waits and takes over when that one stops.
+pub async fn watch(
+    profile: &Profile,
+    json_out: bool,
+    offline_after: Option<u32>,
+) -> Result<(), CliError> {
     let options = EngineOptions::from_env();
     let loaded = profile.load().await?;
     print_notes(&loaded.notice.into_iter().collect());
-    let settings = loaded.settings;
-    let secrets = profile.read_secrets().await;
+    let mut settings = loaded.settings;
+    if let Some(seconds) = offline_after {
+        settings.offline_after_s = seconds;
+    }
+    let mut secrets = profile.read_secrets().await;
     if let Some(e) = &secrets.keyring_error {
         return Err(CliError::input(e.clone()));
     }
     if settings.printers.is_empty() {
-        return Err(CliError::input(
-            "no printers to watch: add one with `farmhook printers add bambu|octoprint|moonraker …`",
-        ));
+        note!(
+            "farmhook: no printers to watch yet: add one with `farmhook printers add bambu|octoprint|moonraker …` (watch takes it at once)"
+        );
     }
     if !Channel::ALL
         .iter()
@@ -271,16 +357,6 @@ pub async fn watch(profile: &Profile, json_out: bool, offline_after: u32) -> Res
         note!(
             "farmhook: no channel can send yet: events will be logged as not sent until one is set up and enabled"
         );
-    }
-    let mut printers = Vec::new();
-    for p in &settings.printers {
-        let secret = profile
-            .secrets()
-            .printer_secret(&p.name)
-            .await
-            .map_err(ProfileError::from)?
-            .map(SecretString::from);
-        printers.push((p.clone(), secret));
     }
 
     let (finished_tx, mut finished) = mpsc::unbounded_channel();
@@ -295,61 +371,101 @@ pub async fn watch(profile: &Profile, json_out: bool, offline_after: u32) -> Res
     dispatcher.set_scrubber(secrets.scrubber(&settings, &options.api_bases));
 
     let stop = stop_signal();
-    let (watcher, mut updates) = Watcher::start(
-        printers,
-        crate::core::printers::Timing::seconds(offline_after),
-    );
-    note!(
-        "farmhook: watching {} printer(s); Ctrl-C or SIGTERM stops",
-        settings.printers.len()
-    );
-    let mut states: BTreeMap<String, (String, PrinterSnapshot)> = BTreeMap::new();
-    let mut state_tick = tokio::time::interval(STATE_EVERY);
-    let mut dirty = false;
+    let mut hangup = hangup_signal();
+    let mut watching = Watching::new(profile.clone());
+    let mut links: BTreeMap<String, String> = BTreeMap::new();
+    let mut file = FileWatch::default();
+    file.changed(profile).await;
+    let (_, problems) = watching.sync(&settings).await;
+    problems.iter().for_each(|p| note!("farmhook: {p}"));
+    // What was last said about who watches, so it is said once per change.
+    let mut announced = None;
+    announce(&watching, &settings, &mut announced);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
+    let mut hung_up = false;
     tokio::pin!(stop);
     let mut failed = 0usize;
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            Some(update) = updates.recv() => {
-                let Some(config) = settings.printers.iter().find(|p| p.name == update.printer) else {
-                    continue;
+            Some(update) = watching.recv() => {
+                let printer = update.printer.clone();
+                let link = match &update.what {
+                    SourceReport::Link(link) => Some(link_words(link)),
+                    _ => None,
                 };
-                let entry = states.entry(update.printer.clone()).or_insert_with(|| ("connecting".into(), PrinterSnapshot::default()));
-                dirty = true;
-                match update.what {
-                    SourceReport::Link(link) => {
-                        entry.0 = link_words(&link);
-                        if json_out {
-                            outln!("{}", json!({"printer": update.printer, "link": entry.0}))?;
-                        } else {
-                            outln!("{}: {}", update.printer, entry.0)?;
-                        }
+                if let Some(link) = link
+                    && links.insert(printer.clone(), link.clone()).as_ref() != Some(&link)
+                {
+                    if json_out {
+                        outln!("{}", json!({"printer": printer, "link": link}))?;
+                    } else {
+                        outln!("{printer}: {link}")?;
                     }
-                    SourceReport::Snapshot(snapshot) => entry.1 = snapshot,
-                    SourceReport::News(news) => {
-                        let event = to_event(&news, config, "", OffsetDateTime::now_utc(), new_event_id());
-                        if json_out {
-                            outln!("{}", json!({"printer": update.printer, "event": event.event_type.id(), "id": event.id, "words": news.words()}))?;
-                        } else {
-                            outln!("{}: {} ({})", update.printer, event.event_type.label(), news.words())?;
-                        }
-                        drop(route_event(&dispatcher, &settings, &secrets, &options.api_bases, event));
+                }
+                if let Some((news, config)) = watching.update(update) {
+                    let event = to_event(&news, &config, "", OffsetDateTime::now_utc(), new_event_id());
+                    if json_out {
+                        outln!("{}", json!({"printer": printer, "event": event.event_type.id(), "id": event.id, "words": news.words()}))?;
+                    } else {
+                        outln!("{printer}: {} ({})", event.event_type.label(), news.words())?;
                     }
+                    drop(route_event(&dispatcher, &settings, &secrets, &options.api_bases, event));
                 }
             }
             Some(record) = finished.recv() => {
                 failed += usize::from(record.outcome == Outcome::Failed);
                 print_delivery(&record, json_out)?;
             }
-            _ = state_tick.tick(), if dirty => {
-                dirty = false;
-                write_states(profile, &states).await;
+            _ = hangup.recv() => {
+                note!("farmhook: SIGHUP: reading the settings and the keyring again");
+                file = FileWatch::default();
+                watching.restart_next();
+                hung_up = true;
+                ticks = 0;
+            }
+            _ = tick.tick() => {
+                ticks += 1;
+                let hup = std::mem::take(&mut hung_up);
+                let mut reread_secrets = hup || ticks.is_multiple_of(SECRETS_EVERY_TICKS);
+                let mut resync = hup;
+                if file.changed(profile).await
+                    && let Ok(loaded) = profile.load().await
+                {
+                    let mut fresh = loaded.settings;
+                    if let Some(seconds) = offline_after {
+                        fresh.offline_after_s = seconds;
+                    }
+                    if fresh != settings {
+                        settings = fresh;
+                        reread_secrets = true;
+                        resync = true;
+                    }
+                }
+                if reread_secrets {
+                    let fresh = profile.read_secrets().await;
+                    if let Some(e) = &fresh.keyring_error {
+                        note!("farmhook: the keyring could not be read again (the secrets read before stay in use): {e}");
+                    } else {
+                        secrets = fresh;
+                        dispatcher.set_scrubber(secrets.scrubber(&settings, &options.api_bases));
+                    }
+                }
+                let (_, problems) = if resync {
+                    watching.sync(&settings).await
+                } else {
+                    watching.tick(&settings).await
+                };
+                problems.iter().for_each(|p| note!("farmhook: {p}"));
+                announce(&watching, &settings, &mut announced);
             }
         }
     }
     note!("farmhook: stopping: closing printer connections, letting deliveries in flight finish");
-    watcher.stop(Duration::from_secs(5)).await;
+    // What `printers list` shows once nobody watches: the last known.
+    watching.stop(Duration::from_secs(5)).await;
     let idle = dispatcher.idle();
     tokio::pin!(idle);
     let deadline = tokio::time::sleep(STOP_GRACE);
@@ -372,18 +488,85 @@ pub async fn watch(profile: &Profile, json_out: bool, offline_after: u32) -> Res
         failed += usize::from(record.outcome == Outcome::Failed);
         print_delivery(&record, json_out)?;
     }
-    // What `printers list` shows once nobody watches: the last known.
-    for (link, snapshot) in states.values_mut() {
-        *link = "not watched".into();
-        if !snapshot.state.is_empty() {
-            snapshot.state = format!("{} when watch stopped", snapshot.state);
-        }
-    }
-    write_states(profile, &states).await;
     if failed > 0 {
         note!("farmhook: {failed} deliveries failed (see above)");
     }
     Ok(())
+}
+
+/// Says who watches the printers, when that changed: this process (and
+/// how many), or another one it waits for.
+fn announce(
+    watching: &Watching,
+    settings: &crate::core::settings::Settings,
+    announced: &mut Option<(bool, usize)>,
+) {
+    let now = (watching.elsewhere(), settings.printers.len());
+    if now.1 == 0 || *announced == Some(now) {
+        return;
+    }
+    *announced = Some(now);
+    if now.0 {
+        note!(
+            "farmhook: another farmhook (an open window, or another `farmhook watch`) watches this profile's printers: waiting, to take over when it stops"
+        );
+    } else {
+        note!(
+            "farmhook: watching {} printer(s); Ctrl-C or SIGTERM stops",
+            now.1
+        );
+    }
+}
+
+/// Whether the settings file changed since it was last looked at.
+#[derive(Default)]
+struct FileWatch {
+    seen: Option<u64>,
+}
+
+impl FileWatch {
+    /// True the first time, and whenever the file's bytes changed.
+    async fn changed(&mut self, profile: &Profile) -> bool {
+        let config = profile.config().clone();
+        let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || config.peek()).await else {
+            return false;
+        };
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::hash::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
+        };
+        self.seen.replace(hash) != Some(hash)
+    }
+}
+
+/// SIGHUP (`systemctl --user reload farmhook-watch`): read everything
+/// again. Never fires where there is no such signal.
+fn hangup_signal() -> HangUp {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        HangUp(signal(SignalKind::hangup()).ok())
+    }
+    #[cfg(not(unix))]
+    HangUp(())
+}
+
+#[cfg(unix)]
+struct HangUp(Option<tokio::signal::unix::Signal>);
+#[cfg(not(unix))]
+struct HangUp(());
+
+impl HangUp {
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.0 {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    }
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM (systemd stopping the unit). The
@@ -433,25 +616,5 @@ fn print_delivery(record: &DeliveryRecord, json_out: bool) -> std::io::Result<()
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default()
         )
-    }
-}
-
-/// Writes the printers' live state for `printers list` (0600, atomically).
-async fn write_states(profile: &Profile, states: &BTreeMap<String, (String, PrinterSnapshot)>) {
-    let now = OffsetDateTime::now_utc();
-    let map: BTreeMap<&String, Value> = states
-        .iter()
-        .map(|(name, (link, snapshot))| (name, state_json(link, snapshot, now)))
-        .collect();
-    let Ok(bytes) = serde_json::to_vec_pretty(&map) else {
-        return;
-    };
-    let path = profile.printer_state_path();
-    let written = tokio::task::spawn_blocking(move || {
-        crate::engine::private_files::write_private_atomically(&path, &bytes)
-    })
-    .await;
-    if let Ok(Err(e)) = written {
-        eprintln!("farmhook: could not keep the printers' state for `printers list`: {e}");
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::channel::{ChannelSpec, PerChannel};
 use super::events::EventSelection;
-use super::printers::PrinterConfig;
+use super::printers::{OFFLINE_AFTER_DEFAULT_S, OFFLINE_AFTER_RANGE_S, PrinterConfig, Timing};
 
 /// The version of the settings file this build writes.
 pub const SETTINGS_SCHEMA_VERSION: u32 = 1;
@@ -127,6 +127,18 @@ pub struct Settings {
     /// the keyring).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub printers: Vec<PrinterConfig>,
+    /// After how many seconds without news a printer is told offline (and
+    /// a silence counts as gone): `OFFLINE_AFTER_DEFAULT_S` unless the
+    /// operator chose quicker or calmer news.
+    #[serde(
+        rename = "printer_offline_after_s",
+        skip_serializing_if = "is_default_offline_after"
+    )]
+    pub offline_after_s: u32,
+}
+
+fn is_default_offline_after(seconds: &u32) -> bool {
+    *seconds == OFFLINE_AFTER_DEFAULT_S
 }
 
 impl Default for Settings {
@@ -136,6 +148,7 @@ impl Default for Settings {
             plan: Plan::default(),
             channels: PerChannel::default(),
             printers: Vec::new(),
+            offline_after_s: OFFLINE_AFTER_DEFAULT_S,
         }
     }
 }
@@ -158,6 +171,16 @@ impl Settings {
 
     pub fn events_mut(&mut self, channel: Channel) -> &mut EventSelection {
         &mut self.channels[channel].events
+    }
+
+    /// How printers' silence and offline news are timed, from
+    /// `offline_after_s` (kept within `OFFLINE_AFTER_RANGE_S` whatever a
+    /// hand-edited file says).
+    pub fn printer_timing(&self) -> Timing {
+        Timing::seconds(
+            self.offline_after_s
+                .clamp(*OFFLINE_AFTER_RANGE_S.start(), *OFFLINE_AFTER_RANGE_S.end()),
+        )
     }
 }
 
@@ -221,5 +244,20 @@ mod tests {
         // ...and gone from it afterwards.
         s.channels[Channel::Webhook].legacy_url = None;
         assert!(!serde_json::to_string(&s).unwrap().contains("url"));
+    }
+
+    #[test]
+    fn the_offline_time_is_written_only_when_chosen_and_kept_in_range() {
+        let mut s = Settings::default();
+        assert!(!serde_json::to_string(&s).unwrap().contains("offline"));
+        assert_eq!(s.printer_timing(), Timing::seconds(60));
+        s.offline_after_s = 20;
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains(r#""printer_offline_after_s":20"#), "{text}");
+        assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), s);
+        s.offline_after_s = 0;
+        assert_eq!(s.printer_timing(), Timing::seconds(5));
+        s.offline_after_s = u32::MAX;
+        assert_eq!(s.printer_timing(), Timing::seconds(3600));
     }
 }

@@ -61,6 +61,15 @@ pub struct SettingsLock {
     _file: std::fs::File,
 }
 
+/// Held by the one process that watches this profile's printers (the
+/// window or `farmhook watch`): two watchers would deliver every printer
+/// event twice. An advisory lock on `<profile>.watching.lock`, released
+/// when dropped or when the process ends, however it ends.
+#[derive(Debug)]
+pub struct WatchLock {
+    _file: std::fs::File,
+}
+
 impl ConfigStore {
     /// The config dir chosen by `--config-dir`, `FARMHOOK_CONFIG_DIR`, or the
     /// platform's (e.g. `~/.config/farmhook`).
@@ -100,6 +109,41 @@ impl ConfigStore {
         self.dir
             .join("profiles")
             .join(format!("{}.json.lock", self.profile))
+    }
+
+    /// `<dir>/profiles/<profile>.watching.lock`: held by whoever watches
+    /// the printers.
+    pub fn watch_lock_path(&self) -> PathBuf {
+        self.dir
+            .join("profiles")
+            .join(format!("{}.watching.lock", self.profile))
+    }
+
+    /// Takes the printers of this profile for this process, or `None`
+    /// when another farmhook process watches them. Never waits.
+    pub fn try_watch_lock(&self) -> Result<Option<WatchLock>, ConfigError> {
+        self.prepare_dirs()?;
+        let path = self.watch_lock_path();
+        let file = private_files::file_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|source| ConfigError::Io {
+                action: "open the lock file",
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(WatchLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(source)) => Err(ConfigError::Io {
+                action: "lock",
+                path,
+                source,
+            }),
+        }
     }
 
     /// `<dir>/profiles/<profile>.health.jsonl`: how deliveries went.
@@ -293,7 +337,8 @@ impl ConfigStore {
         private_files::tighten_dir(&self.dir.join("profiles"))?;
         private_files::tighten_path(&self.path())?;
         private_files::tighten_path(&self.health_journal_path())?;
-        private_files::tighten_path(&self.lock_path())
+        private_files::tighten_path(&self.lock_path())?;
+        private_files::tighten_path(&self.watch_lock_path())
     }
 
     /// Writes the settings atomically: a temp file beside it (created

@@ -52,12 +52,18 @@ pub enum EngineCommand {
     /// Ask the channel's service what its saved secret points at
     /// (nothing is posted). Answered with `Verified`.
     Verify(Channel),
-    /// Add a printer to watch (a Bambu printer is connected to once to
-    /// learn its certificate). Answered with `Answered(ticket, …)`.
-    AddPrinter {
+    /// Add a printer to watch (`replacing: None`), or change the one named
+    /// `replacing`. A Bambu printer is connected to once first; when its
+    /// certificate is not Bambu Lab's and `printer.fingerprint` does not
+    /// name it, the answer is `PrinterTrust` (send it again with that
+    /// fingerprint to trust it). Otherwise answered with
+    /// `Answered(ticket, …)`.
+    SavePrinter {
         ticket: Ticket,
+        replacing: Option<String>,
         printer: PrinterConfig,
-        /// Its access code or API key (`Debug` never shows it).
+        /// Its access code or API key (`Debug` never shows it); `None`
+        /// keeps the saved one when changing a printer.
         secret: Option<SecretString>,
     },
     /// Stop watching a printer and forget its secret.
@@ -116,6 +122,8 @@ pub enum SettingsChange {
     },
     /// Telegram's chat (an id or `@channel`; `None` forgets it).
     Chat(Option<String>),
+    /// After how many seconds without news a printer is told offline.
+    OfflineAfter(u32),
 }
 
 /// Whether a message is good news or a problem.
@@ -146,6 +154,13 @@ pub enum EngineUpdate {
     Verified(Channel, Result<Facts, String>),
     /// Every watched printer's link and state (sent when one changes).
     Printers(Vec<PrinterView>),
+    /// The Bambu printer of `SavePrinter` `ticket` answered with a
+    /// certificate not signed by Bambu Lab: its SHA-256, 64 lowercase hex
+    /// digits, for the user to trust or not.
+    PrinterTrust {
+        ticket: Ticket,
+        fingerprint: String,
+    },
     /// The chats that wrote to the Telegram bot, newest first, or why not.
     FoundChats(Result<Vec<FoundChat>, String>),
     /// The path and the number of records, or why not.

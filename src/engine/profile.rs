@@ -473,6 +473,97 @@ impl Profile {
         Ok(notes)
     }
 
+    /// Changes a watched printer: `printer` replaces the one named `old`
+    /// (in its place in the list; a new name must be free). `secret` is its
+    /// new access code or key; `None` keeps the one in the keyring (moved
+    /// under the new name when it is renamed).
+    pub async fn edit_printer(
+        &self,
+        old: &str,
+        printer: PrinterConfig,
+        secret: Option<&str>,
+    ) -> Result<Notes, ProfileError> {
+        let name = printer.name.clone();
+        let loaded = self.load().await?;
+        let no_such = || {
+            ProfileError::Invalid(format!(
+                "no printer is named '{old}': `farmhook printers list` shows them"
+            ))
+        };
+        if !loaded.settings.printers.iter().any(|p| p.name == old) {
+            return Err(no_such());
+        }
+        let taken =
+            |printers: &[PrinterConfig]| name != old && printers.iter().any(|p| p.name == name);
+        if taken(&loaded.settings.printers) {
+            return Err(ProfileError::Invalid(format!(
+                "a printer named '{name}' is already watched: choose another name"
+            )));
+        }
+        // The secret goes first, under the new name: if saving the settings
+        // fails after it, the old entry is still whole.
+        let secret = match secret {
+            Some(s) => Some(s.to_string()),
+            None if name != old => self.secrets.printer_secret(old).await?,
+            None => None,
+        };
+        if let Some(secret) = secret {
+            self.secrets.set_printer_secret(&name, secret).await?;
+        }
+        let ((), notes) = self
+            .update(|s| {
+                if taken(&s.printers) {
+                    return Err(ProfileError::Invalid(format!(
+                        "a printer named '{name}' was added meanwhile"
+                    )));
+                }
+                let slot = s
+                    .printers
+                    .iter_mut()
+                    .find(|p| p.name == old)
+                    .ok_or_else(no_such)?;
+                *slot = printer;
+                Ok(())
+            })
+            .await?;
+        if name != old {
+            self.secrets.delete_printer_secret(old).await?;
+        }
+        Ok(notes)
+    }
+
+    /// After how many seconds without news a printer is told offline.
+    pub async fn set_offline_after(&self, seconds: u32) -> Result<Notes, ProfileError> {
+        let range = crate::core::printers::OFFLINE_AFTER_RANGE_S;
+        if !range.contains(&seconds) {
+            return Err(ProfileError::Invalid(format!(
+                "{seconds} s is out of range: choose {} to {} seconds",
+                range.start(),
+                range.end()
+            )));
+        }
+        let ((), notes) = self
+            .update(|s| {
+                s.offline_after_s = seconds;
+                Ok(())
+            })
+            .await?;
+        Ok(notes)
+    }
+
+    /// Takes this profile's printers for this process to watch, or `None`
+    /// while another farmhook process (the window, or `farmhook watch`)
+    /// watches them.
+    pub async fn try_watch_lock(
+        &self,
+    ) -> Result<Option<super::config_store::WatchLock>, ProfileError> {
+        let config = self.config.clone();
+        tokio::task::spawn_blocking(move || config.try_watch_lock())
+            .await
+            .map_err(|_| ProfileError::TaskStopped)?
+            .map_err(ProfileError::from)
+    }
+
     /// Where a printer's last known state is kept between runs of `watch`
     /// (no secret in it).
     pub fn printer_state_path(&self) -> std::path::PathBuf {

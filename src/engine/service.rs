@@ -6,8 +6,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use std::collections::BTreeMap;
-
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
@@ -17,8 +15,10 @@ use super::delivery;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::log::DeliveryRecord;
 pub use super::messages::{EngineCommand, EngineUpdate, NoticeLevel, SettingsChange, Ticket};
-use super::printers::watcher::{self, Watcher};
-use super::printers::{LinkState, PrinterView, SourceReport, SourceUpdate, link_words};
+use super::printers::Probe;
+use super::printers::SourceUpdate;
+use super::printers::watcher;
+use super::printers::watching::Watching;
 pub use super::profile::SecretsView;
 use super::profile::{Profile, ProfileError};
 pub use super::routing::{new_event_id, route_event, sample_event, test_target};
@@ -229,12 +229,21 @@ struct State {
     simulation: Option<tokio::sync::watch::Sender<bool>>,
     /// Copied secrets waiting to be cleared from the clipboard.
     clipboard: SecretClipboard,
-    /// The printers being watched while the window is open, and the one
-    /// stream their sources report into.
-    watcher: Option<(Watcher, Vec<PrinterConfig>)>,
-    printer_updates: mpsc::Sender<SourceUpdate>,
-    printer_views: BTreeMap<String, PrinterView>,
-    printer_state_written: Option<std::time::Instant>,
+    /// The printers, watched while the window is open (unless another
+    /// farmhook process watches them).
+    printers: Watching,
+    /// Where a printer's first connection (Add, Save changes) reports,
+    /// so the engine answers other commands meanwhile.
+    probed: mpsc::UnboundedSender<Probed>,
+}
+
+/// A printer the window wants to add or change, after connecting to it once.
+struct Probed {
+    ticket: Ticket,
+    replacing: Option<String>,
+    printer: PrinterConfig,
+    secret: Option<SecretString>,
+    probe: Result<Option<Probe>, String>,
 }
 
 async fn run(
@@ -258,7 +267,8 @@ async fn run(
     };
     let (keyring_looks, mut looked) = mpsc::unbounded_channel();
     let (simulated, mut simulated_rx) = mpsc::channel(SIMULATION_QUEUE_CAPACITY);
-    let (printer_updates, mut printer_rx) = mpsc::channel(watcher::UPDATE_QUEUE);
+    let (probed, mut probed_rx) = mpsc::unbounded_channel();
+    let printers = Watching::new(profile.clone());
     let mut state = State {
         profile,
         options,
@@ -275,10 +285,8 @@ async fn run(
         simulated,
         simulation: None,
         clipboard: SecretClipboard::default(),
-        watcher: None,
-        printer_updates,
-        printer_views: BTreeMap::new(),
-        printer_state_written: None,
+        printers,
+        probed,
     };
     state.reload().await;
     let mut watch = tokio::time::interval(WATCH_FILE_EVERY);
@@ -301,6 +309,8 @@ async fn run(
             _ = watch.tick() => {
                 state.watch_ticks += 1;
                 state.notice_file_changes().await;
+                let (changed, problems) = state.printers.tick(&state.settings).await;
+                state.printers_changed(changed, problems);
                 if state.watch_ticks.is_multiple_of(WATCH_KEYRING_EVERY_TICKS) {
                     state.start_keyring_look();
                 }
@@ -308,13 +318,12 @@ async fn run(
             Some((generation, secrets)) = looked.recv() => {
                 state.keyring_looked(generation, secrets).await;
             }
-            Some(update) = printer_rx.recv() => state.printer_update(update),
+            Some(update) = state.printers.recv() => state.printer_update(update),
+            Some(probed) = probed_rx.recv() => state.probed(probed).await,
         }
         state.sync_printers().await;
     }
-    if let Some((watcher, _)) = state.watcher.take() {
-        watcher.stop(Duration::from_secs(3)).await;
-    }
+    state.printers.stop(Duration::from_secs(3)).await;
     if let Some(stop) = state.simulation.take() {
         stop.send_replace(true);
     }
@@ -505,6 +514,9 @@ impl State {
                         on,
                     } => self.profile.set_events(&channels, &events, on).await,
                     SettingsChange::Chat(chat) => self.profile.set_chat(chat.as_deref()).await,
+                    SettingsChange::OfflineAfter(seconds) => {
+                        self.profile.set_offline_after(seconds).await
+                    }
                 };
                 match r {
                     Ok(notes) => {
@@ -570,21 +582,12 @@ impl State {
                 self.change(r).await;
             }
             EngineCommand::Verify(channel) => self.verify(channel),
-            EngineCommand::AddPrinter {
+            EngineCommand::SavePrinter {
                 ticket,
-                mut printer,
+                replacing,
+                printer,
                 secret,
-            } => {
-                let answer = self.add_printer(&mut printer, secret).await;
-                if let Err(e) = &answer {
-                    self.out.error(e.clone());
-                } else {
-                    self.out
-                        .info(format!("{} added: farmhook watches it now", printer.name));
-                    self.reload().await;
-                }
-                self.out.send(EngineUpdate::Answered(ticket, answer));
-            }
+            } => self.probe_printer(ticket, replacing, printer, secret).await,
             EngineCommand::RemovePrinter(name) => {
                 let r = self.profile.remove_printer(&name).await;
                 if self.change(r).await.is_some() {
@@ -695,138 +698,167 @@ impl State {
         });
     }
 
-    /// Adds a printer: a Bambu printer is connected to once, and its
-    /// certificate pinned when it is not Bambu's own.
-    async fn add_printer(
+    /// Connects once to a Bambu printer the window adds or changes, beside
+    /// the command loop (up to 15 s); the answer comes back as `Probed`.
+    /// Other kinds are saved at once: their sources say soon enough whether
+    /// the key works.
+    async fn probe_printer(
         &mut self,
-        printer: &mut PrinterConfig,
+        ticket: Ticket,
+        replacing: Option<String>,
+        printer: PrinterConfig,
         secret: Option<SecretString>,
-    ) -> Result<(), String> {
-        if printer.kind == PrinterKind::Bambu {
-            let probe = watcher::probe(printer, secret.as_ref(), Duration::from_secs(15))
-                .await
-                .map_err(|why| format!("{} was not added: {why}", printer.name))?;
-            if !probe.chained_to_bambu {
-                // Kept as the settings keep it: 64 lowercase hex digits.
-                printer.fingerprint = probe
+    ) {
+        if printer.kind != PrinterKind::Bambu {
+            let probed = Probed {
+                ticket,
+                replacing,
+                printer,
+                secret,
+                probe: Ok(None),
+            };
+            self.probed(probed).await;
+            return;
+        }
+        // Changing a printer without typing its code again: the saved one.
+        let stored = match (&secret, &replacing) {
+            (None, Some(old)) => match self.profile.secrets().printer_secret(old).await {
+                Ok(stored) => stored.map(SecretString::from),
+                Err(e) => {
+                    let why = format!("{}'s access code could not be read: {e}", printer.name);
+                    self.out.error(why.clone());
+                    self.out.send(EngineUpdate::Answered(ticket, Err(why)));
+                    return;
+                }
+            },
+            _ => None,
+        };
+        let probed = self.probed.clone();
+        tokio::spawn(async move {
+            let probe = watcher::probe(
+                &printer,
+                secret.as_ref().or(stored.as_ref()),
+                Duration::from_secs(15),
+            )
+            .await
+            .map(Some);
+            probed
+                .send(Probed {
+                    ticket,
+                    replacing,
+                    printer,
+                    secret,
+                    probe,
+                })
+                .ok();
+        });
+    }
+
+    /// Saves a printer the window added or changed, once connecting to it
+    /// worked; a certificate that is not Bambu Lab's is first shown to the
+    /// user to trust (`PrinterTrust`), and saved when they do.
+    async fn probed(&mut self, probed: Probed) {
+        let Probed {
+            ticket,
+            replacing,
+            printer,
+            secret,
+            probe,
+        } = probed;
+        let verb = if replacing.is_some() {
+            "changed"
+        } else {
+            "added"
+        };
+        let answer = match probe {
+            Err(why) => Err(format!("{} was not {verb}: {why}", printer.name)),
+            Ok(Some(probe)) if !probe.chained_to_bambu && printer.fingerprint.is_none() => {
+                match probe
                     .fingerprint
                     .as_deref()
                     .map(crate::core::printers::config::parse_fingerprint)
-                    .transpose()
-                    .map_err(|e| e.to_string())?;
-                self.out.info(format!(
-                    "{}'s certificate is not signed by Bambu Lab's CAs: pinned it (SHA-256 {})",
-                    printer.name,
-                    printer
-                        .fingerprint
-                        .as_deref()
-                        .map(crate::core::printers::config::format_fingerprint)
-                        .unwrap_or_default()
-                ));
-            }
-        }
-        let secret = secret.map(|s| s.expose_secret().to_string());
-        self.profile
-            .add_printer(printer.clone(), secret.as_deref())
-            .await
-            .map(|notes| notes.into_iter().for_each(|n| self.out.info(n)))
-            .map_err(|e| e.to_string())
-    }
-
-    /// (Re)starts the watcher when the printers in the settings changed
-    /// (added, removed, edited from the command line).
-    async fn sync_printers(&mut self) {
-        let wanted = &self.settings.printers;
-        if self.watcher.as_ref().map(|(_, p)| p) == Some(wanted)
-            || (self.watcher.is_none() && wanted.is_empty())
-        {
-            return;
-        }
-        if let Some((old, _)) = self.watcher.take() {
-            tokio::spawn(old.stop(Duration::from_secs(3)));
-        }
-        self.printer_views
-            .retain(|name, _| wanted.iter().any(|p| &p.name == name));
-        let mut printers = Vec::new();
-        for p in wanted {
-            let secret = match self.profile.secrets().printer_secret(&p.name).await {
-                Ok(secret) => secret.map(SecretString::from),
-                Err(e) => {
-                    self.out
-                        .error(format!("{}'s secret could not be read: {e}", p.name));
-                    None
+                {
+                    Some(Ok(fingerprint)) => {
+                        self.out.send(EngineUpdate::PrinterTrust {
+                            ticket,
+                            fingerprint,
+                        });
+                        return;
+                    }
+                    _ => Err(format!(
+                        "{} was not {verb}: its certificate could not be read",
+                        printer.name
+                    )),
                 }
-            };
-            self.printer_views
-                .entry(p.name.clone())
-                .or_insert_with(|| PrinterView {
-                    config: p.clone(),
-                    link: "connecting".into(),
-                    connected: false,
-                    snapshot: Default::default(),
-                })
-                .config = p.clone();
-            printers.push((p.clone(), secret));
+            }
+            Ok(_) => {
+                let secret = secret.map(|s| s.expose_secret().to_string());
+                let saved = match &replacing {
+                    None => {
+                        self.profile
+                            .add_printer(printer.clone(), secret.as_deref())
+                            .await
+                    }
+                    Some(old) => {
+                        self.profile
+                            .edit_printer(old, printer.clone(), secret.as_deref())
+                            .await
+                    }
+                };
+                saved
+                    .map(|notes| notes.into_iter().for_each(|n| self.out.info(n)))
+                    .map_err(|e| e.to_string())
+            }
+        };
+        match &answer {
+            Err(e) => self.out.error(e.clone()),
+            Ok(()) => {
+                self.out
+                    .info(format!("{} {verb}: farmhook watches it now", printer.name));
+                // A new access code or key is only read when the sources
+                // start again.
+                self.printers.restart_next();
+                self.reload().await;
+            }
         }
-        if !printers.is_empty() {
-            let watcher =
-                Watcher::start_with(printers, self.printer_updates.clone(), Default::default());
-            self.watcher = Some((watcher, wanted.clone()));
-        }
-        self.send_printers();
+        self.out.send(EngineUpdate::Answered(ticket, answer));
     }
 
-    /// One source's news: an event routed like any other, and the view.
+    /// Watches the printers in the settings (started again when they
+    /// change, added, removed or edited from the command line).
+    async fn sync_printers(&mut self) {
+        let (changed, problems) = self.printers.sync(&self.settings).await;
+        self.printers_changed(changed, problems);
+    }
+
+    fn printers_changed(&mut self, changed: bool, problems: Vec<String>) {
+        for problem in problems {
+            self.out.error(problem);
+        }
+        if changed {
+            self.send_printers();
+        }
+    }
+
+    /// One source's report: news is routed like any other event.
     fn printer_update(&mut self, update: SourceUpdate) {
-        let Some(view) = self.printer_views.get_mut(&update.printer) else {
-            return;
-        };
-        match update.what {
-            SourceReport::Link(link) => {
-                view.connected = link == LinkState::Connected;
-                view.link = link_words(&link);
-            }
-            SourceReport::Snapshot(snapshot) => view.snapshot = snapshot,
-            SourceReport::News(news) => {
-                let event = to_event(
-                    &news,
-                    &view.config,
-                    "",
-                    time::OffsetDateTime::now_utc(),
-                    crate::engine::routing::new_event_id(),
-                );
-                self.send_event(event);
-            }
+        if let Some((news, config)) = self.printers.update(update) {
+            let event = to_event(
+                &news,
+                &config,
+                "",
+                time::OffsetDateTime::now_utc(),
+                crate::engine::routing::new_event_id(),
+            );
+            self.send_event(event);
         }
         self.send_printers();
     }
 
     fn send_printers(&mut self) {
         self.out.send(EngineUpdate::Printers(
-            self.printer_views.values().cloned().collect(),
+            self.printers.views().cloned().collect(),
         ));
-        // `printers list` shows the window's live state too, written at
-        // most every 2 s.
-        if self
-            .printer_state_written
-            .is_some_and(|at| at.elapsed() < Duration::from_secs(2))
-        {
-            return;
-        }
-        self.printer_state_written = Some(std::time::Instant::now());
-        let now = time::OffsetDateTime::now_utc();
-        let map: BTreeMap<&String, serde_json::Value> = self
-            .printer_views
-            .iter()
-            .map(|(name, v)| (name, super::printers::state_json(&v.link, &v.snapshot, now)))
-            .collect();
-        let Ok(bytes) = serde_json::to_vec_pretty(&map) else {
-            return;
-        };
-        let path = self.profile.printer_state_path();
-        tokio::task::spawn_blocking(move || {
-            super::private_files::write_private_atomically(&path, &bytes).ok()
-        });
     }
 
     fn verify(&self, channel: Channel) {

@@ -77,6 +77,9 @@ pub struct EngineState {
     pub found_chats: FindChats,
     /// The watched printers, live.
     pub printers: Vec<PrinterView>,
+    /// A Bambu printer's certificate to trust or not: the `SavePrinter`
+    /// ticket it answers, and its SHA-256 (64 lowercase hex digits).
+    pub printer_trust: Option<(Ticket, String)>,
     pub deliveries: Deliveries,
     pub notices: Vec<Notice>,
     next_notice: u64,
@@ -109,6 +112,7 @@ impl EngineState {
             verify: PerChannel::default(),
             found_chats: FindChats::NotAsked,
             printers: Vec::new(),
+            printer_trust: None,
             deliveries: Deliveries::new(DEFAULT_LOG_CAPACITY),
             notices: Vec::new(),
             next_notice: 0,
@@ -176,6 +180,10 @@ impl EngineState {
             }
             EngineUpdate::FoundChats(result) => self.found_chats = FindChats::Answered(result),
             EngineUpdate::Printers(printers) => self.printers = printers,
+            EngineUpdate::PrinterTrust {
+                ticket,
+                fingerprint,
+            } => self.printer_trust = Some((ticket, fingerprint)),
             EngineUpdate::Verified(channel, result) => {
                 self.verify[channel] = Verify::Answered(result)
             }

@@ -118,7 +118,7 @@ impl NotificationSettingsPage {
                     events_panel::ui(ui, settings, channel, commands)
                 });
             }
-            Section::Printers => self.printers.ui(ui, state, commands),
+            Section::Printers => self.printers.ui(ui, settings, state, commands),
             Section::Test => self.test.ui(ui, settings, state, commands),
             Section::VirtualFarm => self.simulation.ui(ui, state, commands),
             Section::Troubleshooting => troubleshooting_panel::ui(ui, settings, state),

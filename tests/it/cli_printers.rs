@@ -237,14 +237,246 @@ fn printers_are_checked_as_added_listed_and_removed_with_their_secrets_only_in_t
     assert_eq!(list.stdout.lines().count(), 1, "{}", list.stdout);
 }
 
+/// A printer's secret as the keyring has it (through the library: the
+/// command line never shows one).
+fn printer_secret(fh: &Farmhook, name: &str) -> Option<String> {
+    let store = farmhook::engine::config_store::ConfigStore::locate(
+        Some(fh.config_dir.clone()),
+        farmhook::core::profile::ProfileName::parse(&fh.profile).unwrap(),
+    )
+    .unwrap();
+    let profile = farmhook::engine::profile::Profile::new(store);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(profile.secrets().printer_secret(name))
+        .unwrap()
+}
+
 #[test]
-fn watch_without_printers_says_how_to_add_one() {
+fn a_printer_is_edited_in_place_its_key_kept_or_replaced_and_wrong_flags_refused() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "printers-edit");
+    for (name, url) in [
+        ("Prusa", "http://127.0.0.1:9"),
+        ("Voron", "http://127.0.0.1:10"),
+    ] {
+        let added = fh.run_with_stdin(
+            &[
+                "printers",
+                "add",
+                "octoprint",
+                "--name",
+                name,
+                "--url",
+                url,
+                "--api-key",
+                "-",
+                "--no-check",
+            ],
+            KEY,
+        );
+        assert_eq!(added.code, 0, "{}", added.stderr);
+    }
+    for (args, words) in [
+        (
+            vec!["printers", "edit", "Prusa", "--host", "10.0.0.5"],
+            "--host is not for OctoPrint",
+        ),
+        (
+            vec!["printers", "edit", "Prusa", "--serial", "01S00C123456789"],
+            "--serial is not for OctoPrint",
+        ),
+        (
+            vec!["printers", "edit", "Prusa", "--url", "ftp://x"],
+            "http:// or https://",
+        ),
+        (
+            vec!["printers", "edit", "Prusa", "--name", "Voron"],
+            "already watched",
+        ),
+        (
+            vec!["printers", "edit", "Nope", "--name", "X"],
+            "no printer is named 'Nope'",
+        ),
+    ] {
+        let run = fh.run(&[args.as_slice(), &["--no-check"]].concat());
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
+    }
+    // Renamed and moved: the key follows it in the keyring; the order of
+    // the list stays.
+    fh.ok(&[
+        "printers",
+        "edit",
+        "Prusa",
+        "--name",
+        "Prusa MK4",
+        "--url",
+        "http://127.0.0.1:11",
+        "--no-check",
+    ]);
+    let list = fh.ok(&["printers", "list", "--json"]);
+    let lines: Vec<serde_json::Value> = list
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["name"], "Prusa MK4", "{}", list.stdout);
+    assert_eq!(lines[0]["address"], "http://127.0.0.1:11");
+    assert_eq!(lines[1]["name"], "Voron");
+    assert_eq!(printer_secret(&fh, "Prusa MK4").as_deref(), Some(KEY));
+    assert_eq!(printer_secret(&fh, "Prusa"), None, "the old entry is gone");
+    // A new key replaces the old one, from stdin only.
+    let refused = fh.run(&[
+        "printers",
+        "edit",
+        "Voron",
+        "--api-key",
+        "NewKey",
+        "--no-check",
+    ]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("stdin"), "{}", refused.stderr);
+    let new_key = "NewOctoKey0123456789abcdefABC";
+    let edited = fh.run_with_stdin(
+        &["printers", "edit", "Voron", "--api-key", "-", "--no-check"],
+        new_key,
+    );
+    assert_eq!(edited.code, 0, "{}", edited.stderr);
+    assert_eq!(printer_secret(&fh, "Voron").as_deref(), Some(new_key));
+    let files = all_file_bytes(dir.path());
+    assert!(!contains(&files, KEY) && !contains(&files, new_key));
+}
+
+#[test]
+fn the_offline_time_is_chosen_once_for_watch_and_the_window_and_checked() {
+    require_secret_service();
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "offline-after");
+    let low = fh.run(&["printers", "offline-after", "2"]);
+    assert_eq!(low.code, 2, "{}", low.stderr);
+    assert!(
+        low.stderr.contains("5..=3600") || low.stderr.contains("5"),
+        "{}",
+        low.stderr
+    );
+    fh.ok(&["printers", "offline-after", "20"]);
+    let files = all_file_bytes(dir.path());
+    assert!(contains(&files, "\"printer_offline_after_s\": 20"));
+}
+
+/// Started with no printer, `watch` waits and takes one added meanwhile;
+/// a second `watch` of the same profile waits rather than deliver every
+/// event twice, and takes over when the first stops.
+#[test]
+fn watch_waits_for_printers_takes_new_ones_and_only_one_watch_watches() {
     require_secret_service();
     let dir = tempfile::tempdir().unwrap();
     let fh = Farmhook::new(dir.path(), "watch-none");
-    let run = fh.run(&["watch"]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("printers add"), "{}", run.stderr);
+    let spawn = || {
+        let mut child = fh
+            .command(&["watch", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = lines_of(child.stdout.take().unwrap());
+        let notes = lines_of(child.stderr.take().unwrap());
+        (child, lines, notes)
+    };
+    let (mut first, first_lines, first_notes) = spawn();
+    wait_for_line(&first_notes, "printers add");
+    fh.run_with_stdin(
+        &[
+            "printers",
+            "add",
+            "octoprint",
+            "--name",
+            "Prusa",
+            "--url",
+            "http://127.0.0.1:9",
+            "--api-key",
+            "-",
+            "--no-check",
+        ],
+        KEY,
+    );
+    let line = wait_for_line(&first_lines, "\"printer\":\"Prusa\"");
+    assert!(line.contains("\"link\""), "{line}");
+
+    let (mut second, second_lines, second_notes) = spawn();
+    wait_for_line(&second_notes, "waiting, to take over");
+    assert!(
+        second_lines.recv_timeout(Duration::from_secs(2)).is_err(),
+        "the second watch must not watch too"
+    );
+    stop(&mut first);
+    let took_over = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for_line(&second_lines, "\"printer\":\"Prusa\"")
+    }));
+    let Ok(line) = took_over else {
+        let notes: Vec<String> = second_notes.try_iter().collect();
+        let state = std::fs::read_to_string(
+            dir.path()
+                .join("profiles")
+                .join(format!("{}.printers.json", fh.profile)),
+        );
+        panic!(
+            "the second watch did not take over: {:?}; its notes: {notes:#?}; state: {state:?}",
+            second.try_wait()
+        );
+    };
+    assert!(line.contains("\"link\""), "{line}");
+    stop(&mut second);
+}
+
+/// Each line a child writes, as it comes.
+fn lines_of(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {needle:?}; saw: {seen:#?}");
+}
+
+/// SIGTERM, and the clean exit that must follow.
+fn stop(child: &mut std::process::Child) {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "watch did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

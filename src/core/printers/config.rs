@@ -15,11 +15,13 @@ pub const SERIAL_CHARS: std::ops::RangeInclusive<usize> = 8..=20;
 /// Longest address or URL we look at.
 const MAX_ADDRESS_LEN: usize = 256;
 
-/// Which protocol a printer speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Which protocol a printer speaks (Bambu Lab's first: the add form's
+/// default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PrinterKind {
     /// Bambu Lab, over LAN MQTT with TLS.
+    #[default]
     Bambu,
     /// OctoPrint, over REST and its push socket.
     OctoPrint,

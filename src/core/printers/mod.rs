@@ -34,6 +34,13 @@ pub use moonraker::MoonrakerTracker;
 pub use news::{JobInfo, PrinterNews, PrinterSnapshot, to_event};
 pub use octoprint::OctoPrintTracker;
 
+/// After how many seconds without news a printer is told offline, unless
+/// the operator chooses (the settings' `printer_offline_after_s`).
+pub const OFFLINE_AFTER_DEFAULT_S: u32 = 60;
+/// What may be chosen: quicker than 5 s would tell every Wi-Fi hiccup,
+/// calmer than an hour would hide a dead printer for a whole night.
+pub const OFFLINE_AFTER_RANGE_S: std::ops::RangeInclusive<u32> = 5..=3600;
+
 /// What every printer's tracker offers its network source.
 pub trait PrinterTracker {
     /// The connection is open (MQTT CONNACK accepted, websocket open). The

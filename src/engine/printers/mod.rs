@@ -18,6 +18,7 @@ pub mod moonraker;
 pub mod octoprint;
 mod socket;
 pub mod watcher;
+pub mod watching;
 
 use std::time::Duration;
 
