@@ -101,6 +101,7 @@ async fn throughput() {
 
         // Bare reqwest: the same request, the same concurrency.
         // The same safety settings as the engine's client.
+        farmhook::engine::crypto::install();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))

@@ -43,6 +43,20 @@ pub fn status_text(s: &Status) -> String {
         }
         writeln!(out, "{line}").ok();
     }
+    let p = &s.printers;
+    if p.count == 0 {
+        writeln!(out, "printers: none (`farmhook printers add …`)").ok();
+    } else {
+        let kinds: Vec<String> = p.kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        writeln!(
+            out,
+            "printers: {} ({}), told offline after {} s of silence",
+            p.count,
+            kinds.join(", "),
+            p.offline_after_s
+        )
+        .ok();
+    }
     for (i, (channel, health)) in s.health.iter().enumerate() {
         let head = if i == 0 { "health:" } else { "" };
         writeln!(out, "{head:<9} {}: {}", channel.label(), health.summary()).ok();

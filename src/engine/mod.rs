@@ -3,6 +3,7 @@
 
 pub mod clipboard;
 pub mod config_store;
+pub mod crypto;
 pub mod delivery;
 pub mod messages;
 pub mod printers;

@@ -3,11 +3,12 @@
 //! destination from the journal, duplicate-destination warnings and notices.
 //! Read-only: the operations that change a profile live in `profile.rs`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::delivery::health::{ChannelHealth, HealthBook, now_ms};
 use super::profile::{Profile, ProfileError};
-use std::collections::BTreeMap;
 
 use crate::core::channel::{Blocker, Need, PerChannel};
 use crate::core::events::EventType;
@@ -73,6 +74,14 @@ impl Profile {
                 error: keyring_error,
             },
             channels,
+            printers: PrintersStatus {
+                count: s.printers.len(),
+                kinds: s.printers.iter().fold(BTreeMap::new(), |mut kinds, p| {
+                    *kinds.entry(p.kind.id()).or_insert(0) += 1;
+                    kinds
+                }),
+                offline_after_s: s.offline_after_s,
+            },
             health,
             warnings,
             notices: loaded.notice.into_iter().collect(),
@@ -93,11 +102,23 @@ pub struct Status {
     pub keyring: KeyringStatus,
     #[serde(flatten)]
     pub channels: PerChannel<ChannelStatus>,
+    /// The printers watched (`farmhook printers list` shows each).
+    pub printers: PrintersStatus,
     /// The last hour of deliveries, and pauses.
     pub health: HealthSummary,
     /// Destinations that will get the same event twice.
     pub warnings: Vec<String>,
     pub notices: Vec<String>,
+}
+
+/// The printers in `farmhook status`: how many of each kind.
+#[derive(Debug, Serialize)]
+pub struct PrintersStatus {
+    pub count: usize,
+    /// By kind id (`bambu`, `octoprint`, `moonraker`).
+    pub kinds: BTreeMap<&'static str, usize>,
+    /// Silence before a printer is told offline.
+    pub offline_after_s: u32,
 }
 
 #[derive(Debug, Serialize)]

@@ -345,6 +345,14 @@ fn a_printer_is_edited_in_place_its_key_kept_or_replaced_and_wrong_flags_refused
     );
     assert_eq!(edited.code, 0, "{}", edited.stderr);
     assert_eq!(printer_secret(&fh, "Voron").as_deref(), Some(new_key));
+    let status = fh.ok(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("printers: 2 (2 octoprint), told offline after 60 s"),
+        "{}",
+        status.stdout
+    );
     let files = all_file_bytes(dir.path());
     assert!(!contains(&files, KEY) && !contains(&files, new_key));
 }
@@ -362,6 +370,10 @@ fn the_offline_time_is_chosen_once_for_watch_and_the_window_and_checked() {
         low.stderr
     );
     fh.ok(&["printers", "offline-after", "20"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&fh.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["printers"]["offline_after_s"], 20, "{status}");
+    assert_eq!(status["printers"]["count"], 0, "{status}");
     let files = all_file_bytes(dir.path());
     assert!(contains(&files, "\"printer_offline_after_s\": 20"));
 }

@@ -16,6 +16,7 @@ const USER: &str = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG";
 const OTHER: &str = "Zz9Zz9Zz9Zz9Zz9Zz9Zz9Zz9Zz9Zz9";
 
 fn client() -> Client {
+    farmhook::engine::crypto::install();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(1))

@@ -16,6 +16,7 @@ use crate::support::endpoint::WAIT_LIMIT;
 use crate::support::slack_stand_in::{Failure, SlackStandIn, StandInConfig};
 
 fn client() -> Client {
+    farmhook::engine::crypto::install();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(1))

@@ -16,6 +16,7 @@ use crate::support::telegram_stand_in::{
 };
 
 fn client() -> Client {
+    farmhook::engine::crypto::install();
     Client::builder()
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(5))

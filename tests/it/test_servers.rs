@@ -10,6 +10,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
 fn client() -> Client {
+    farmhook::engine::crypto::install();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(1))
@@ -446,6 +447,7 @@ async fn endpoint_huge_body_streams() {
 #[tokio::test(flavor = "multi_thread")]
 async fn endpoint_never_answer_times_out() {
     let endpoint = Endpoint::start(Behaviour::NeverAnswer).await;
+    farmhook::engine::crypto::install();
     let client = Client::builder()
         .timeout(Duration::from_secs(1))
         .build()
@@ -465,6 +467,7 @@ async fn endpoint_never_answer_times_out() {
 #[tokio::test(flavor = "multi_thread")]
 async fn endpoint_slow_drip_trickles() {
     let endpoint = Endpoint::start(Behaviour::SlowDrip { bytes_per_sec: 100 }).await;
+    farmhook::engine::crypto::install();
     let client = Client::builder()
         .timeout(Duration::from_secs(1))
         .build()
@@ -556,6 +559,7 @@ async fn tls_endpoint_needs_its_certificate_trusted() {
     assert_eq!(endpoint.hits(), 0);
 
     let ca = reqwest::Certificate::from_pem(endpoint.ca_pem().as_bytes()).unwrap();
+    farmhook::engine::crypto::install();
     let trusting = Client::builder()
         .tls_certs_only([ca])
         .redirect(reqwest::redirect::Policy::none())

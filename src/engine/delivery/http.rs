@@ -98,6 +98,7 @@ pub fn build_client(config: &HttpConfig) -> Result<HttpClient, String> {
 }
 
 fn build_one(config: &HttpConfig, system_proxy: bool) -> Result<reqwest::Client, String> {
+    crate::engine::crypto::install();
     let mut builder = reqwest::Client::builder()
         .user_agent(build_info::USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())

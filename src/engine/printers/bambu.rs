@@ -14,7 +14,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rumqttc::tokio_rustls::rustls;
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS,
     StateError, TlsConfiguration, Transport,
@@ -521,7 +520,7 @@ impl Out {
 // ---- The printer's certificate ----
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    crate::engine::crypto::provider()
 }
 
 /// Bambu Lab's CAs, parsed from the bundled PEM.

@@ -162,6 +162,7 @@ enum LoginError {
 }
 
 fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    crate::engine::crypto::install();
     reqwest::Client::builder()
         .user_agent(crate::build_info::USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())

@@ -46,6 +46,7 @@ pub async fn open(url: &str, api_key: Option<&SecretString>) -> Result<Socket, O
         value.set_sensitive(true);
         request.headers_mut().insert("X-Api-Key", value);
     }
+    crate::engine::crypto::install();
     match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
         Err(_) => Err(OpenError::Failed(format!(
             "no answer within {} s",

@@ -109,6 +109,7 @@ pub async fn exclusive() -> (tokio::sync::MutexGuard<'static, ()>, &'static Octo
 }
 
 fn client() -> reqwest::Client {
+    farmhook::engine::crypto::install();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))

@@ -30,7 +30,7 @@ impl TlsEndpoint {
                 .expect("rcgen makes a self-signed certificate");
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
         // The provider is named so nothing depends on a process-wide default.
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("default TLS versions")
