@@ -82,7 +82,11 @@ async fn run() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(IDLE_SECONDS);
-    let bin = env!("CARGO_BIN_EXE_farmhook");
+    // Another build of the binary (an older one, say) with the same harness.
+    let bin: &'static str = match std::env::var("FARMHOOK_BENCH_BIN") {
+        Ok(other) => Box::leak(other.into_boxed_str()),
+        Err(_) => env!("CARGO_BIN_EXE_farmhook"),
+    };
     let hz = clock_ticks();
 
     let host = broker_host();
@@ -159,8 +163,14 @@ async fn run() {
     // The printers' side: answers pushall, sends the idle reports.
     let printer_side = PrinterSide::start(host, plain_port, played.clone()).await;
 
+    // A profiler's command line to run watch under (`heaptrack -o FILE`,
+    // say); the figures are then the profiler's, only its report counts.
+    let prefix = std::env::var("FARMHOOK_BENCH_WATCH_PREFIX").unwrap_or_default();
+    let mut argv: Vec<&str> = prefix.split_whitespace().collect();
+    argv.push(bin);
     let mut watch = Guard::new(
-        Command::new(bin)
+        Command::new(argv[0])
+            .args(&argv[1..])
             .args(["--profile", "bench-printers", "--config-dir"])
             .arg(dir.path())
             .args(["watch", "--json"])
