@@ -27,7 +27,7 @@
 //! the private Secret Service this needs). Nothing is asserted.
 
 #[path = "../tests/it/support/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
@@ -319,7 +319,7 @@ async fn run() {
     println!();
     println!("machine: {machine}");
     println!(
-        "setup: {PRINTERS} Bambu printers on one mosquitto over TLS (1.2), one report a second each while idle ({PRINTERS}/s in all); `printers add` ×{PRINTERS}, one by one: {add_seconds:.1} s; all connected: farmhook {watch_connect_s:.1} s, Python {py_connect_s:.1} s"
+        "setup: {PRINTERS} Bambu printers on one mosquitto over TLS, one report a second each while idle ({PRINTERS}/s in all); `printers add` ×{PRINTERS}, one by one: {add_seconds:.1} s; all connected: farmhook {watch_connect_s:.1} s, Python {py_connect_s:.1} s"
     );
     println!(
         "burst: {PRINTERS} RUNNING, then {} FINISH + {} FAILED with an error code, over about 3 s (farmhook: {expected} events = 200 job.started + 100 job.succeeded + 100 job.failed + 100 printer.hms_error; Python: the {} reports)",
