@@ -243,7 +243,12 @@ async fn run() {
 
     // Settle, then idle.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let procs = [Proc::new(watch.0.id(), hz), Proc::new(py.0.id(), hz)];
+    // The broker too, for scale: it does the TLS work for both clients.
+    let procs = [
+        Proc::new(watch.0.id(), hz),
+        Proc::new(py.0.id(), hz),
+        Proc::new(broker.pid().unwrap_or(0), hz),
+    ];
     eprintln!("idle: {idle_seconds} s, {PRINTERS} reports a second");
     let idle = measure(&procs, Duration::from_secs(idle_seconds), async {}).await;
 
@@ -358,6 +363,10 @@ async fn run() {
         percentiles(&mut py_latencies)
     );
     println!("| events received / expected; lost; twice | {fh_count} | {py_count} |");
+    println!(
+        "for scale, the broker (mosquitto: {PRINTERS} reports a second in, each out to both clients over TLS): CPU {:.2} % idle, {:.2} % in the burst; RSS {} kB",
+        idle[2].cpu, burst[2].cpu, idle[2].rss_kb
+    );
 }
 
 /// Publishes the burst: every printer's start, spread over a second; a
@@ -622,16 +631,16 @@ impl Proc {
 
 /// CPU over `window` (while `work` runs in it), then RSS and VmHWM.
 async fn measure(
-    procs: &[Proc; 2],
+    procs: &[Proc; 3],
     window: Duration,
     work: impl Future<Output = ()>,
-) -> [Figures; 2] {
+) -> [Figures; 3] {
     let start = Instant::now();
-    let before = [procs[0].cpu_seconds(), procs[1].cpu_seconds()];
+    let before = procs.each_ref().map(Proc::cpu_seconds);
     work.await;
     tokio::time::sleep(window.saturating_sub(start.elapsed())).await;
     let wall = start.elapsed().as_secs_f64();
-    let mut out = [Figures::default(); 2];
+    let mut out = [Figures::default(); 3];
     for (i, p) in procs.iter().enumerate() {
         out[i] = Figures {
             cpu: (p.cpu_seconds() - before[i]) / wall * 100.0,
