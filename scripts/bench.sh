@@ -144,6 +144,9 @@ dbus-run-session -- bash -c '
 ' 2>/dev/null | tee "$tmp/burst.txt" >&2
 fi
 
+echo "== 200 printers watched by farmhook watch and by bambulabs-api (bash scripts/bench-printers.sh, about 2 min)" >&2
+bash scripts/bench-printers.sh >&2
+
 size=$(stat -c %s "$bin")
 echo
 echo "machine: $machine"

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use farmhook::core::printers::config::format_fingerprint;
-use farmhook::core::printers::{PrinterConfig, PrinterKind, PrinterNews, PrinterSnapshot};
+use farmhook::core::printers::{PrinterConfig, PrinterKind, PrinterNews, PrinterSnapshot, Timing};
 use farmhook::engine::printers::bambu::{probe, run};
 use farmhook::engine::printers::{LinkState, SourceContext, SourceReport, SourceUpdate};
 use secrecy::SecretString;
@@ -44,6 +44,11 @@ struct Watched {
 
 impl Watched {
     fn start(config: PrinterConfig, code: &str) -> Watched {
+        Watched::start_timed(config, code, Default::default())
+    }
+
+    /// The same with its own silence and offline debounce.
+    fn start_timed(config: PrinterConfig, code: &str, timing: Timing) -> Watched {
         let (tx, updates) = mpsc::channel(256);
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(run(SourceContext {
@@ -51,7 +56,7 @@ impl Watched {
             secret: Some(SecretString::from(code.to_string())),
             updates: tx,
             stop: stop_rx,
-            timing: Default::default(),
+            timing,
         }));
         Watched {
             updates,
@@ -266,6 +271,62 @@ async fn a_cancel_is_told_as_cancelled_only() {
         assert!(std::time::Instant::now() < deadline, "{}", broker.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The source wakes by itself when the tracker has something to decide,
+/// not only when the printer speaks: a FAILED without an error code, held
+/// in case a cancel marker follows, is told once the hold is over although
+/// the printer says nothing more.
+#[tokio::test]
+async fn a_failure_without_a_code_is_told_after_the_hold_with_no_further_report() {
+    let broker = Mosquitto::start(SERIAL, CODE);
+    let (mut source, printer) = connected_idle(&broker).await;
+    printer
+        .report(r#"{"print":{"command":"push_status","gcode_state":"RUNNING","subtask_name":"hinge","task_id":"4242","print_error":0,"hms":[]}}"#)
+        .await;
+    source.until_state("printing").await;
+    printer
+        .report(r#"{"print":{"command":"push_status","gcode_state":"FAILED","print_error":0,"hms":[]}}"#)
+        .await;
+    source
+        .until("the held failure", |r| {
+            matches!(r, SourceReport::News(PrinterNews::JobFailed { .. }))
+        })
+        .await;
+    assert_eq!(source.news(), ["job.started", "job.failed"]);
+    source.stop().await;
+}
+
+/// A printer whose link stays up but which says nothing for the silence
+/// (P1S firmware can) is reconnected and asked for its whole state again.
+#[tokio::test]
+async fn a_silent_printer_is_reconnected_and_asked_again() {
+    let broker = Mosquitto::start(SERIAL, CODE);
+    let mut printer = broker.printer().await;
+    let mut source = Watched::start_timed(
+        config(&broker, Some(&broker.fingerprint)),
+        CODE,
+        Timing::seconds(2),
+    );
+    source
+        .until_link("Connected", |l| *l == LinkState::Connected)
+        .await;
+    printer.next_request(WAIT).await.expect("the first pushall");
+    printer.report(IDLE).await;
+    source.until_state("idle").await;
+    // Silence from here on.
+    source
+        .until_link(
+            "Retrying after the silence",
+            |l| matches!(l, LinkState::Retrying { why, .. } if why.starts_with("no report for")),
+        )
+        .await;
+    let again = printer
+        .next_request(WAIT)
+        .await
+        .expect("a pushall on the new connection");
+    assert!(again.contains("pushall"), "{again}");
+    source.stop().await;
 }
 
 #[tokio::test]

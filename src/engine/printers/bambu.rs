@@ -352,13 +352,18 @@ struct Session<'a> {
 
 impl Session<'_> {
     async fn run(&mut self, stop: &mut watch::Receiver<bool>) -> Ended {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // The tracker is polled when it next has something to decide (the
+        // silence deadline, a held failure), not every second: a tick per
+        // printer made 200 printers 200 more timer wake-ups a second, on
+        // top of their reports, with nothing to decide.
+        let wake = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(wake);
         let mut connected = false;
         loop {
             if self.out.gone {
                 return Ended::Stop;
             }
+            wake.as_mut().reset(next_poll(self.tracker));
             tokio::select! {
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
@@ -368,7 +373,7 @@ impl Session<'_> {
                         return Ended::Stop;
                     }
                 }
-                _ = tick.tick() => {
+                _ = &mut wake => {
                     let now = OffsetDateTime::now_utc();
                     // Asked before `poll`, which counts the silence as a drop.
                     let silent = connected && self.tracker.is_silent(now);
@@ -433,6 +438,20 @@ impl Session<'_> {
         }
         self.out.snapshot(self.tracker.snapshot()).await;
     }
+}
+
+/// When the tracker next needs a `poll`: at its next deadline, or in an
+/// hour when it has none (a safety net; it then has nothing to decide).
+fn next_poll(tracker: &BambuTracker) -> tokio::time::Instant {
+    const NO_DEADLINE: Duration = Duration::from_secs(3600);
+    let wait = tracker
+        .next_deadline()
+        .map(|at| {
+            let left = at - OffsetDateTime::now_utc();
+            Duration::try_from(left).unwrap_or(Duration::ZERO)
+        })
+        .unwrap_or(NO_DEADLINE);
+    tokio::time::Instant::now() + wait.min(NO_DEADLINE)
 }
 
 /// Waits `wait`, polling the tracker each second (the offline debounce

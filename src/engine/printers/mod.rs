@@ -6,7 +6,8 @@
 //!
 //! Every source follows the same contract: connect, report `Link`
 //! changes, feed every message to the tracker and report its news and a
-//! fresh snapshot, call the tracker's `poll` about once a second, reconnect
+//! fresh snapshot, call the tracker's `poll` about once a second (Bambu:
+//! at the tracker's next deadline, which a farm's CPU notices), reconnect
 //! with backoff (1 s doubling to 30 s) after a drop or when the tracker says
 //! the printer went silent, and stop for good (`LinkState::Stopped`, with
 //! the reason) when the printer refuses the access code or key, which

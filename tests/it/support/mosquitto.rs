@@ -37,6 +37,20 @@ impl Mosquitto {
 
     /// The same on another loopback address (`::1` for IPv6).
     pub fn start_on(host: &'static str, serial: &str, access_code: &str) -> Mosquitto {
+        let (tls_port, plain_port) = free_ports(host);
+        Mosquitto::start_at(host, tls_port, plain_port, serial, access_code)
+    }
+
+    /// The same with its TLS listener on `tls_port` and the plain one on
+    /// `plain_port` (a client that only connects to 8883, as Bambu's
+    /// printers listen, needs the real port).
+    pub fn start_at(
+        host: &'static str,
+        tls_port: u16,
+        plain_port: u16,
+        serial: &str,
+        access_code: &str,
+    ) -> Mosquitto {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = |name: &str| dir.path().join(name);
 
@@ -73,7 +87,6 @@ impl Mosquitto {
             .expect("mosquitto_passwd runs (apt-get install mosquitto)");
         assert!(passwd.status.success(), "mosquitto_passwd: {passwd:?}");
 
-        let (tls_port, plain_port) = free_ports(host);
         let config = format!(
             "per_listener_settings false\n\
              allow_anonymous false\n\
@@ -148,6 +161,11 @@ impl Mosquitto {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+    }
+
+    /// The broker's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn log(&self) -> String {
@@ -267,7 +285,7 @@ impl Drop for TestPrinter {
 
 /// Two different free loopback ports: both listeners are held while the
 /// second is chosen, so the system cannot hand out the same port twice.
-fn free_ports(host: &str) -> (u16, u16) {
+pub fn free_ports(host: &str) -> (u16, u16) {
     let bind = || std::net::TcpListener::bind((host, 0)).expect("a free loopback port");
     let (first, second) = (bind(), bind());
     let port = |l: &std::net::TcpListener| l.local_addr().expect("a bound port").port();
