@@ -249,7 +249,11 @@ mod tests {
     #[test]
     fn the_offline_time_is_written_only_when_chosen_and_kept_in_range() {
         let mut s = Settings::default();
-        assert!(!serde_json::to_string(&s).unwrap().contains("printer_offline_after_s"));
+        assert!(
+            !serde_json::to_string(&s)
+                .unwrap()
+                .contains("printer_offline_after_s")
+        );
         assert_eq!(s.printer_timing(), Timing::seconds(60));
         s.offline_after_s = 20;
         let text = serde_json::to_string(&s).unwrap();

@@ -33,7 +33,6 @@ use tokio::sync::{mpsc, watch};
 use super::{Backoff, LinkState, Probe, SourceContext, SourceReport, SourceUpdate};
 use crate::core::printers::bambu::{pushall_request, report_topic, request_topic};
 use crate::core::printers::config::format_fingerprint;
-use crate::core::printers::liveness::SILENCE;
 use crate::core::printers::{
     BambuTracker, PrinterConfig, PrinterNews, PrinterSnapshot, PrinterTracker,
 };
@@ -87,6 +86,7 @@ pub async fn run(ctx: SourceContext) {
             out: &mut out,
             backoff: &mut backoff,
             last_pushall: &mut last_pushall,
+            silence_s: timing.silence.whole_seconds(),
         };
         let why = match session.run(&mut stop).await {
             Ended::Dropped(why) => why,
@@ -348,6 +348,8 @@ struct Session<'a> {
     out: &'a mut Out,
     backoff: &'a mut Backoff,
     last_pushall: &'a mut Option<Instant>,
+    /// How long a silence counts as gone (the operator's offline time).
+    silence_s: i64,
 }
 
 impl Session<'_> {
@@ -380,10 +382,7 @@ impl Session<'_> {
                     let news = self.tracker.poll(now);
                     self.tell(news).await;
                     if silent {
-                        return Ended::Dropped(format!(
-                            "no report for {} s",
-                            SILENCE.whole_seconds()
-                        ));
+                        return Ended::Dropped(format!("no report for {} s", self.silence_s));
                     }
                 }
                 event = self.events.poll() => match event {
