@@ -10,7 +10,7 @@
 //! the window's log as the engine hands them (shared, not copied).
 
 #[path = "../tests/it/support/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -87,6 +87,7 @@ printf '| start to first frame (first / median of 5) | %s ms / %s ms | ≤ 250 m
 printf '| RSS 3 s after start | %s MB | ≤ 110 MB |\n' "$(awk -v k="$first_rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 printf '| CPU over 10 s idle, window open | %s %% | < 1 %% |\n' "$idle_cpu"
 grep '^| frame' "$tmp/frame.txt" || true
+grep '^| one delivery record' "$tmp/frame.txt" || true
 sed -n 's/^throughput: \(.*\)/| engine throughput | \1 | ≥ 0.9× bare reqwest |/p' "$tmp/delivery.txt"
 sed -n 's/^burst: \(.*\)/| 50-event Discord burst | \1 | 0 lost, ≤ 1 × 429 |/p' "$tmp/delivery.txt"
 sed -n 's/^chat burst: \([A-Za-z]*\): \(.*\)/| 50-event \1 burst | \2 | 0 lost, ≤ 1 × 429 |/p' "$tmp/chat.txt"

@@ -292,6 +292,17 @@ mod tests {
     }
 
     #[test]
+    fn the_window_gets_the_engines_own_record_not_a_copy() {
+        let (tx, mut rx) = channel();
+        let kept_by_the_engine = Arc::new(record(7));
+        tx.send_record(kept_by_the_engine.clone());
+        let Ok(EngineUpdate::Delivery(shown)) = rx.try_recv() else {
+            panic!("a record");
+        };
+        assert!(Arc::ptr_eq(&shown, &kept_by_the_engine));
+    }
+
+    #[test]
     fn the_latest_state_of_a_record_replaces_the_waiting_one_in_its_place() {
         let (tx, mut rx) = channel();
         tx.send(delivery(1, Outcome::InProgress));

@@ -109,11 +109,14 @@ pub async fn deliver(
         mut paused,
     } = ctx;
     let started = Instant::now();
-    // Made once: every attempt sends these bytes, and the record keeps them.
-    let body = Bytes::from(target.body(events, summary));
+    // Made once: every attempt sends these bytes, and the record keeps them
+    // (exactly as long as they are: the log may hold 100,000 of them).
+    let mut body = target.body(events, summary);
+    body.shrink_to_fit();
+    let body = Bytes::from(body);
     // Some services take their secrets in the body (Pushover's token):
     // the excerpt is scrubbed like an answer.
-    record.request_body = Excerpt::new(&body, REQUEST_EXCERPT_BYTES, scrub).0;
+    record.request_body = Excerpt::shared(&body, REQUEST_EXCERPT_BYTES, scrub).0;
     let mut wait = Duration::ZERO;
     let mut cancelled = cancelled.clone();
     let finish = |record: &mut DeliveryRecord, outcome: Outcome, error: Option<String>| {
@@ -224,7 +227,7 @@ pub async fn deliver(
         attempt.latency_ms = answer.latency.as_millis() as u64;
         // An answer may echo a secret it was sent (a 401 repeating the
         // key): scrubbed before it is kept anywhere.
-        let (kept, cut) = Excerpt::new(&answer.body, RESPONSE_EXCERPT_BYTES, scrub);
+        let (kept, cut) = Excerpt::received(&answer.body, RESPONSE_EXCERPT_BYTES, scrub);
         attempt.response_excerpt = kept;
         attempt.response_truncated = cut || answer.truncated;
         if let Some(limit) = rate_limit.as_deref_mut() {

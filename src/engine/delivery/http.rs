@@ -194,10 +194,12 @@ pub async fn send(
         .headers()
         .iter()
         .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+            // Nearly every value is plain ASCII, checked quickly.
+            let value = match v.to_str() {
+                Ok(text) => text.to_string(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            };
+            (n.as_str().to_string(), value)
         })
         .collect();
     // Most answers come in one chunk (or none), kept as it came; only

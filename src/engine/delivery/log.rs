@@ -181,23 +181,37 @@ pub fn excerpt(bytes: &[u8], max: usize) -> (String, bool) {
     (text, cut)
 }
 
-/// The first bytes of a body as a record keeps them: the bytes sent or
-/// received, shared rather than copied, and turned into text only when
-/// someone reads it. A body that echoed a secret is kept scrubbed instead.
+/// The first bytes of a body as a record keeps them, turned into text only
+/// when someone reads it. The bytes are shared by every copy of the record
+/// (its versions, the engine's log, the window's); a body that echoed a
+/// secret is kept scrubbed instead.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Excerpt(Bytes);
 
 impl Excerpt {
-    /// The first `max` bytes of `body` (no copy), scrubbed of every secret
-    /// `scrub` knows; true when the body was longer.
-    pub fn new(body: &Bytes, max: usize, scrub: Scrubbers<'_>) -> (Excerpt, bool) {
+    /// The first `max` bytes of a body farmhook made (the request it
+    /// sends), kept without a copy, scrubbed of every secret `scrub` knows;
+    /// true when the body was longer.
+    pub fn shared(body: &Bytes, max: usize, scrub: Scrubbers<'_>) -> (Excerpt, bool) {
         let cut = body.len() > max;
         let kept = Excerpt(body.slice(..body.len().min(max)));
-        let excerpt = match scrub.scrub(&kept.text()) {
-            Cow::Borrowed(_) => kept,
+        (kept.scrubbed(scrub), cut)
+    }
+
+    /// The first `max` bytes of a body received, copied once: a slice of
+    /// an answer would keep the connection's whole read buffer (8 KiB or
+    /// more) alive for as long as the record lives.
+    pub fn received(body: &[u8], max: usize, scrub: Scrubbers<'_>) -> (Excerpt, bool) {
+        let cut = body.len() > max;
+        let kept = Excerpt(Bytes::copy_from_slice(&body[..body.len().min(max)]));
+        (kept.scrubbed(scrub), cut)
+    }
+
+    fn scrubbed(self, scrub: Scrubbers<'_>) -> Excerpt {
+        match scrub.scrub(&self.text()) {
+            Cow::Borrowed(_) => self,
             Cow::Owned(clean) => Excerpt(Bytes::from(clean)),
-        };
-        (excerpt, cut)
+        }
     }
 
     /// The excerpt as text (bytes that are not UTF-8 become `�`).
@@ -420,13 +434,13 @@ pub(crate) mod tests {
         let none = crate::core::redact::Scrubber::default();
         let scrub = Scrubbers::new(&secrets, &none);
         let body = Bytes::from_static(b"{\"ok\":true}");
-        let (kept, cut) = Excerpt::new(&body, 4, scrub);
+        let (kept, cut) = Excerpt::shared(&body, 4, scrub);
         assert!(cut);
         assert_eq!(kept.text(), "{\"ok");
         // The same bytes, not a copy.
         assert_eq!(kept.0.as_ptr(), body.as_ptr());
         let echo = Bytes::from_static(b"bad key a-long-enough-secret");
-        let (clean, cut) = Excerpt::new(&echo, 1024, scrub);
+        let (clean, cut) = Excerpt::received(&echo, 1024, scrub);
         assert!(!cut);
         assert_eq!(clean.text(), "bad key ••••");
         assert_eq!(serde_json::to_string(&clean).unwrap(), "\"bad key ••••\"");
