@@ -317,8 +317,10 @@ fn build_request(
         Cow::Borrowed("user-agent"),
         Cow::Borrowed(build_info::USER_AGENT),
     ));
-    let request = target
-        .request(client, events, body, at, &mut shown)
+    let request = target.request(client, events, body, at, &mut shown);
+    // Kept with the record (up to 100,000 of them): no spare room.
+    shown.shrink_to_fit();
+    let request = request
         .header(
             reqwest::header::CONTENT_TYPE,
             reqwest::header::HeaderValue::from_static("application/json"),

@@ -191,11 +191,13 @@ pub struct Excerpt(Bytes);
 impl Excerpt {
     /// The first `max` bytes of a body farmhook made (the request it
     /// sends), kept without a copy, scrubbed of every secret `scrub` knows;
-    /// true when the body was longer.
+    /// true when the body was longer (then the first part is copied, so
+    /// the record never holds more than `max` bytes of it).
     pub fn shared(body: &Bytes, max: usize, scrub: Scrubbers<'_>) -> (Excerpt, bool) {
-        let cut = body.len() > max;
-        let kept = Excerpt(body.slice(..body.len().min(max)));
-        (kept.scrubbed(scrub), cut)
+        if body.len() > max {
+            return (Excerpt::received(body, max, scrub).0, true);
+        }
+        (Excerpt(body.clone()).scrubbed(scrub), false)
     }
 
     /// The first `max` bytes of a body received, copied once: a slice of
@@ -433,12 +435,17 @@ pub(crate) mod tests {
         secrets.add("a-long-enough-secret", "••••");
         let none = crate::core::redact::Scrubber::default();
         let scrub = Scrubbers::new(&secrets, &none);
-        let body = Bytes::from_static(b"{\"ok\":true}");
-        let (kept, cut) = Excerpt::shared(&body, 4, scrub);
-        assert!(cut);
-        assert_eq!(kept.text(), "{\"ok");
+        let body = Bytes::from(b"{\"ok\":true}".to_vec());
+        let (kept, cut) = Excerpt::shared(&body, 1024, scrub);
+        assert!(!cut);
         // The same bytes, not a copy.
         assert_eq!(kept.0.as_ptr(), body.as_ptr());
+        assert_eq!(kept.text(), "{\"ok\":true}");
+        // A longer body: only its first part is kept.
+        let (first, cut) = Excerpt::shared(&body, 4, scrub);
+        assert!(cut);
+        assert_eq!(first.text(), "{\"ok");
+        assert_eq!(first.0.len(), 4);
         let echo = Bytes::from_static(b"bad key a-long-enough-secret");
         let (clean, cut) = Excerpt::received(&echo, 1024, scrub);
         assert!(!cut);
