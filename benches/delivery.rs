@@ -30,7 +30,9 @@ use support::endpoint::{Behaviour, Endpoint};
 
 const DELIVERIES: usize = 2000;
 const CONCURRENCY: usize = 8;
-const ROUNDS: usize = 3;
+/// Rounds of each side, alternating; the median is reported (a shared
+/// 2-core machine varies by ±15 % from one 0.1 s round to the next).
+const ROUNDS: usize = 9;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -40,7 +42,9 @@ fn main() {
     runtime.block_on(async {
         println!("machine: {}", machine());
         throughput().await;
-        burst().await;
+        if only().is_none() {
+            burst().await;
+        }
     });
 }
 
@@ -61,6 +65,20 @@ fn machine() -> String {
     )
 }
 
+/// `FARMHOOK_BENCH_ONLY=engine` (or `bare`) runs one side of the
+/// throughput comparison once, with `FARMHOOK_BENCH_DELIVERIES` deliveries
+/// (default 2000), and nothing else: for counting instructions per
+/// delivery under `valgrind --tool=callgrind`, where the difference between
+/// two runs of different sizes is the cost of the extra deliveries.
+fn only() -> Option<(String, usize)> {
+    let side = std::env::var("FARMHOOK_BENCH_ONLY").ok()?;
+    let n = std::env::var("FARMHOOK_BENCH_DELIVERIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DELIVERIES);
+    Some((side, n))
+}
+
 async fn throughput() {
     let endpoint = Endpoint::start(Behaviour::Status(200)).await;
     let key = ApiKey::generate().expect("key");
@@ -69,74 +87,19 @@ async fn throughput() {
         key: key.clone(),
         signing: None,
     });
-    let config = DeliveryConfig {
-        webhook_concurrency: CONCURRENCY,
-        // All of them are submitted at once: measure sending, not shedding.
-        webhook_queue: DELIVERIES,
-        ..DeliveryConfig::default()
-    };
+    if let Some((side, n)) = only() {
+        let rate = match side.as_str() {
+            "engine" => engine_round(&target, n).await,
+            _ => bare_round(&endpoint, &key, n).await,
+        };
+        println!("only {side}: {n} deliveries, {rate:.0}/s");
+        return;
+    }
     let mut engine_rates = Vec::new();
     let mut bare_rates = Vec::new();
     for _ in 0..ROUNDS {
-        // The engine: submit every event, wait for every record.
-        let dispatcher = Dispatcher::new(config.clone(), |_| {}).expect("dispatcher");
-        let event = sample_event(EventType::from_id("job.failed").expect("id"));
-        let start = Instant::now();
-        let waiting: Vec<_> = (0..DELIVERIES)
-            .map(|_| dispatcher.submit(target.clone(), event.clone()))
-            .collect();
-        let mut delivered = 0;
-        for w in waiting {
-            if w.await
-                .map(|r| r.outcome == Outcome::Delivered)
-                .unwrap_or(false)
-            {
-                delivered += 1;
-            }
-        }
-        let engine = start.elapsed();
-        assert_eq!(delivered, DELIVERIES, "the engine lost deliveries");
-        engine_rates.push(DELIVERIES as f64 / engine.as_secs_f64());
-        dispatcher.shutdown().await;
-
-        // Bare reqwest: the same request, the same concurrency.
-        // The same safety settings as the engine's client.
-        farmhook::engine::crypto::install();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
-            .build()
-            .expect("client");
-        let body = event.to_json();
-        let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-        let start = Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..DELIVERIES {
-            let permit = slots.clone().acquire_owned().await.expect("semaphore");
-            let request = client
-                .post(endpoint.url())
-                .header("content-type", "application/json")
-                .header("x-api-key", key.expose())
-                .header("webhook-id", event.id.clone())
-                .header("webhook-timestamp", "1800000000")
-                .body(body.clone());
-            tasks.spawn(async move {
-                // Read the answer too, as any real sender must.
-                let ok = match request.send().await {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                drop(permit);
-                ok
-            });
-        }
-        let mut ok = 0;
-        while let Some(r) = tasks.join_next().await {
-            ok += usize::from(r.unwrap_or(false));
-        }
-        assert_eq!(ok, DELIVERIES);
-        bare_rates.push(DELIVERIES as f64 / start.elapsed().as_secs_f64());
+        engine_rates.push(engine_round(&target, DELIVERIES).await);
+        bare_rates.push(bare_round(&endpoint, &key, DELIVERIES).await);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -148,6 +111,77 @@ async fn throughput() {
         "throughput: engine {engine:.0}/s, bare reqwest {bare:.0}/s, ratio {:.2} ({DELIVERIES} deliveries × {ROUNDS} rounds, concurrency {CONCURRENCY}, median)",
         engine / bare
     );
+}
+
+/// The engine: submit every event, wait for every record. Deliveries per second.
+async fn engine_round(target: &Target, deliveries: usize) -> f64 {
+    let config = DeliveryConfig {
+        webhook_concurrency: CONCURRENCY,
+        // All of them are submitted at once: measure sending, not shedding.
+        webhook_queue: deliveries,
+        ..DeliveryConfig::default()
+    };
+    let dispatcher = Dispatcher::new(config, |_| {}).expect("dispatcher");
+    let event = sample_event(EventType::from_id("job.failed").expect("id"));
+    let start = Instant::now();
+    let waiting: Vec<_> = (0..deliveries)
+        .map(|_| dispatcher.submit(target.clone(), event.clone()))
+        .collect();
+    let mut delivered = 0;
+    for w in waiting {
+        if w.await
+            .map(|r| r.outcome == Outcome::Delivered)
+            .unwrap_or(false)
+        {
+            delivered += 1;
+        }
+    }
+    let engine = start.elapsed();
+    assert_eq!(delivered, deliveries, "the engine lost deliveries");
+    dispatcher.shutdown().await;
+    deliveries as f64 / engine.as_secs_f64()
+}
+
+/// Bare reqwest: the same request, the same concurrency. Deliveries per second.
+async fn bare_round(endpoint: &Endpoint, key: &ApiKey, deliveries: usize) -> f64 {
+    // The same safety settings as the engine's client.
+    farmhook::engine::crypto::install();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("client");
+    let event = sample_event(EventType::from_id("job.failed").expect("id"));
+    let body = event.to_json();
+    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..deliveries {
+        let permit = slots.clone().acquire_owned().await.expect("semaphore");
+        let request = client
+            .post(endpoint.url())
+            .header("content-type", "application/json")
+            .header("x-api-key", key.expose())
+            .header("webhook-id", event.id.clone())
+            .header("webhook-timestamp", "1800000000")
+            .body(body.clone());
+        tasks.spawn(async move {
+            // Read the answer too, as any real sender must.
+            let ok = match request.send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            drop(permit);
+            ok
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = tasks.join_next().await {
+        ok += usize::from(r.unwrap_or(false));
+    }
+    assert_eq!(ok, deliveries);
+    deliveries as f64 / start.elapsed().as_secs_f64()
 }
 
 async fn burst() {

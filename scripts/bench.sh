@@ -159,6 +159,7 @@ printf '| private memory (RssAnon, median of 5): farmhook / bare eframe window /
   "$(mb "$first_anon")" "$(mb "$bare_anon")" "$(mb $((first_anon - bare_anon)))"
 printf '| CPU over 10 s idle, window open | %s %% | < 1 %% |\n' "$idle_cpu"
 grep '^| frame' "$tmp/frame.txt" || true
+grep '^| one delivery record' "$tmp/frame.txt" || true
 sed -n 's/^throughput: \(.*\)/| engine throughput | \1 | ≥ 0.9× bare reqwest |/p' "$tmp/delivery.txt"
 sed -n 's/^burst: \(.*\)/| 50-event Discord burst | \1 | 0 lost, ≤ 1 × 429 |/p' "$tmp/delivery.txt"
 sed -n 's/^chat burst: \([A-Za-z]*\): \(.*\)/| 50-event \1 burst | \2 | 0 lost, ≤ 1 × 429 |/p' "$tmp/chat.txt"

@@ -126,7 +126,10 @@ impl Event {
 
     /// The JSON body the custom webhook receives.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("events always serialize")
+        // Room for a typical event at once, rather than growing five times.
+        let mut out = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut out, self).expect("events always serialize");
+        out
     }
 
     pub fn to_json_pretty(&self) -> String {
@@ -267,6 +270,10 @@ pub mod rfc3339_millis {
     use time::format_description::well_known::Rfc3339;
 
     pub fn format(t: &OffsetDateTime) -> String {
+        let mut buf = [0u8; 24];
+        if let Some(text) = write(t, &mut buf) {
+            return text.to_string();
+        }
         let utc = t.to_offset(time::UtcOffset::UTC);
         let fmt = time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
@@ -275,8 +282,41 @@ pub mod rfc3339_millis {
             .unwrap_or_else(|_| utc.unix_timestamp().to_string())
     }
 
+    /// `2026-11-27T06:33:32.123Z` written into `buf` without allocating
+    /// (every event and record carries several; a request body is built
+    /// per delivery); `None` for a year outside 0–9999.
+    fn write<'b>(t: &OffsetDateTime, buf: &'b mut [u8; 24]) -> Option<&'b str> {
+        let utc = t.to_offset(time::UtcOffset::UTC);
+        let year = u32::try_from(utc.year()).ok().filter(|y| *y <= 9999)?;
+        let fields: [(u32, usize); 7] = [
+            (year, 4),
+            (u8::from(utc.month()).into(), 2),
+            (utc.day().into(), 2),
+            (utc.hour().into(), 2),
+            (utc.minute().into(), 2),
+            (utc.second().into(), 2),
+            (utc.millisecond().into(), 3),
+        ];
+        let mut at = 0;
+        for (i, (value, width)) in fields.into_iter().enumerate() {
+            let mut v = value;
+            for slot in buf[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            at += width;
+            buf[at] = b"--T::.Z"[i];
+            at += 1;
+        }
+        std::str::from_utf8(&buf[..at]).ok()
+    }
+
     pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format(t))
+        let mut buf = [0u8; 24];
+        match write(t, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&format(t)),
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
@@ -372,5 +412,23 @@ mod tests {
         assert_eq!(json["job"]["duration_s"], 3600);
         let back: Event = serde_json::from_slice(&ev.to_json()).unwrap();
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn times_are_written_as_the_time_crate_writes_them() {
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        let offset = time::UtcOffset::from_hms(5, 30, 0).unwrap();
+        for t in [
+            OffsetDateTime::UNIX_EPOCH,
+            now(),
+            now().to_offset(offset),
+            time::macros::datetime!(0001-01-01 00:00:00.0009 UTC),
+            time::macros::datetime!(9999-12-31 23:59:59.999999 UTC),
+        ] {
+            let expected = t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap();
+            assert_eq!(rfc3339_millis::format(&t), expected);
+        }
     }
 }

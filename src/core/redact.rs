@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use memchr::memmem::Finder;
+
 /// Shorter values are not scrubbed: they would match ordinary words. Every
 /// real secret farmhook keeps is far longer (keys are 32+ characters).
 pub const MIN_SCRUBBED_LEN: usize = 8;
@@ -13,9 +15,33 @@ pub const MIN_SCRUBBED_LEN: usize = 8;
 /// The secrets to hide, each with the mask that replaces it.
 #[derive(Clone, Default)]
 pub struct Scrubber {
-    /// (secret, mask), longest first, so a secret that contains another is
-    /// replaced whole.
-    secrets: Vec<(String, String)>,
+    /// Longest first, so a secret that contains another is replaced whole.
+    secrets: Vec<Secret>,
+}
+
+/// One form of a secret, its mask, and a searcher for it prepared once
+/// (every answer is searched for every secret; most contain none).
+#[derive(Clone)]
+struct Secret {
+    text: String,
+    mask: String,
+    finder: Finder<'static>,
+}
+
+impl Secret {
+    fn new(text: String, mask: String) -> Secret {
+        let finder = Finder::new(text.as_bytes()).into_owned();
+        Secret { text, mask, finder }
+    }
+
+    /// `out` with this secret replaced, when it holds it.
+    fn replace_in<'t>(&self, out: Cow<'t, str>) -> Cow<'t, str> {
+        if self.finder.find(out.as_bytes()).is_some() {
+            Cow::Owned(out.replace(self.text.as_str(), &self.mask))
+        } else {
+            out
+        }
+    }
 }
 
 impl Scrubber {
@@ -28,25 +54,25 @@ impl Scrubber {
         let escaped = secret.replace('/', "\\/");
         let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
         for form in [secret.to_string(), escaped, encoded] {
-            if !self.secrets.iter().any(|(s, _)| *s == form) {
-                self.secrets.push((form, mask.to_string()));
+            if !self.secrets.iter().any(|s| s.text == form) {
+                self.secrets.push(Secret::new(form, mask.to_string()));
             }
         }
         self.secrets
-            .sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+            .sort_by_key(|s| std::cmp::Reverse(s.text.len()));
     }
 
     /// This scrubber with another's secrets added.
     pub fn merged(&self, other: &Scrubber) -> Scrubber {
         let mut merged = self.clone();
-        for (secret, mask) in &other.secrets {
-            if !merged.secrets.iter().any(|(s, _)| s == secret) {
-                merged.secrets.push((secret.clone(), mask.clone()));
+        for secret in &other.secrets {
+            if !merged.secrets.iter().any(|s| s.text == secret.text) {
+                merged.secrets.push(secret.clone());
             }
         }
         merged
             .secrets
-            .sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+            .sort_by_key(|s| std::cmp::Reverse(s.text.len()));
         merged
     }
 
@@ -57,10 +83,62 @@ impl Scrubber {
     /// `text` with every secret replaced by its mask; borrowed when there
     /// was nothing to replace (the usual case).
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.secrets
+            .iter()
+            .fold(Cow::Borrowed(text), |out, secret| secret.replace_in(out))
+    }
+
+    /// The length of the shortest secret (text shorter than it holds none).
+    fn shortest(&self) -> usize {
+        self.secrets.last().map_or(usize::MAX, |s| s.text.len())
+    }
+
+    /// Scrubs in place.
+    pub fn scrub_string(&self, text: &mut String) {
+        if let Cow::Owned(clean) = self.scrub(text) {
+            *text = clean;
+        }
+    }
+}
+
+/// Two scrubbers used as one, as if merged, without building the merged
+/// one: the profile's secrets and a delivery's own, applied to every
+/// answer of a delivery without copying either list.
+#[derive(Clone, Copy, Debug)]
+pub struct Scrubbers<'a> {
+    pub first: &'a Scrubber,
+    pub second: &'a Scrubber,
+}
+
+impl<'a> Scrubbers<'a> {
+    pub fn new(first: &'a Scrubber, second: &'a Scrubber) -> Self {
+        Scrubbers { first, second }
+    }
+
+    /// `text` with every secret of both replaced by its mask, longest first
+    /// across both (as [`Scrubber::merged`] would); borrowed when there was
+    /// nothing to replace (the usual case).
+    pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
-        for (secret, mask) in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), mask));
+        // Short values (most headers) cannot hold a secret.
+        if text.len() < self.first.shortest().min(self.second.shortest()) {
+            return out;
+        }
+        let (mut a, mut b) = (
+            self.first.secrets.iter().peekable(),
+            self.second.secrets.iter().peekable(),
+        );
+        // Both lists are sorted longest first: walking them like a merge
+        // keeps that order. A secret in both is found once, then is gone.
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.text.len() >= y.text.len() => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            if let Some(secret) = next {
+                out = secret.replace_in(out);
             }
         }
         out
@@ -104,6 +182,27 @@ mod tests {
             s.scrub("sent to https://h.example/x?token123456 with token123456"),
             "sent to https://h.example/… with [token]"
         );
+    }
+
+    #[test]
+    fn two_scrubbers_used_as_one_replace_the_longest_secret_first() {
+        let mut profile = Scrubber::default();
+        profile.add("token123456", "[token]");
+        let mut own = Scrubber::default();
+        own.add("https://h.example/x?token123456", "https://h.example/…");
+        let text = "sent to https://h.example/x?token123456 with token123456";
+        let merged = profile.merged(&own);
+        for (a, b) in [(&profile, &own), (&own, &profile)] {
+            assert_eq!(Scrubbers::new(a, b).scrub(text), merged.scrub(text));
+        }
+        assert_eq!(
+            Scrubbers::new(&profile, &own).scrub(text),
+            "sent to https://h.example/… with [token]"
+        );
+        assert!(matches!(
+            Scrubbers::new(&profile, &own).scrub("nothing here"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

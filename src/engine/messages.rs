@@ -149,7 +149,8 @@ pub enum EngineUpdate {
     /// (the same words also come as an error notice).
     Answered(Ticket, Result<(), String>),
     Notice(NoticeLevel, String),
-    Delivery(Box<DeliveryRecord>),
+    /// A delivery record, shared with the engine's log (not a copy).
+    Delivery(std::sync::Arc<DeliveryRecord>),
     Health(Channel, ChannelHealth),
     Verified(Channel, Result<Facts, String>),
     /// Every watched printer's link and state (sent when one changes).

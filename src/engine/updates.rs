@@ -67,7 +67,7 @@ impl Waiting {
 
     fn push(&mut self, update: EngineUpdate) {
         match update {
-            EngineUpdate::Delivery(record) => self.push_record(Arc::new(*record)),
+            EngineUpdate::Delivery(record) => self.push_record(record),
             EngineUpdate::Health(destination, health) => {
                 if self.health.insert(destination, health).is_none() {
                     self.line.push_back(Slot::Health(destination));
@@ -138,10 +138,7 @@ impl Waiting {
                     self.messages -= 1;
                     Some(*update)
                 }
-                Slot::Record(id) => self
-                    .records
-                    .remove(&id)
-                    .map(|r| EngineUpdate::Delivery(Box::new(Arc::unwrap_or_clone(r)))),
+                Slot::Record(id) => self.records.remove(&id).map(EngineUpdate::Delivery),
                 Slot::Health(d) => self.health.remove(&d).map(|h| EngineUpdate::Health(d, h)),
                 Slot::Simulation => self.simulation.take().map(EngineUpdate::Simulation),
                 Slot::Loaded => self.loaded.take(),
@@ -291,7 +288,18 @@ mod tests {
     fn delivery(id: u64, outcome: Outcome) -> EngineUpdate {
         let mut r = record(id);
         r.outcome = outcome;
-        EngineUpdate::Delivery(Box::new(r))
+        EngineUpdate::Delivery(Arc::new(r))
+    }
+
+    #[test]
+    fn the_window_gets_the_engines_own_record_not_a_copy() {
+        let (tx, mut rx) = channel();
+        let kept_by_the_engine = Arc::new(record(7));
+        tx.send_record(kept_by_the_engine.clone());
+        let Ok(EngineUpdate::Delivery(shown)) = rx.try_recv() else {
+            panic!("a record");
+        };
+        assert!(Arc::ptr_eq(&shown, &kept_by_the_engine));
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn body_ui(ui: &mut egui::Ui, record: &DeliveryRecord) {
         .spacing([12.0, 2.0])
         .show(ui, |ui| {
             fact(ui, "Started", widgets::local_and_utc(record.started_at));
-            fact(ui, "Target", record.target.clone());
+            fact(ui, "Target", record.target.to_string());
             if let Some(ms) = record.total_ms {
                 fact(ui, "Total time", format!("{ms} ms (waits included)"));
             }
@@ -71,10 +71,11 @@ fn body_ui(ui: &mut egui::Ui, record: &DeliveryRecord) {
         egui::CollapsingHeader::new("Request body")
             .id_salt(("request_body", record.id.0))
             .show(ui, |ui| {
+                let body = record.request_body.text();
                 if ui.small_button("Copy body").clicked() {
-                    ui.ctx().copy_text(record.request_body.clone());
+                    ui.ctx().copy_text(body.to_string());
                 }
-                code_ui(ui, &record.request_body);
+                code_ui(ui, &body);
             });
     }
 }
@@ -131,12 +132,16 @@ fn attempt_ui(ui: &mut egui::Ui, record: &DeliveryRecord, attempt: &AttemptRecor
             if attempt.response_excerpt.is_empty() {
                 widgets::hint(ui, "(empty)");
             } else {
-                code_ui(ui, &attempt.response_excerpt);
+                code_ui(ui, &attempt.response_excerpt.text());
             }
         });
 }
 
-fn headers_ui(ui: &mut egui::Ui, id: impl egui::AsIdSalt, headers: &[(String, String)]) {
+fn headers_ui(
+    ui: &mut egui::Ui,
+    id: impl egui::AsIdSalt,
+    headers: &[(impl std::fmt::Display, impl std::fmt::Display)],
+) {
     if headers.is_empty() {
         widgets::hint(ui, "(none)");
         return;

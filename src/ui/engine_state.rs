@@ -3,6 +3,7 @@
 //! panels read it; only [`EngineState::apply`] changes it.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::core::api_base::ApiBaseOverride;
 use crate::core::channel::PerChannel;
@@ -173,7 +174,7 @@ impl EngineState {
                 if record.test {
                     self.test_requested[record.destination] = None;
                 }
-                self.deliveries.upsert(*record);
+                self.deliveries.upsert(record);
             }
             EngineUpdate::Health(destination, health) => {
                 self.health[destination] = health;
@@ -294,10 +295,11 @@ impl EngineState {
     }
 }
 
-/// The window's copy of the delivery log, oldest first, upserted by id.
+/// The window's delivery log, oldest first, upserted by id. The records
+/// are the engine's own, shared rather than copied.
 #[derive(Debug)]
 pub struct Deliveries {
-    records: VecDeque<DeliveryRecord>,
+    records: VecDeque<Arc<DeliveryRecord>>,
     capacity: usize,
     in_progress: PerChannel<usize>,
     /// The newest delivery per destination that ended (delivered or failed).
@@ -321,7 +323,7 @@ impl Deliveries {
     }
 
     /// Adds a record or replaces the one with its id.
-    pub fn upsert(&mut self, record: DeliveryRecord) {
+    pub fn upsert(&mut self, record: Arc<DeliveryRecord>) {
         let (s, id, outcome, test) = (record.destination, record.id, record.outcome, record.test);
         let full = self.records.len() == self.capacity;
         // Ids only grow, so a new record nearly always goes at the back.
@@ -393,19 +395,19 @@ impl Deliveries {
         self.records
             .len()
             .checked_sub(n + 1)
-            .map(|i| &self.records[i])
+            .map(|i| &*self.records[i])
     }
 
     pub fn get(&self, id: DeliveryId) -> Option<&DeliveryRecord> {
         self.records
             .binary_search_by_key(&id, |r| r.id)
             .ok()
-            .map(|i| &self.records[i])
+            .map(|i| &*self.records[i])
     }
 
     /// Newest first.
     pub fn iter_newest_first(&self) -> impl Iterator<Item = &DeliveryRecord> {
-        self.records.iter().rev()
+        self.records.iter().rev().map(|r| &**r)
     }
 
     pub fn in_progress(&self, destination: Channel) -> usize {
@@ -430,25 +432,26 @@ mod tests {
     use crate::engine::delivery::log::EventRef;
     use time::OffsetDateTime;
 
-    fn record(id: u64, destination: Channel, outcome: Outcome) -> DeliveryRecord {
-        DeliveryRecord {
+    fn record(id: u64, destination: Channel, outcome: Outcome) -> Arc<DeliveryRecord> {
+        Arc::new(DeliveryRecord {
             id: DeliveryId(id),
             destination,
             events: vec![EventRef {
                 event_type: EventType::from_id("job.failed").unwrap(),
                 id: format!("evt_{id}"),
                 printer: None,
-            }],
+            }]
+            .into(),
             test: true,
             started_at: OffsetDateTime::UNIX_EPOCH,
             outcome,
-            target: String::new(),
-            request_body: String::new(),
+            target: "".into(),
+            request_body: Default::default(),
             attempts: vec![],
             error: None,
             total_ms: None,
             next_attempt_at: None,
-        }
+        })
     }
 
     #[test]

@@ -5,5 +5,5 @@ use super::http::HttpAnswer;
 
 /// An answer as the channels' pure rules in `core` read it.
 pub fn parts(answer: &HttpAnswer) -> (u16, &[(String, String)], &[u8]) {
-    (answer.status, &answer.headers, &answer.body)
+    (answer.status, &answer.headers, &answer.body[..])
 }

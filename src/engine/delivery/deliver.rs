@@ -1,21 +1,24 @@
 //! One delivery from start to end: build the request, send it, read the
 //! answer, wait and retry as the rules say, and record every attempt.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hyper::body::Bytes;
 use time::OffsetDateTime;
 
 use super::discord::RateLimitState;
 use super::http::{self, HttpAnswer, HttpConfig};
 use super::log::{
-    AttemptRecord, DeliveryId, DeliveryRecord, EventRef, Outcome, REQUEST_EXCERPT_BYTES,
-    RESPONSE_EXCERPT_BYTES, excerpt,
+    AttemptRecord, DeliveryId, DeliveryRecord, EventRef, Excerpt, LoggedHeader, Outcome,
+    REQUEST_EXCERPT_BYTES, RESPONSE_EXCERPT_BYTES,
 };
 use super::retry::{RetryPolicy, Verdict, classify, parse_retry_after};
 pub use super::target::Target;
 use crate::build_info;
 use crate::core::payload::Event;
-use crate::core::redact::Scrubber;
+use crate::core::redact::Scrubbers;
 use crate::core::summary::Summary;
 
 /// Everything a delivery needs besides its target and events.
@@ -33,9 +36,9 @@ pub struct DeliveryContext<'a> {
     pub now: &'a (dyn Fn() -> OffsetDateTime + Send + Sync),
     /// Random number in 0..1 for jitter.
     pub jitter: &'a (dyn Fn() -> f64 + Send + Sync),
-    /// Every known secret of the profile (the target's own included):
-    /// answers are scrubbed with it before anything records them.
-    pub scrub: &'a Scrubber,
+    /// Every known secret of the profile and the target's own: answers are
+    /// scrubbed with them before anything records them.
+    pub scrub: Scrubbers<'a>,
     /// Events summarised rather than sent, told in this Discord message.
     pub summary: Option<&'a Summary>,
     /// Holds the destination's pause reason once it is paused; a wait to
@@ -76,8 +79,8 @@ pub fn new_record(
         test: events.iter().any(|e| e.test),
         started_at,
         outcome: Outcome::InProgress,
-        target: target.redacted(),
-        request_body: String::new(),
+        target: target.shown(),
+        request_body: Excerpt::default(),
         attempts: Vec::new(),
         error: None,
         total_ms: None,
@@ -106,11 +109,14 @@ pub async fn deliver(
         mut paused,
     } = ctx;
     let started = Instant::now();
-    let body = target.body(events, summary);
+    // Made once: every attempt sends these bytes, and the record keeps them
+    // (exactly as long as they are: the log may hold 100,000 of them).
+    let mut body = target.body(events, summary);
+    body.shrink_to_fit();
+    let body = Bytes::from(body);
     // Some services take their secrets in the body (Pushover's token):
     // the excerpt is scrubbed like an answer.
-    record.request_body = excerpt(&body, REQUEST_EXCERPT_BYTES).0;
-    scrub.scrub_string(&mut record.request_body);
+    record.request_body = Excerpt::shared(&body, REQUEST_EXCERPT_BYTES, scrub).0;
     let mut wait = Duration::ZERO;
     let mut cancelled = cancelled.clone();
     let finish = |record: &mut DeliveryRecord, outcome: Outcome, error: Option<String>| {
@@ -197,7 +203,7 @@ pub async fn deliver(
             error: None,
             request_headers,
             response_headers: Vec::new(),
-            response_excerpt: String::new(),
+            response_excerpt: Excerpt::default(),
             response_truncated: false,
         };
         let answer = match result {
@@ -206,7 +212,7 @@ pub async fn deliver(
                 attempt.latency_ms = failure.latency.as_millis() as u64;
                 let words = scrub.scrub(&failure.words).into_owned();
                 attempt.error = Some(words.clone());
-                record.attempts.push(attempt);
+                record.attempts.push(Arc::new(attempt));
                 if number == retry.max_attempts {
                     let error = format!("gave up after {number} attempts: {words}");
                     finish(record, Outcome::Failed, Some(error));
@@ -221,9 +227,8 @@ pub async fn deliver(
         attempt.latency_ms = answer.latency.as_millis() as u64;
         // An answer may echo a secret it was sent (a 401 repeating the
         // key): scrubbed before it is kept anywhere.
-        let (mut text, cut) = excerpt(&answer.body, RESPONSE_EXCERPT_BYTES);
-        scrub.scrub_string(&mut text);
-        attempt.response_excerpt = text;
+        let (kept, cut) = Excerpt::received(&answer.body, RESPONSE_EXCERPT_BYTES, scrub);
+        attempt.response_excerpt = kept;
         attempt.response_truncated = cut || answer.truncated;
         if let Some(limit) = rate_limit.as_deref_mut() {
             target.observe(&answer, limit, Instant::now(), retry.max_server_wait);
@@ -237,7 +242,7 @@ pub async fn deliver(
         };
         if verdict == Verdict::Delivered {
             attempt.response_headers = scrubbed_headers(answer.headers, scrub);
-            record.attempts.push(attempt);
+            record.attempts.push(Arc::new(attempt));
             finish(record, Outcome::Delivered, None);
             return Ending::Delivered;
         }
@@ -248,7 +253,7 @@ pub async fn deliver(
         attempt.error = Some(words.clone());
         // Failures are rare: a copy of the headers here costs nothing.
         attempt.response_headers = scrubbed_headers(answer.headers.clone(), scrub);
-        record.attempts.push(attempt);
+        record.attempts.push(Arc::new(attempt));
         if verdict == Verdict::Final || number == retry.max_attempts {
             let error = if verdict == Verdict::Final {
                 words.clone()
@@ -285,7 +290,10 @@ pub async fn deliver(
 }
 
 /// Response headers with every known secret masked in their values.
-fn scrubbed_headers(mut headers: Vec<(String, String)>, scrub: &Scrubber) -> Vec<(String, String)> {
+fn scrubbed_headers(
+    mut headers: Vec<(String, String)>,
+    scrub: Scrubbers<'_>,
+) -> Vec<(String, String)> {
     for (_, value) in &mut headers {
         scrub.scrub_string(value);
     }
@@ -297,17 +305,28 @@ fn build_request(
     client: &http::HttpClient,
     target: &Target,
     events: &[Event],
-    body: &[u8],
+    body: &Bytes,
     at: OffsetDateTime,
-) -> (reqwest::RequestBuilder, Vec<(String, String)>) {
-    let mut shown = vec![
-        ("content-type".to_string(), "application/json".to_string()),
-        ("user-agent".to_string(), build_info::USER_AGENT.to_string()),
-    ];
-    let request = target
-        .request(client, events, body, at, &mut shown)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body.to_vec());
+) -> (reqwest::RequestBuilder, Vec<LoggedHeader>) {
+    let mut shown: Vec<LoggedHeader> = Vec::with_capacity(6);
+    shown.push((
+        Cow::Borrowed("content-type"),
+        Cow::Borrowed("application/json"),
+    ));
+    shown.push((
+        Cow::Borrowed("user-agent"),
+        Cow::Borrowed(build_info::USER_AGENT),
+    ));
+    let request = target.request(client, events, body, at, &mut shown);
+    // Kept with the record (up to 100,000 of them): no spare room.
+    shown.shrink_to_fit();
+    let request = request
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        )
+        // The same bytes on every attempt: a shared handle, not a copy.
+        .body(body.clone());
     (request, shown)
 }
 

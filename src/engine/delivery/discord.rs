@@ -142,7 +142,7 @@ impl Sender for DiscordTarget {
         _events: &[Event],
         _body: &[u8],
         _at: OffsetDateTime,
-        _shown: &mut Vec<(String, String)>,
+        _shown: &mut Vec<super::log::LoggedHeader>,
     ) -> reqwest::RequestBuilder {
         client.post(&self.url.expose_api_url(&self.api_base))
     }
@@ -316,7 +316,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
-            body: vec![],
+            body: Default::default(),
             truncated: false,
             latency: Duration::ZERO,
         }

@@ -7,6 +7,8 @@
 use std::error::Error as _;
 use std::time::{Duration, Instant};
 
+use hyper::body::Bytes;
+
 use crate::build_info;
 
 /// How the shared client behaves. Tests shorten the timeouts.
@@ -59,6 +61,11 @@ impl HttpClient {
     /// not parse is left to reqwest, which fails the request without sending.
     pub fn post(&self, url: &str) -> reqwest::RequestBuilder {
         self.pick(url).post(url)
+    }
+
+    /// A POST to a URL parsed already (parsed once, not on every request).
+    pub fn post_url(&self, url: &reqwest::Url) -> reqwest::RequestBuilder {
+        self.for_url(url).post(url.clone())
     }
 
     /// A GET to `url`, through the client `url` calls for.
@@ -127,7 +134,8 @@ fn build_one(config: &HttpConfig, system_proxy: bool) -> Result<reqwest::Client,
 pub struct HttpAnswer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    /// As received: one chunk is kept as it came, not copied.
+    pub body: Bytes,
     /// More was sent than was read.
     pub truncated: bool,
     pub latency: Duration,
@@ -187,26 +195,43 @@ pub async fn send(
         .headers()
         .iter()
         .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+            // Nearly every value is plain ASCII, checked quickly.
+            let value = match v.to_str() {
+                Ok(text) => text.to_string(),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            };
+            (n.as_str().to_string(), value)
         })
         .collect();
-    let mut body = Vec::new();
+    // Most answers come in one chunk (or none), kept as it came; only
+    // several are copied into one buffer.
+    let mut first = Bytes::new();
+    let mut more: Vec<u8> = Vec::new();
     let mut truncated = false;
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                let room = body_cap - body.len();
-                if chunk.len() > room {
-                    body.extend_from_slice(&chunk[..room]);
+                let read = first.len() + more.len();
+                let room = body_cap - read;
+                let chunk = if chunk.len() > room {
                     truncated = true;
+                    chunk.slice(..room)
+                } else {
+                    chunk
+                };
+                if read == 0 {
+                    first = chunk;
+                } else {
+                    if more.is_empty() {
+                        more.extend_from_slice(&first);
+                    }
+                    more.extend_from_slice(&chunk);
+                }
+                if truncated {
                     // Dropping the response closes the connection: the rest
                     // of a huge answer is never downloaded.
                     break;
                 }
-                body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
             // The status already came; a body cut short is kept as is.
@@ -216,6 +241,11 @@ pub async fn send(
             }
         }
     }
+    let body = if more.is_empty() {
+        first
+    } else {
+        Bytes::from(more)
+    };
     Ok(HttpAnswer {
         status,
         headers,

@@ -1,13 +1,23 @@
 //! The delivery log: one [`DeliveryRecord`] per delivery with every attempt,
 //! kept in a bounded ring buffer and exportable as JSON Lines. Records are
 //! built from redacted values only; no secret can reach them.
+//!
+//! A record is written once and then shared: the engine's log, the health
+//! figures, the window's log and whoever waits for it hold the same record
+//! (`Arc`), and its large parts (events, request body, attempts) are shared
+//! between the versions of one record as it changes, so publishing a change
+//! copies a few pointers, not the bodies.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::Arc;
 
+use hyper::body::Bytes;
 use serde::Serialize;
 use time::OffsetDateTime;
+
+use crate::core::redact::Scrubbers;
 
 use crate::core::events::EventType;
 use crate::core::payload::rfc3339_millis;
@@ -65,6 +75,10 @@ pub struct EventRef {
     pub printer: Option<String>,
 }
 
+/// A header as logged: a name and a value, each either a fixed text or one
+/// of its own (most names and many values are fixed, and cost nothing).
+pub type LoggedHeader = (Cow<'static, str>, Cow<'static, str>);
+
 /// One HTTP attempt of a delivery.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttemptRecord {
@@ -79,10 +93,11 @@ pub struct AttemptRecord {
     /// What went wrong, in words; `None` for a 2xx.
     pub error: Option<String>,
     /// Request headers with secrets masked.
-    pub request_headers: Vec<(String, String)>,
+    pub request_headers: Vec<LoggedHeader>,
+    /// Response headers as received, with secrets masked.
     pub response_headers: Vec<(String, String)>,
-    /// The first bytes of the answer, as text.
-    pub response_excerpt: String,
+    /// The first bytes of the answer (scrubbed), shown as text.
+    pub response_excerpt: Excerpt,
     /// The answer was longer than the excerpt (or than what was read).
     pub response_truncated: bool,
 }
@@ -92,17 +107,21 @@ pub struct AttemptRecord {
 pub struct DeliveryRecord {
     pub id: DeliveryId,
     pub destination: Channel,
-    pub events: Vec<EventRef>,
+    #[serde(serialize_with = "shared::slice")]
+    pub events: Arc<[EventRef]>,
     /// Fired by Test / test-fire rather than by a printer.
     pub test: bool,
     #[serde(with = "rfc3339_millis")]
     pub started_at: OffsetDateTime,
     pub outcome: Outcome,
     /// The redacted target URL.
-    pub target: String,
-    /// The request body (no secrets in it), cut at REQUEST_EXCERPT_BYTES.
-    pub request_body: String,
-    pub attempts: Vec<AttemptRecord>,
+    #[serde(serialize_with = "shared::text")]
+    pub target: Arc<str>,
+    /// The request body (no secrets in it), cut at REQUEST_EXCERPT_BYTES:
+    /// the very bytes that were sent, unless a secret had to be masked.
+    pub request_body: Excerpt,
+    #[serde(serialize_with = "shared::each")]
+    pub attempts: Vec<Arc<AttemptRecord>>,
     /// Why the delivery failed or was filtered, in words.
     pub error: Option<String>,
     /// From the start to the end of the delivery, waits included.
@@ -134,11 +153,105 @@ impl DeliveryRecord {
     }
 }
 
+/// Serializing the shared parts of a record as if they were owned (serde's
+/// own impls for `Arc` need its `rc` feature, and a rebuild of every crate
+/// that uses serde).
+mod shared {
+    use std::sync::Arc;
+
+    use serde::{Serialize, Serializer};
+
+    pub fn slice<T: Serialize, S: Serializer>(v: &Arc<[T]>, s: S) -> Result<S::Ok, S::Error> {
+        v[..].serialize(s)
+    }
+
+    pub fn text<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v)
+    }
+
+    pub fn each<T: Serialize, S: Serializer>(v: &[Arc<T>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|t| &**t))
+    }
+}
+
 /// Text of at most `max` bytes, cut at a char boundary, with a marker.
 pub fn excerpt(bytes: &[u8], max: usize) -> (String, bool) {
     let cut = bytes.len() > max;
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned();
     (text, cut)
+}
+
+/// The first bytes of a body as a record keeps them, turned into text only
+/// when someone reads it. The bytes are shared by every copy of the record
+/// (its versions, the engine's log, the window's); a body that echoed a
+/// secret is kept scrubbed instead.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Excerpt(Bytes);
+
+impl Excerpt {
+    /// The first `max` bytes of a body farmhook made (the request it
+    /// sends), kept without a copy, scrubbed of every secret `scrub` knows;
+    /// true when the body was longer (then the first part is copied, so
+    /// the record never holds more than `max` bytes of it).
+    pub fn shared(body: &Bytes, max: usize, scrub: Scrubbers<'_>) -> (Excerpt, bool) {
+        if body.len() > max {
+            return (Excerpt::received(body, max, scrub).0, true);
+        }
+        (Excerpt(body.clone()).scrubbed(scrub), false)
+    }
+
+    /// The first `max` bytes of a body received, copied once: a slice of
+    /// an answer would keep the connection's whole read buffer (8 KiB or
+    /// more) alive for as long as the record lives.
+    pub fn received(body: &[u8], max: usize, scrub: Scrubbers<'_>) -> (Excerpt, bool) {
+        let cut = body.len() > max;
+        let kept = Excerpt(Bytes::copy_from_slice(&body[..body.len().min(max)]));
+        (kept.scrubbed(scrub), cut)
+    }
+
+    fn scrubbed(self, scrub: Scrubbers<'_>) -> Excerpt {
+        match scrub.scrub(&self.text()) {
+            Cow::Borrowed(_) => self,
+            Cow::Owned(clean) => Excerpt(Bytes::from(clean)),
+        }
+    }
+
+    /// The excerpt as text (bytes that are not UTF-8 become `�`).
+    pub fn text(&self) -> Cow<'_, str> {
+        // The quick check first: bodies are nearly always UTF-8 (JSON).
+        match std::str::from_utf8(&self.0) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&self.0),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// For records made by hand (tests, benchmarks): text known to hold no secret.
+impl From<&str> for Excerpt {
+    fn from(text: &str) -> Self {
+        Excerpt(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for Excerpt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.text(), f)
+    }
+}
+
+impl Serialize for Excerpt {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
 }
 
 /// The bounded log. Newest records are at the back. Records are shared
@@ -168,7 +281,12 @@ impl DeliveryLog {
             *slot = record;
             return;
         }
-        if let Some(slot) = self.records.iter_mut().rev().find(|r| r.id == record.id) {
+        // Newer than every record kept: a new one (nearly always), added
+        // without looking through the log (100,000 records when full).
+        let newest = self.records.back().map(|r| r.id);
+        if newest.is_some_and(|newest| record.id <= newest)
+            && let Some(slot) = self.records.iter_mut().rev().find(|r| r.id == record.id)
+        {
             *slot = record;
             return;
         }
@@ -236,7 +354,8 @@ pub(crate) mod tests {
                 event_type: EventType::from_id("job.failed").unwrap(),
                 id: format!("evt_{id}"),
                 printer: None,
-            }],
+            }]
+            .into(),
             test: true,
             started_at: OffsetDateTime::UNIX_EPOCH,
             outcome: Outcome::InProgress,
@@ -265,6 +384,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_record_published_out_of_order_is_added_once_and_replaced_in_place() {
+        let mut log = DeliveryLog::new(10);
+        for id in [1, 3, 2] {
+            log.upsert(Arc::new(record(id)));
+        }
+        let mut done = record(2);
+        done.outcome = Outcome::Delivered;
+        log.upsert(Arc::new(done));
+        let ids: Vec<_> = log.iter().map(|r| (r.id.0, r.outcome)).collect();
+        assert_eq!(
+            ids,
+            [
+                (1, Outcome::InProgress),
+                (3, Outcome::InProgress),
+                (2, Outcome::Delivered)
+            ]
+        );
+    }
+
+    #[test]
     fn exports_one_json_object_per_line() {
         let mut log = DeliveryLog::new(10);
         log.upsert(Arc::new(record(1)));
@@ -288,5 +427,29 @@ pub(crate) mod tests {
         assert!(cut);
         assert!(text.starts_with("éé"));
         assert_eq!(excerpt(b"ok", 5), ("ok".to_string(), false));
+    }
+
+    #[test]
+    fn an_excerpt_shares_the_body_unless_a_secret_is_masked() {
+        let mut secrets = crate::core::redact::Scrubber::default();
+        secrets.add("a-long-enough-secret", "••••");
+        let none = crate::core::redact::Scrubber::default();
+        let scrub = Scrubbers::new(&secrets, &none);
+        let body = Bytes::from(b"{\"ok\":true}".to_vec());
+        let (kept, cut) = Excerpt::shared(&body, 1024, scrub);
+        assert!(!cut);
+        // The same bytes, not a copy.
+        assert_eq!(kept.0.as_ptr(), body.as_ptr());
+        assert_eq!(kept.text(), "{\"ok\":true}");
+        // A longer body: only its first part is kept.
+        let (first, cut) = Excerpt::shared(&body, 4, scrub);
+        assert!(cut);
+        assert_eq!(first.text(), "{\"ok");
+        assert_eq!(first.0.len(), 4);
+        let echo = Bytes::from_static(b"bad key a-long-enough-secret");
+        let (clean, cut) = Excerpt::received(&echo, 1024, scrub);
+        assert!(!cut);
+        assert_eq!(clean.text(), "bad key ••••");
+        assert_eq!(serde_json::to_string(&clean).unwrap(), "\"bad key ••••\"");
     }
 }

@@ -95,7 +95,7 @@ impl Sender for PushoverTarget {
         _events: &[Event],
         _body: &[u8],
         _at: OffsetDateTime,
-        _shown: &mut Vec<(String, String)>,
+        _shown: &mut Vec<super::log::LoggedHeader>,
     ) -> reqwest::RequestBuilder {
         client
             .post(&pushover::messages_url(&self.api_base))

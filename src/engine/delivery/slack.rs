@@ -75,7 +75,7 @@ impl Sender for SlackTarget {
         _events: &[Event],
         _body: &[u8],
         _at: OffsetDateTime,
-        _shown: &mut Vec<(String, String)>,
+        _shown: &mut Vec<super::log::LoggedHeader>,
     ) -> reqwest::RequestBuilder {
         client.post(&self.url.expose_api_url(&self.api_base))
     }

@@ -3,13 +3,14 @@
 //! [`Sender`]; [`build`] is the one place channels are registered with the
 //! delivery engine, so `deliver.rs` and the dispatcher know no channel.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
 use super::discord::RateLimitState;
 use super::http::{self, HttpAnswer};
+use super::log::LoggedHeader;
 use super::{discord, pushover, slack, telegram, webhook};
 use crate::core::api_base::ApiBases;
 use crate::core::payload::Event;
@@ -60,7 +61,7 @@ pub trait Sender: Send + Sync + std::fmt::Debug {
         events: &[Event],
         body: &[u8],
         at: OffsetDateTime,
-        shown: &mut Vec<(String, String)>,
+        shown: &mut Vec<LoggedHeader>,
     ) -> reqwest::RequestBuilder;
 
     /// What the service means by a non-2xx answer, in words, when it means
@@ -99,29 +100,55 @@ pub trait Sender: Send + Sync + std::fmt::Debug {
 
 /// Where a delivery goes, with the secrets it needs.
 #[derive(Clone, Debug)]
-pub struct Target(Arc<dyn Sender>);
+pub struct Target(Arc<Parts<dyn Sender>>);
+
+/// A sender and what is derived from it once, on first use.
+#[derive(Debug)]
+struct Parts<S: ?Sized> {
+    /// The sender's own secrets in every form an echo may take.
+    scrub: OnceLock<Scrubber>,
+    /// Where it goes as shown, shared by every record to this target.
+    shown: OnceLock<Arc<str>>,
+    sender: S,
+}
 
 impl Target {
     pub fn new(sender: impl Sender + 'static) -> Target {
-        Target(Arc::new(sender))
+        Target(Arc::new(Parts {
+            scrub: OnceLock::new(),
+            shown: OnceLock::new(),
+            sender,
+        }))
     }
 
     pub fn destination(&self) -> Channel {
-        self.0.channel()
+        self.0.sender.channel()
     }
 
-    /// This target's own secrets, for scrubbing answers that echo them.
-    pub fn scrubber(&self) -> Scrubber {
-        let mut scrub = Scrubber::default();
-        self.0.add_secrets(&mut scrub);
-        scrub
+    /// Where it goes, as records show it ([`Sender::redacted`], worked out
+    /// once per target and shared by its records).
+    pub fn shown(&self) -> Arc<str> {
+        self.0
+            .shown
+            .get_or_init(|| self.0.sender.redacted().into())
+            .clone()
+    }
+
+    /// This target's own secrets, for scrubbing answers that echo them
+    /// (worked out once per target, not once per delivery).
+    pub fn scrubber(&self) -> &Scrubber {
+        self.0.scrub.get_or_init(|| {
+            let mut scrub = Scrubber::default();
+            self.0.sender.add_secrets(&mut scrub);
+            scrub
+        })
     }
 }
 
 impl std::ops::Deref for Target {
     type Target = dyn Sender + 'static;
     fn deref(&self) -> &(dyn Sender + 'static) {
-        &*self.0
+        &self.0.sender
     }
 }
 

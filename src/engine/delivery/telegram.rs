@@ -96,7 +96,7 @@ impl Sender for TelegramTarget {
         _events: &[Event],
         _body: &[u8],
         _at: OffsetDateTime,
-        _shown: &mut Vec<(String, String)>,
+        _shown: &mut Vec<super::log::LoggedHeader>,
     ) -> reqwest::RequestBuilder {
         client.post(&telegram::method_url(
             &self.api_base,

@@ -2,9 +2,13 @@
 //! its headers (`X-API-Key`, Standard Webhooks id, timestamp and
 //! signature), and what its answers mean.
 
+use std::borrow::Cow;
+
+use reqwest::header::HeaderName;
 use time::OffsetDateTime;
 
 use super::http::{self, HttpAnswer};
+use super::log::LoggedHeader;
 use super::target::{Queueing, Sender, Target};
 use crate::core::channels::webhook::api_key::{ApiKey, SigningSecret};
 use crate::core::channels::webhook::endpoint_url::EndpointUrl;
@@ -72,7 +76,7 @@ impl Sender for WebhookTarget {
         events: &[Event],
         body: &[u8],
         at: OffsetDateTime,
-        shown: &mut Vec<(String, String)>,
+        shown: &mut Vec<LoggedHeader>,
     ) -> reqwest::RequestBuilder {
         request(
             client,
@@ -96,6 +100,12 @@ pub fn body(events: &[Event]) -> Vec<u8> {
     events.first().map(Event::to_json).unwrap_or_default()
 }
 
+// The contract's header names, made once rather than parsed per request.
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
+
 /// One attempt's request with the contract's headers; what they are, as
 /// they may be logged, goes to `shown`.
 #[allow(clippy::too_many_arguments)]
@@ -107,22 +117,24 @@ pub fn request(
     events: &[Event],
     body: &[u8],
     at: OffsetDateTime,
-    shown: &mut Vec<(String, String)>,
+    shown: &mut Vec<LoggedHeader>,
 ) -> reqwest::RequestBuilder {
     let id = events.first().map(|e| e.id.as_str()).unwrap_or_default();
-    let timestamp = at.unix_timestamp();
+    let timestamp = at.unix_timestamp().to_string();
     let mut request = client
-        .post(url.expose().as_str())
-        .header("x-api-key", key.expose())
-        .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string());
-    shown.push(("x-api-key".into(), key.to_string()));
-    shown.push(("webhook-id".into(), id.to_string()));
-    shown.push(("webhook-timestamp".into(), timestamp.to_string()));
-    if let Some(secret) = signing {
-        let signature = secret.sign(id, timestamp, body);
-        request = request.header("webhook-signature", &signature);
-        shown.push(("webhook-signature".into(), signature));
+        .post_url(url.expose())
+        .header(X_API_KEY, key.expose())
+        .header(WEBHOOK_ID, id)
+        .header(WEBHOOK_TIMESTAMP, &timestamp);
+    let signature = signing.map(|secret| secret.sign(id, at.unix_timestamp(), body));
+    if let Some(signature) = &signature {
+        request = request.header(WEBHOOK_SIGNATURE, signature);
+    }
+    shown.push((Cow::Borrowed("x-api-key"), key.to_string().into()));
+    shown.push((Cow::Borrowed("webhook-id"), id.to_string().into()));
+    shown.push((Cow::Borrowed("webhook-timestamp"), timestamp.into()));
+    if let Some(signature) = signature {
+        shown.push((Cow::Borrowed("webhook-signature"), signature.into()));
     }
     request
 }

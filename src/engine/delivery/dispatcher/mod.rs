@@ -25,7 +25,7 @@ use super::log::{DEFAULT_LOG_CAPACITY, DeliveryId, DeliveryLog, DeliveryRecord, 
 use super::retry::RetryPolicy;
 use super::target::Queueing;
 use crate::core::payload::Event;
-use crate::core::redact::Scrubber;
+use crate::core::redact::{Scrubber, Scrubbers};
 use crate::core::settings::Channel;
 use crate::core::summary::Summary;
 
@@ -431,16 +431,16 @@ impl Dispatcher {
         let record = DeliveryRecord {
             id: self.next_id(),
             destination,
-            events: vec![super::log::EventRef {
+            events: Arc::new([super::log::EventRef {
                 event_type: event.event_type,
                 id: event.id.clone(),
                 printer: event.printer.as_ref().map(|p| p.name.clone()),
-            }],
+            }]),
             test: event.test,
             started_at: now(),
             outcome,
-            target: target_shown,
-            request_body: String::new(),
+            target: target_shown.into(),
+            request_body: Default::default(),
             attempts: Vec::new(),
             error: Some(reason),
             total_ms: Some(0),
@@ -476,6 +476,8 @@ impl Dispatcher {
         if waiting_changed {
             self.health_changed(record.destination);
         }
+        // One copy per change, shared by the log and every listener; its
+        // large parts (events, body, attempts) are shared, not copied.
         let shared = Arc::new(record.clone());
         lock(&self.shared.log).upsert(shared.clone());
         (self.shared.listener)(DispatchUpdate::Record(shared));
@@ -617,14 +619,21 @@ impl Dispatcher {
 
     async fn deliver_jobs(
         &self,
-        mut jobs: Vec<Job>,
+        jobs: Vec<Job>,
         rate_limit: Option<&mut RateLimitState>,
         told: Option<Summary>,
     ) {
         let Some(first) = jobs.first() else { return };
         let target = first.target.clone();
         let destination = target.destination();
-        let events: Vec<Event> = jobs.iter().map(|j| j.event.clone()).collect();
+        // The events move out of their jobs (no copy); each job's waiter and
+        // its place in the count of unfinished ones stay until the end.
+        let mut events = Vec::with_capacity(jobs.len());
+        let mut waiting = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            events.push(job.event);
+            waiting.push((job.done, job._pending));
+        }
         let mut record = deliver::new_record(self.next_id(), &target, &events, now());
         self.publish(&record);
         // A pause does not stop a test: it is how the user checks a fix.
@@ -634,7 +643,7 @@ impl Dispatcher {
         let this = self.clone();
         let on_change = move |r: &DeliveryRecord| this.publish(r);
         let cancelled = self.shared.cancel.subscribe();
-        let scrub = lock(&self.shared.scrub).merged(&target.scrubber());
+        let profile_secrets = lock(&self.shared.scrub).clone();
         let ending = deliver::deliver(
             DeliveryContext {
                 client: &self.shared.client,
@@ -645,7 +654,7 @@ impl Dispatcher {
                 cancelled: &cancelled,
                 now: &now,
                 jitter: &jitter,
-                scrub: &scrub,
+                scrub: Scrubbers::new(&profile_secrets, target.scrubber()),
                 summary: told.as_ref(),
                 paused,
             },
@@ -686,7 +695,9 @@ impl Dispatcher {
             self.health_changed(destination);
         }
         // The last waiter gets the record itself; copies only for a batch.
-        let mut waiting: Vec<_> = jobs.iter_mut().filter_map(|j| j.done.take()).collect();
+        // The jobs count as unfinished until their waiters have the record.
+        let (done, _pending): (Vec<_>, Vec<_>) = waiting.into_iter().unzip();
+        let mut waiting: Vec<_> = done.into_iter().flatten().collect();
         if let Some(last) = waiting.pop() {
             for done in waiting {
                 done.send(record.clone()).ok();
