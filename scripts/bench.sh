@@ -2,6 +2,9 @@
 # The performance figures of the README, in one command:
 #   bash scripts/bench.sh           (all, about 30 min with the builds)
 #   bash scripts/bench.sh window    (only the window's figures)
+# To profile a benchmark, build it with line tables and symbols without
+# touching the release profile:
+#   CARGO_PROFILE_BENCH_DEBUG=line-tables-only CARGO_PROFILE_BENCH_STRIP=none cargo bench --bench delivery
 # Builds the release binary, opens the real window under Xvfb with five
 # channels and ten printers configured (start to first frame, RSS, idle CPU
 # over 10 s) beside a bare eframe window built the same way (its RSS is the
@@ -17,6 +20,8 @@ ensure_packages
 cargo build --release --locked --bin farmhook --example bare_window
 bin="${CARGO_TARGET_DIR:-target}/release/farmhook"
 bare="${CARGO_TARGET_DIR:-target}/release/examples/bare_window"
+# Now, before `cargo bench` may build the binary again in the same folder.
+size=$(stat -c %s "$bin")
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -sr)"
 
 tmp=$(mktemp -d -t farmhook-bench.XXXXXX)
@@ -147,7 +152,6 @@ fi
 echo "== 200 printers watched by farmhook watch and by bambulabs-api (bash scripts/bench-printers.sh, about 2 min)" >&2
 bash scripts/bench-printers.sh >&2
 
-size=$(stat -c %s "$bin")
 echo
 echo "machine: $machine"
 printf '| figure | measured | budget |\n|---|---|---|\n'

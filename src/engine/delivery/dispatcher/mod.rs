@@ -30,11 +30,10 @@ use crate::core::settings::Channel;
 use crate::core::summary::Summary;
 
 /// How long the first event after a quiet spell waits for others to join
-/// its message, on a chat service paced at `FIRST_GATHER_FROM_GAP` or
-/// slower (Slack, Telegram, Pushover): a small delay on one event, a
-/// second saved on a burst.
+/// its chat message (Discord, Slack, Telegram, Pushover): a quarter of a
+/// second on one event, a message (and up to a rate-limit window) saved
+/// on a burst.
 const FIRST_GATHER: std::time::Duration = std::time::Duration::from_millis(250);
-const FIRST_GATHER_FROM_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Events waiting for one chat destination. Discord takes 5 messages per
 /// 2 s of at most 10 embeds, so 200 events are 8 s of sending at full
@@ -541,12 +540,12 @@ impl Dispatcher {
             let mut batch = vec![first];
             // Wait out the rate limit first: events arriving meanwhile join
             // this message instead of queueing behind the limit. The first
-            // event after a quiet spell waits a moment too on a service that
-            // allows one message a second or fewer: a burst (a farm's
-            // printers dropping off together) then starts with a full
-            // message, not a lone event that holds the rest back a second.
+            // event after a quiet spell waits a moment too: a burst (a
+            // farm's printers dropping off together) then starts with a
+            // full message, not a lone event that uses up one of the
+            // service's messages and holds the rest back.
             let mut wait = rate_limit.wait_needed(std::time::Instant::now());
-            if wait.is_zero() && pace.min_gap >= FIRST_GATHER_FROM_GAP {
+            if wait.is_zero() {
                 wait = FIRST_GATHER;
             }
             if !wait.is_zero() {
