@@ -539,13 +539,14 @@ impl Dispatcher {
             };
             let mut batch = vec![first];
             // Wait out the rate limit first: events arriving meanwhile join
-            // this message instead of queueing behind the limit. The first
-            // event after a quiet spell waits a moment too: a burst (a
-            // farm's printers dropping off together) then starts with a
-            // full message, not a lone event that uses up one of the
-            // service's messages and holds the rest back.
+            // this message instead of queueing behind the limit. An event
+            // alone in the queue waits a moment too: a burst (a farm's
+            // printers dropping off together) then starts with a full
+            // message, not a lone event that uses up one of the service's
+            // messages and holds the rest back. With more already waiting
+            // there is nothing to gather.
             let mut wait = rate_limit.wait_needed(std::time::Instant::now());
-            if wait.is_zero() {
+            if wait.is_zero() && queue.is_empty() {
                 wait = FIRST_GATHER;
             }
             if !wait.is_zero() {
