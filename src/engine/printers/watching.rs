@@ -49,6 +49,9 @@ pub struct Watching {
     views: BTreeMap<String, PrinterView>,
     state_written: Option<Instant>,
     state_dirty: bool,
+    /// Why the watch lock could not be taken, as last told (told once, not
+    /// at every sync).
+    lock_error: Option<String>,
 }
 
 impl Watching {
@@ -63,6 +66,7 @@ impl Watching {
             views: BTreeMap::new(),
             state_written: None,
             state_dirty: false,
+            lock_error: None,
         }
     }
 
@@ -139,13 +143,20 @@ impl Watching {
         }
         if self.lock.is_none() {
             match self.profile.try_watch_lock().await {
-                Ok(Some(lock)) => self.lock = Some(lock),
+                Ok(Some(lock)) => {
+                    self.lock = Some(lock);
+                    self.lock_error = None;
+                }
                 Ok(None) => {
                     self.read_elsewhere().await;
                     return (true, problems);
                 }
                 Err(e) => {
-                    problems.push(format!("the printers are not watched: {e}"));
+                    let why = format!("the printers are not watched: {e}");
+                    if self.lock_error.as_ref() != Some(&why) {
+                        problems.push(why.clone());
+                        self.lock_error = Some(why);
+                    }
                     return (true, problems);
                 }
             }
