@@ -17,6 +17,7 @@ use super::{
 use crate::core::printers::config::format_fingerprint;
 use crate::core::printers::{PrinterConfig, PrinterKind, PrinterSnapshot, to_event};
 use crate::core::settings::Channel;
+use crate::engine::config_store::FileChanges;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
 use crate::engine::printers::watcher;
@@ -374,8 +375,8 @@ pub async fn watch(
     let mut hangup = hangup_signal();
     let mut watching = Watching::new(profile.clone());
     let mut links: BTreeMap<String, String> = BTreeMap::new();
-    let mut file = FileWatch::default();
-    file.changed(profile).await;
+    let mut file = FileChanges::default();
+    file.look(profile.config()).await;
     let (_, problems) = watching.sync(&settings).await;
     problems.iter().for_each(|p| note!("farmhook: {p}"));
     // What was last said about who watches, so it is said once per change.
@@ -421,7 +422,7 @@ pub async fn watch(
             }
             _ = hangup.recv() => {
                 note!("farmhook: SIGHUP: reading the settings and the keyring again");
-                file = FileWatch::default();
+                file = FileChanges::default();
                 watching.restart_next();
                 hung_up = true;
                 ticks = 0;
@@ -431,7 +432,7 @@ pub async fn watch(
                 let hup = std::mem::take(&mut hung_up);
                 let mut reread_secrets = hup || ticks.is_multiple_of(SECRETS_EVERY_TICKS);
                 let mut resync = hup;
-                if file.changed(profile).await
+                if file.look(profile.config()).await.is_some()
                     && let Ok(loaded) = profile.load().await
                 {
                     let mut fresh = loaded.settings;
@@ -515,29 +516,6 @@ fn announce(
             "farmhook: watching {} printer(s); Ctrl-C or SIGTERM stops",
             now.1
         );
-    }
-}
-
-/// Whether the settings file changed since it was last looked at.
-#[derive(Default)]
-struct FileWatch {
-    seen: Option<u64>,
-}
-
-impl FileWatch {
-    /// True the first time, and whenever the file's bytes changed.
-    async fn changed(&mut self, profile: &Profile) -> bool {
-        let config = profile.config().clone();
-        let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || config.peek()).await else {
-            return false;
-        };
-        let hash = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::hash::DefaultHasher::new();
-            bytes.hash(&mut hasher);
-            hasher.finish()
-        };
-        self.seen.replace(hash) != Some(hash)
     }
 }
 

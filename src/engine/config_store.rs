@@ -65,6 +65,32 @@ pub struct SettingsLock {
 /// window or `farmhook watch`): two watchers would deliver every printer
 /// event twice. An advisory lock on `<profile>.watching.lock`, released
 /// when dropped or when the process ends, however it ends.
+/// What the settings file held when last looked at, to tell when another
+/// process changed it (the window's engine and `watch` look every second).
+#[derive(Debug, Default)]
+pub struct FileChanges {
+    seen: Option<u64>,
+}
+
+impl FileChanges {
+    /// The file's bytes (`None` when there is no file) the first time, and
+    /// whenever they changed since; `None` when unchanged or unreadable.
+    pub async fn look(&mut self, config: &ConfigStore) -> Option<Option<Vec<u8>>> {
+        let config = config.clone();
+        let bytes = tokio::task::spawn_blocking(move || config.peek())
+            .await
+            .ok()?
+            .ok()?;
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::hash::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
+        };
+        (self.seen.replace(hash) != Some(hash)).then_some(bytes)
+    }
+}
+
 #[derive(Debug)]
 pub struct WatchLock {
     _file: std::fs::File,
@@ -122,19 +148,8 @@ impl ConfigStore {
     /// Takes the printers of this profile for this process, or `None`
     /// when another farmhook process watches them. Never waits.
     pub fn try_watch_lock(&self) -> Result<Option<WatchLock>, ConfigError> {
-        self.prepare_dirs()?;
         let path = self.watch_lock_path();
-        let file = private_files::file_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|source| ConfigError::Io {
-                action: "open the lock file",
-                path: path.clone(),
-                source,
-            })?;
+        let file = self.open_lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(WatchLock { _file: file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -264,20 +279,8 @@ impl ConfigStore {
     }
 
     fn lock_within(&self, bound: Duration) -> Result<SettingsLock, ConfigError> {
-        self.prepare_dirs()?;
         let path = self.lock_path();
-        let file = private_files::file_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|source| ConfigError::Io {
-                action: "open the lock file",
-                path: path.clone(),
-                source,
-            })?;
-        private_files::tighten_file(&file).ok();
+        let file = self.open_lock_file(&path)?;
         let start = Instant::now();
         // Short at first (another process holds it for a few milliseconds),
         // never so long that a freed lock sits unused.
@@ -304,6 +307,25 @@ impl ConfigStore {
                 }
             }
         }
+    }
+
+    /// Opens (creating it, owner-only) one of this profile's lock files,
+    /// after the folders it lives in.
+    fn open_lock_file(&self, path: &Path) -> Result<std::fs::File, ConfigError> {
+        self.prepare_dirs()?;
+        let file = private_files::file_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|source| ConfigError::Io {
+                action: "open the lock file",
+                path: path.to_path_buf(),
+                source,
+            })?;
+        private_files::tighten_file(&file).ok();
+        Ok(file)
     }
 
     /// Creates the config and profiles folders owner-only; returns the

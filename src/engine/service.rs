@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
 use super::clipboard::SecretClipboard;
-use super::config_store::ConfigStore;
+use super::config_store::{ConfigStore, FileChanges};
 use super::delivery;
 use super::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use super::delivery::log::DeliveryRecord;
@@ -210,8 +210,8 @@ struct State {
     /// What the last load said about the settings file, kept for updates
     /// sent when the file changes.
     notice: Option<String>,
-    /// A hash of the settings file as last looked at (`None`: not yet).
-    file_seen: Option<u64>,
+    /// The settings file as last looked at.
+    file_changes: FileChanges,
     /// Looks at the file so far, to pace the keyring's.
     watch_ticks: u64,
     /// Counts reads of the keyring, so a slow look from the watcher never
@@ -275,7 +275,7 @@ async fn run(
         settings: Settings::default(),
         secrets: SecretsView::default(),
         notice: None,
-        file_seen: None,
+        file_changes: FileChanges::default(),
         watch_ticks: 0,
         secrets_generation: 0,
         keyring_look_running: false,
@@ -375,20 +375,12 @@ impl State {
     /// settings file while the window is open. Cheap when nothing changed (one
     /// small read and a hash), and then nothing is sent to the window.
     async fn notice_file_changes(&mut self) {
-        let config = self.profile.config().clone();
-        let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || config.peek()).await else {
+        let Some(bytes) = self.file_changes.look(self.profile.config()).await else {
             return;
-        };
-        let hash = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::hash::DefaultHasher::new();
-            bytes.hash(&mut hasher);
-            hasher.finish()
         };
         // A file that does not parse (say, half-saved by an editor) is
         // skipped until it changes again; nothing is moved aside here.
-        if self.file_seen.replace(hash) != Some(hash)
-            && let Some(settings) = ConfigStore::parse(bytes.as_deref())
+        if let Some(settings) = ConfigStore::parse(bytes.as_deref())
             && settings != self.settings
         {
             self.settings = settings.clone();

@@ -399,21 +399,7 @@ fn watch_waits_for_printers_takes_new_ones_and_only_one_watch_watches() {
     };
     let (mut first, first_lines, first_notes) = spawn();
     wait_for_line(&first_notes, "printers add");
-    fh.run_with_stdin(
-        &[
-            "printers",
-            "add",
-            "octoprint",
-            "--name",
-            "Prusa",
-            "--url",
-            "http://127.0.0.1:9",
-            "--api-key",
-            "-",
-            "--no-check",
-        ],
-        KEY,
-    );
+    add_unreachable_octoprint(&fh);
     let line = wait_for_line(&first_lines, "\"printer\":\"Prusa\"");
     assert!(line.contains("\"link\""), "{line}");
 
@@ -441,6 +427,27 @@ fn watch_waits_for_printers_takes_new_ones_and_only_one_watch_watches() {
     };
     assert!(line.contains("\"link\""), "{line}");
     stop(&mut second);
+}
+
+/// Adds "Prusa", an OctoPrint on port 9 where nothing listens: watch must
+/// report it unreachable and keep trying, not die of it.
+fn add_unreachable_octoprint(fh: &Farmhook) {
+    let added = fh.run_with_stdin(
+        &[
+            "printers",
+            "add",
+            "octoprint",
+            "--name",
+            "Prusa",
+            "--url",
+            "http://127.0.0.1:9",
+            "--api-key",
+            "-",
+            "--no-check",
+        ],
+        KEY,
+    );
+    assert_eq!(added.code, 0, "{}", added.stderr);
 }
 
 /// Each line a child writes, as it comes.
@@ -496,23 +503,7 @@ fn watch_reports_each_printer_and_stops_cleanly_on_sigterm() {
     require_secret_service();
     let dir = tempfile::tempdir().unwrap();
     let fh = Farmhook::new(dir.path(), "watch-term");
-    // Nothing listens on port 9: the printer is unreachable, which watch
-    // must report and keep trying, not die of.
-    fh.run_with_stdin(
-        &[
-            "printers",
-            "add",
-            "octoprint",
-            "--name",
-            "Prusa",
-            "--url",
-            "http://127.0.0.1:9",
-            "--api-key",
-            "-",
-            "--no-check",
-        ],
-        KEY,
-    );
+    add_unreachable_octoprint(&fh);
     let mut child = fh
         .command(&["watch", "--json"])
         .stdout(Stdio::piped())
