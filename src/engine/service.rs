@@ -255,7 +255,8 @@ async fn run(
 ) {
     let listener_out = out.clone();
     let dispatcher = match Dispatcher::new(options.delivery_config(&profile), move |u| match u {
-        DispatchUpdate::Record(r) => listener_out.record(r),
+        // The window keeps the same records as the engine's log.
+        DispatchUpdate::Record(r) | DispatchUpdate::DetailLetGo(r) => listener_out.record(r),
         DispatchUpdate::Health(d, h) => listener_out.send(EngineUpdate::Health(d, h)),
     }) {
         Ok(d) => d,

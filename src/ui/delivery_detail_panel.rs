@@ -6,7 +6,9 @@ use eframe::egui::{self, RichText};
 
 use super::record_words::event_words;
 use super::widgets;
-use crate::engine::delivery::log::{AttemptRecord, DeliveryRecord, Outcome};
+use crate::engine::delivery::log::{
+    AttemptDetail, AttemptRecord, DETAIL_KEPT, DeliveryRecord, Outcome,
+};
 
 pub fn ui(ui: &mut egui::Ui, record: &DeliveryRecord, close: &mut bool) {
     ui.horizontal(|ui| {
@@ -64,14 +66,22 @@ fn body_ui(ui: &mut egui::Ui, record: &DeliveryRecord) {
             ui.label("queued…");
         });
     }
-    for attempt in &record.attempts {
-        attempt_ui(ui, record, attempt);
+    for (i, attempt) in record.attempts.iter().enumerate() {
+        attempt_ui(ui, record, attempt, record.attempt_detail(i));
     }
-    if !record.request_body.is_empty() {
+    if record.detail.is_none() && !record.attempts.is_empty() {
+        widgets::hint(
+            ui,
+            format!(
+                "The request body, the headers and the answers are kept for the newest {DETAIL_KEPT} deliveries; this one's were let go to save memory."
+            ),
+        );
+    }
+    if let Some(body) = record.request_body().filter(|b| !b.is_empty()) {
         egui::CollapsingHeader::new("Request body")
             .id_salt(("request_body", record.id.0))
             .show(ui, |ui| {
-                let body = record.request_body.text();
+                let body = body.text();
                 if ui.small_button("Copy body").clicked() {
                     ui.ctx().copy_text(body.to_string());
                 }
@@ -86,7 +96,12 @@ fn fact(ui: &mut egui::Ui, name: &str, value: String) {
     ui.end_row();
 }
 
-fn attempt_ui(ui: &mut egui::Ui, record: &DeliveryRecord, attempt: &AttemptRecord) {
+fn attempt_ui(
+    ui: &mut egui::Ui,
+    record: &DeliveryRecord,
+    attempt: &AttemptRecord,
+    detail: Option<&AttemptDetail>,
+) {
     let status = attempt
         .status
         .map_or_else(|| "no answer".to_string(), |s| format!("HTTP {s}"));
@@ -109,30 +124,33 @@ fn attempt_ui(ui: &mut egui::Ui, record: &DeliveryRecord, attempt: &AttemptRecor
             if let Some(error) = &attempt.error {
                 widgets::error_line(ui, error);
             }
+            let Some(detail) = detail else {
+                return;
+            };
             ui.label(RichText::new("Request headers (secrets masked)").weak());
             headers_ui(
                 ui,
                 ("req", record.id.0, attempt.number),
-                &attempt.request_headers,
+                &detail.request_headers,
             );
             ui.label(RichText::new("Response headers").weak());
             headers_ui(
                 ui,
                 ("res", record.id.0, attempt.number),
-                &attempt.response_headers,
+                &detail.response_headers,
             );
             ui.label(
-                RichText::new(if attempt.response_truncated {
+                RichText::new(if detail.response_truncated {
                     "Response body (first part)"
                 } else {
                     "Response body"
                 })
                 .weak(),
             );
-            if attempt.response_excerpt.is_empty() {
+            if detail.response_excerpt.is_empty() {
                 widgets::hint(ui, "(empty)");
             } else {
-                code_ui(ui, &attempt.response_excerpt.text());
+                code_ui(ui, &detail.response_excerpt.text());
             }
         });
 }

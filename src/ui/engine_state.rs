@@ -446,11 +446,11 @@ mod tests {
             started_at: OffsetDateTime::UNIX_EPOCH,
             outcome,
             target: "".into(),
-            request_body: Default::default(),
-            attempts: vec![],
+            attempts: Arc::new([]),
             error: None,
             total_ms: None,
             next_attempt_at: None,
+            detail: None,
         })
     }
 

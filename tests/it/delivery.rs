@@ -16,7 +16,7 @@ use farmhook::engine::delivery::deliver::Target;
 use farmhook::engine::delivery::discord::DiscordTarget;
 use farmhook::engine::delivery::dispatcher::{DeliveryConfig, DispatchUpdate, Dispatcher};
 use farmhook::engine::delivery::http::HttpConfig;
-use farmhook::engine::delivery::log::{DeliveryRecord, Outcome};
+use farmhook::engine::delivery::log::{DETAIL_KEPT, DeliveryRecord, Outcome};
 use farmhook::engine::delivery::retry::RetryPolicy;
 use farmhook::engine::delivery::webhook::WebhookTarget;
 use farmhook::engine::service::sample_event;
@@ -46,7 +46,9 @@ fn dispatcher(config: DeliveryConfig) -> (Dispatcher, Arc<Mutex<Vec<String>>>) {
     let sink = seen.clone();
     let d = Dispatcher::new(config, move |u| {
         let text = match u {
-            DispatchUpdate::Record(r) => serde_json::to_string(&*r).unwrap(),
+            DispatchUpdate::Record(r) | DispatchUpdate::DetailLetGo(r) => {
+                serde_json::to_string(&*r).unwrap()
+            }
             DispatchUpdate::Health(d, h) => format!("{d:?} {}", serde_json::to_string(&h).unwrap()),
         };
         sink.lock().unwrap().push(text);
@@ -125,7 +127,8 @@ async fn a_custom_webhook_gets_the_payload_and_headers_of_the_contract() {
     assert_eq!(body["id"], ev.id);
     assert_eq!(body["schema_version"], 1);
     // The log shows the key masked, never whole.
-    let shown = header(&record.attempts[0].request_headers, "x-api-key").unwrap();
+    let sent = record.attempt_detail(0).unwrap();
+    let shown = header(&sent.request_headers, "x-api-key").unwrap();
     assert!(
         shown.starts_with("••••…") && !shown.contains(&key().expose()[..10]),
         "{shown}"
@@ -243,7 +246,7 @@ async fn a_huge_answer_is_read_only_up_to_the_cap() {
         .await
         .unwrap();
     assert_eq!(record.outcome, Outcome::Delivered);
-    let attempt = &record.attempts[0];
+    let attempt = record.attempt_detail(0).unwrap();
     assert!(attempt.response_truncated);
     assert!(attempt.response_excerpt.len() <= 4 * 1024);
 }
@@ -573,6 +576,55 @@ async fn an_exported_log_is_readable_by_its_owner_only() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn only_the_newest_deliveries_keep_their_detail_and_listeners_are_told() {
+    let endpoint = Endpoint::start(Behaviour::Status(200)).await;
+    let n = DETAIL_KEPT + 3;
+    let config = DeliveryConfig {
+        webhook_queue: n,
+        ..fast_config()
+    };
+    let let_go = Arc::new(Mutex::new(Vec::new()));
+    let sink = let_go.clone();
+    let d = Dispatcher::new(config, move |u| {
+        if let DispatchUpdate::DetailLetGo(r) = u {
+            sink.lock()
+                .unwrap()
+                .push((r.id.0, r.detail.is_none(), r.attempts.len()));
+        }
+    })
+    .unwrap();
+    let waiting: Vec<_> = (0..n)
+        .map(|_| d.submit(webhook(&endpoint.url(), None), event("job.failed")))
+        .collect();
+    for w in waiting {
+        assert_eq!(w.await.unwrap().outcome, Outcome::Delivered);
+    }
+    d.idle().await;
+    let mut told = let_go.lock().unwrap().clone();
+    told.sort();
+    // The three oldest, each once, without detail but with their attempt.
+    assert_eq!(told, [(1, true, 1), (2, true, 1), (3, true, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("log.jsonl");
+    assert_eq!(d.export_json_lines(&export).unwrap(), n);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kept = lines.iter().filter(|l| l["detail_kept"] == true).count();
+    assert_eq!(kept, DETAIL_KEPT);
+    assert!(lines[0].get("request_body").is_none());
+    assert_eq!(lines[0]["attempts"][0]["status"], 200);
+    assert!(
+        lines[n - 1]["request_body"]
+            .as_str()
+            .unwrap()
+            .contains("job.failed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn health_says_when_a_waiting_delivery_retries() {
     let down = Endpoint::start(Behaviour::Status(503)).await;
     let mut config = fast_config();
@@ -631,7 +683,7 @@ async fn an_endpoint_that_echoes_every_secret_gets_none_of_them_recorded() {
     // The endpoint really did echo the key: the test would catch a leak.
     let sent = endpoint.requests();
     assert_eq!(sent[0].header("x-api-key"), Some(key().expose()));
-    let attempt = &record.attempts[0];
+    let attempt = record.attempt_detail(0).unwrap();
     assert!(
         attempt
             .response_excerpt

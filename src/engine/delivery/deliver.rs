@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use super::discord::RateLimitState;
 use super::http::{self, HttpAnswer, HttpConfig};
 use super::log::{
-    AttemptRecord, DeliveryId, DeliveryRecord, EventRef, Excerpt, LoggedHeader, Outcome,
-    REQUEST_EXCERPT_BYTES, RESPONSE_EXCERPT_BYTES,
+    AttemptDetail, AttemptRecord, DeliveryId, DeliveryRecord, Detail, EventRef, Excerpt,
+    LoggedHeader, Outcome, REQUEST_EXCERPT_BYTES, RESPONSE_EXCERPT_BYTES,
 };
 use super::retry::{RetryPolicy, Verdict, classify, parse_retry_after};
 pub use super::target::Target;
@@ -80,11 +80,11 @@ pub fn new_record(
         started_at,
         outcome: Outcome::InProgress,
         target: target.shown(),
-        request_body: Excerpt::default(),
-        attempts: Vec::new(),
+        attempts: Arc::new([]),
         error: None,
         total_ms: None,
         next_attempt_at: None,
+        detail: None,
     }
 }
 
@@ -116,7 +116,10 @@ pub async fn deliver(
     let body = Bytes::from(body);
     // Some services take their secrets in the body (Pushover's token):
     // the excerpt is scrubbed like an answer.
-    record.request_body = Excerpt::shared(&body, REQUEST_EXCERPT_BYTES, scrub).0;
+    record.detail = Some(Arc::new(Detail {
+        request_body: Excerpt::shared(&body, REQUEST_EXCERPT_BYTES, scrub).0,
+        attempts: Vec::new(),
+    }));
     let mut wait = Duration::ZERO;
     let mut cancelled = cancelled.clone();
     let finish = |record: &mut DeliveryRecord, outcome: Outcome, error: Option<String>| {
@@ -201,10 +204,10 @@ pub async fn deliver(
             status: None,
             latency_ms: 0,
             error: None,
+        };
+        let mut detail = AttemptDetail {
             request_headers,
-            response_headers: Vec::new(),
-            response_excerpt: Excerpt::default(),
-            response_truncated: false,
+            ..AttemptDetail::default()
         };
         let answer = match result {
             Ok(answer) => answer,
@@ -212,7 +215,7 @@ pub async fn deliver(
                 attempt.latency_ms = failure.latency.as_millis() as u64;
                 let words = scrub.scrub(&failure.words).into_owned();
                 attempt.error = Some(words.clone());
-                record.attempts.push(Arc::new(attempt));
+                record.push_attempt(attempt, detail);
                 if number == retry.max_attempts {
                     let error = format!("gave up after {number} attempts: {words}");
                     finish(record, Outcome::Failed, Some(error));
@@ -228,8 +231,8 @@ pub async fn deliver(
         // An answer may echo a secret it was sent (a 401 repeating the
         // key): scrubbed before it is kept anywhere.
         let (kept, cut) = Excerpt::received(&answer.body, RESPONSE_EXCERPT_BYTES, scrub);
-        attempt.response_excerpt = kept;
-        attempt.response_truncated = cut || answer.truncated;
+        detail.response_excerpt = kept;
+        detail.response_truncated = cut || answer.truncated;
         if let Some(limit) = rate_limit.as_deref_mut() {
             target.observe(&answer, limit, Instant::now(), retry.max_server_wait);
         }
@@ -241,8 +244,8 @@ pub async fn deliver(
             verdict => verdict,
         };
         if verdict == Verdict::Delivered {
-            attempt.response_headers = scrubbed_headers(answer.headers, scrub);
-            record.attempts.push(Arc::new(attempt));
+            detail.response_headers = scrubbed_headers(answer.headers, scrub);
+            record.push_attempt(attempt, detail);
             finish(record, Outcome::Delivered, None);
             return Ending::Delivered;
         }
@@ -252,8 +255,8 @@ pub async fn deliver(
         };
         attempt.error = Some(words.clone());
         // Failures are rare: a copy of the headers here costs nothing.
-        attempt.response_headers = scrubbed_headers(answer.headers.clone(), scrub);
-        record.attempts.push(Arc::new(attempt));
+        detail.response_headers = scrubbed_headers(answer.headers.clone(), scrub);
+        record.push_attempt(attempt, detail);
         if verdict == Verdict::Final || number == retry.max_attempts {
             let error = if verdict == Verdict::Final {
                 words.clone()

@@ -282,7 +282,7 @@ mod tests {
         let mut r = record(1);
         r.outcome = outcome;
         r.error = error.map(String::from);
-        r.attempts.push(std::sync::Arc::new(AttemptRecord {
+        r.attempts = std::sync::Arc::new([AttemptRecord {
             number: 1,
             started_at: time::OffsetDateTime::UNIX_EPOCH,
             waited_ms: 0,
@@ -293,11 +293,7 @@ mod tests {
             }),
             latency_ms,
             error: None,
-            request_headers: vec![],
-            response_headers: vec![],
-            response_excerpt: Default::default(),
-            response_truncated: false,
-        }));
+        }]);
         r
     }
 

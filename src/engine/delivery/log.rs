@@ -4,9 +4,13 @@
 //!
 //! A record is written once and then shared: the engine's log, the health
 //! figures, the window's log and whoever waits for it hold the same record
-//! (`Arc`), and its large parts (events, request body, attempts) are shared
+//! (`Arc`), and its large parts (events, attempts, detail) are shared
 //! between the versions of one record as it changes, so publishing a change
 //! copies a few pointers, not the bodies.
+//!
+//! Every record keeps what its row and attempt lines show; only the newest
+//! [`DETAIL_KEPT`] also keep the bytes sent and received ([`Detail`]): the
+//! log then holds 100,000 records in about 45 MB.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -79,7 +83,14 @@ pub struct EventRef {
 /// of its own (most names and many values are fixed, and cost nothing).
 pub type LoggedHeader = (Cow<'static, str>, Cow<'static, str>);
 
-/// One HTTP attempt of a delivery.
+/// How many of the newest records keep their [`Detail`] (the request body,
+/// the headers, the answers' first bytes). Older ones keep what the log's
+/// rows and every attempt's line show: 100,000 records with their details
+/// would take some 140 MB (a real Discord answer alone brings 1.5 KB of
+/// headers), without them about 45 MB.
+pub const DETAIL_KEPT: usize = 1_000;
+
+/// One HTTP attempt of a delivery, as the log shows it for every record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttemptRecord {
     /// 1 for the first try.
@@ -92,6 +103,11 @@ pub struct AttemptRecord {
     pub latency_ms: u64,
     /// What went wrong, in words; `None` for a 2xx.
     pub error: Option<String>,
+}
+
+/// What one attempt sent and received, byte for byte (secrets masked).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AttemptDetail {
     /// Request headers with secrets masked.
     pub request_headers: Vec<LoggedHeader>,
     /// Response headers as received, with secrets masked.
@@ -102,38 +118,41 @@ pub struct AttemptRecord {
     pub response_truncated: bool,
 }
 
-/// One delivery: an event (or a batch, for Discord) to one destination.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DeliveryRecord {
-    pub id: DeliveryId,
-    pub destination: Channel,
-    #[serde(serialize_with = "shared::slice")]
-    pub events: Arc<[EventRef]>,
-    /// Fired by Test / test-fire rather than by a printer.
-    pub test: bool,
-    #[serde(with = "rfc3339_millis")]
-    pub started_at: OffsetDateTime,
-    pub outcome: Outcome,
-    /// The redacted target URL.
-    #[serde(serialize_with = "shared::text")]
-    pub target: Arc<str>,
+/// What a delivery sent and received: kept while its record is among the
+/// newest [`DETAIL_KEPT`] of the log, then let go.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Detail {
     /// The request body (no secrets in it), cut at REQUEST_EXCERPT_BYTES:
     /// the very bytes that were sent, unless a secret had to be masked.
     pub request_body: Excerpt,
-    #[serde(serialize_with = "shared::each")]
-    pub attempts: Vec<Arc<AttemptRecord>>,
+    /// One per attempt, in the order of `DeliveryRecord::attempts`.
+    pub attempts: Vec<AttemptDetail>,
+}
+
+/// One delivery: an event (or a batch, for Discord) to one destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    pub destination: Channel,
+    pub events: Arc<[EventRef]>,
+    /// Fired by Test / test-fire rather than by a printer.
+    pub test: bool,
+    pub started_at: OffsetDateTime,
+    pub outcome: Outcome,
+    /// The redacted target URL.
+    pub target: Arc<str>,
+    /// Every attempt so far, oldest first.
+    pub attempts: Arc<[AttemptRecord]>,
     /// Why the delivery failed or was filtered, in words.
     pub error: Option<String>,
     /// From the start to the end of the delivery, waits included.
     pub total_ms: Option<u64>,
     /// While waiting to retry (or for Discord's rate limit): when the next
     /// attempt is due.
-    #[serde(
-        with = "rfc3339_millis::option",
-        skip_serializing_if = "Option::is_none",
-        default
-    )]
     pub next_attempt_at: Option<OffsetDateTime>,
+    /// The bytes sent and received; `None` once the record is older than
+    /// the newest [`DETAIL_KEPT`] (and for records never sent).
+    pub detail: Option<Arc<Detail>>,
 }
 
 impl DeliveryRecord {
@@ -151,26 +170,91 @@ impl DeliveryRecord {
     pub fn first_event(&self) -> Option<&EventRef> {
         self.events.first()
     }
+
+    /// The request body as kept, while the detail is.
+    pub fn request_body(&self) -> Option<&Excerpt> {
+        self.detail.as_ref().map(|d| &d.request_body)
+    }
+
+    /// What attempt `index` (from 0) sent and received, while kept.
+    pub fn attempt_detail(&self, index: usize) -> Option<&AttemptDetail> {
+        self.detail.as_ref().and_then(|d| d.attempts.get(index))
+    }
+
+    /// Adds an attempt and what it sent and received. The earlier versions
+    /// of the record (already published) keep theirs untouched.
+    pub fn push_attempt(&mut self, attempt: AttemptRecord, detail: AttemptDetail) {
+        self.attempts = self.attempts.iter().cloned().chain([attempt]).collect();
+        Arc::make_mut(self.detail.get_or_insert_default())
+            .attempts
+            .push(detail);
+    }
+
+    /// The record as kept once its detail is let go: everything the log's
+    /// row and attempt lines show, the rest shared with this one.
+    pub fn without_detail(&self) -> DeliveryRecord {
+        DeliveryRecord {
+            detail: None,
+            ..self.clone()
+        }
+    }
 }
 
-/// Serializing the shared parts of a record as if they were owned (serde's
-/// own impls for `Arc` need its `rc` feature, and a rebuild of every crate
-/// that uses serde).
-mod shared {
-    use std::sync::Arc;
-
-    use serde::{Serialize, Serializer};
-
-    pub fn slice<T: Serialize, S: Serializer>(v: &Arc<[T]>, s: S) -> Result<S::Ok, S::Error> {
-        v[..].serialize(s)
-    }
-
-    pub fn text<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(v)
-    }
-
-    pub fn each<T: Serialize, S: Serializer>(v: &[Arc<T>], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|t| &**t))
+/// A record as exported (JSON Lines) and shown by `--json`: the attempts
+/// carry their headers and answers while the detail is kept, and
+/// `detail_kept` says whether it is.
+impl Serialize for DeliveryRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct AttemptView<'a> {
+            #[serde(flatten)]
+            attempt: &'a AttemptRecord,
+            #[serde(flatten)]
+            detail: Option<&'a AttemptDetail>,
+        }
+        #[derive(Serialize)]
+        struct RecordView<'a> {
+            id: DeliveryId,
+            destination: Channel,
+            events: &'a [EventRef],
+            test: bool,
+            #[serde(with = "rfc3339_millis")]
+            started_at: OffsetDateTime,
+            outcome: Outcome,
+            target: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_body: Option<&'a Excerpt>,
+            attempts: Vec<AttemptView<'a>>,
+            error: &'a Option<String>,
+            total_ms: Option<u64>,
+            #[serde(
+                with = "rfc3339_millis::option",
+                skip_serializing_if = "Option::is_none"
+            )]
+            next_attempt_at: Option<OffsetDateTime>,
+            detail_kept: bool,
+        }
+        RecordView {
+            id: self.id,
+            destination: self.destination,
+            events: &self.events,
+            test: self.test,
+            started_at: self.started_at,
+            outcome: self.outcome,
+            target: &self.target,
+            request_body: self.request_body(),
+            attempts: (self.attempts.iter().enumerate())
+                .map(|(i, attempt)| AttemptView {
+                    attempt,
+                    detail: self.attempt_detail(i),
+                })
+                .collect(),
+            error: &self.error,
+            total_ms: self.total_ms,
+            next_attempt_at: self.next_attempt_at,
+            detail_kept: self.detail.is_some(),
+        }
+        .serialize(s)
     }
 }
 
@@ -270,30 +354,56 @@ impl DeliveryLog {
         }
     }
 
-    /// Adds a record or replaces the one with the same id.
-    pub fn upsert(&mut self, record: Arc<DeliveryRecord>) {
-        // Ids only grow, so the record is at a known offset from the front.
-        if let Some(front) = self.records.front().map(|r| r.id.0)
-            && record.id.0 >= front
-            && let Some(slot) = self.records.get_mut((record.id.0 - front) as usize)
-            && slot.id == record.id
-        {
-            *slot = record;
-            return;
+    /// Adds a record or replaces the one with the same id. Returns the
+    /// record whose detail this let go, if any (the one that just left the
+    /// newest [`DETAIL_KEPT`], or this one if it ended that far back), for
+    /// whoever shares the log's records to take in its place.
+    pub fn upsert(&mut self, record: Arc<DeliveryRecord>) -> Option<Arc<DeliveryRecord>> {
+        // The log is kept in id order, and ids only grow, so the record is
+        // nearly always at a known offset from the front, or the newest.
+        let front = self.records.front().map_or(0, |r| r.id.0);
+        let at = record.id.0.wrapping_sub(front) as usize;
+        if self.records.get(at).is_some_and(|r| r.id == record.id) {
+            self.records[at] = record;
+            return self.let_detail_go(at);
         }
-        // Newer than every record kept: a new one (nearly always), added
-        // without looking through the log (100,000 records when full).
-        let newest = self.records.back().map(|r| r.id);
-        if newest.is_some_and(|newest| record.id <= newest)
-            && let Some(slot) = self.records.iter_mut().rev().find(|r| r.id == record.id)
-        {
-            *slot = record;
-            return;
-        }
-        if self.records.len() == self.capacity {
+        let at = match self.records.back() {
+            // Deliveries run side by side: one made later may be told first.
+            Some(newest) if record.id <= newest.id => {
+                match self.records.binary_search_by_key(&record.id, |r| r.id) {
+                    Ok(at) => {
+                        self.records[at] = record;
+                        return self.let_detail_go(at);
+                    }
+                    // Older than everything kept in a full log: dropped.
+                    Err(0) if self.records.len() == self.capacity => return None,
+                    Err(at) => at,
+                }
+            }
+            // A new newest one, added without looking through the log.
+            _ => self.records.len(),
+        };
+        self.records.insert(at, record);
+        if self.records.len() > self.capacity {
             self.records.pop_front();
         }
-        self.records.push_back(record);
+        let leaving = self.records.len().checked_sub(DETAIL_KEPT + 1)?;
+        self.let_detail_go(leaving)
+    }
+
+    /// Drops the detail of the record at `at` if it has ended and is not
+    /// among the newest [`DETAIL_KEPT`]; returns the record as now kept.
+    fn let_detail_go(&mut self, at: usize) -> Option<Arc<DeliveryRecord>> {
+        let newest = self.records.len();
+        let slot = &mut self.records[at];
+        if at + DETAIL_KEPT >= newest
+            || slot.detail.is_none()
+            || slot.outcome == Outcome::InProgress
+        {
+            return None;
+        }
+        *slot = Arc::new(slot.without_detail());
+        Some(slot.clone())
     }
 
     pub fn len(&self) -> usize {
@@ -360,11 +470,14 @@ pub(crate) mod tests {
             started_at: OffsetDateTime::UNIX_EPOCH,
             outcome: Outcome::InProgress,
             target: "https://discord.com/api/v10/webhooks/1/••••••".into(),
-            request_body: "{}".into(),
-            attempts: vec![],
+            attempts: Arc::new([]),
             error: None,
             total_ms: None,
             next_attempt_at: None,
+            detail: Some(Arc::new(Detail {
+                request_body: "{}".into(),
+                attempts: vec![],
+            })),
         }
     }
 
@@ -389,18 +502,94 @@ pub(crate) mod tests {
         for id in [1, 3, 2] {
             log.upsert(Arc::new(record(id)));
         }
-        let mut done = record(2);
-        done.outcome = Outcome::Delivered;
-        log.upsert(Arc::new(done));
+        // Both the one told last and the one told before it are found
+        // (the second once went in again, beside itself).
+        for id in [2, 3] {
+            let mut done = record(id);
+            done.outcome = Outcome::Delivered;
+            log.upsert(Arc::new(done));
+        }
         let ids: Vec<_> = log.iter().map(|r| (r.id.0, r.outcome)).collect();
         assert_eq!(
             ids,
             [
                 (1, Outcome::InProgress),
-                (3, Outcome::InProgress),
-                (2, Outcome::Delivered)
+                (2, Outcome::Delivered),
+                (3, Outcome::Delivered)
             ]
         );
+        // Full, a record older than every one kept is not taken in.
+        let mut full = DeliveryLog::new(2);
+        for id in [5, 6, 4] {
+            full.upsert(Arc::new(record(id)));
+        }
+        let ids: Vec<_> = full.iter().map(|r| r.id.0).collect();
+        assert_eq!(ids, [5, 6]);
+    }
+
+    fn ended(id: u64) -> Arc<DeliveryRecord> {
+        let mut r = record(id);
+        r.outcome = Outcome::Delivered;
+        r.push_attempt(
+            AttemptRecord {
+                number: 1,
+                started_at: OffsetDateTime::UNIX_EPOCH,
+                waited_ms: 0,
+                status: Some(204),
+                latency_ms: 3,
+                error: None,
+            },
+            AttemptDetail {
+                response_excerpt: "ok".into(),
+                ..AttemptDetail::default()
+            },
+        );
+        Arc::new(r)
+    }
+
+    #[test]
+    fn only_the_newest_records_keep_their_detail_and_the_others_are_handed_back() {
+        let mut log = DeliveryLog::new(DETAIL_KEPT + 10);
+        // Record 1 is still being sent when it leaves the newest: it keeps
+        // its detail until it ends.
+        assert_eq!(log.upsert(Arc::new(record(1))), None);
+        for id in 2..=(DETAIL_KEPT as u64 + 2) {
+            let let_go = log.upsert(ended(id));
+            if id == DETAIL_KEPT as u64 + 2 {
+                // Record 2 just left the newest DETAIL_KEPT.
+                let slim = let_go.expect("record 2 let go");
+                assert_eq!(slim.id, DeliveryId(2));
+                assert_eq!(slim.detail, None);
+                assert_eq!(slim.attempts.len(), 1, "its attempts stay");
+                assert_eq!(slim.status(), Some(204));
+            } else {
+                assert_eq!(let_go, None, "record {id}");
+            }
+        }
+        assert!(log.get(DeliveryId(1)).unwrap().detail.is_some());
+        assert!(log.get(DeliveryId(2)).unwrap().detail.is_none());
+        assert!(log.get(DeliveryId(3)).unwrap().detail.is_some());
+        // Record 1 ends that far back: kept without its detail at once.
+        let slim = log.upsert(ended(1)).expect("record 1 let go as it ends");
+        assert_eq!((slim.id, slim.detail.is_none()), (DeliveryId(1), true));
+        assert_eq!(log.get(DeliveryId(1)).unwrap().outcome, Outcome::Delivered);
+        let kept = log.iter().filter(|r| r.detail.is_some()).count();
+        assert_eq!(kept, DETAIL_KEPT);
+    }
+
+    #[test]
+    fn the_export_says_whether_the_detail_is_kept() {
+        let full = ended(1);
+        let json = serde_json::to_value(&*full).unwrap();
+        assert_eq!(json["detail_kept"], true);
+        assert_eq!(json["request_body"], "{}");
+        assert_eq!(json["attempts"][0]["status"], 204);
+        assert_eq!(json["attempts"][0]["response_excerpt"], "ok");
+        let slim = serde_json::to_value(full.without_detail()).unwrap();
+        assert_eq!(slim["detail_kept"], false);
+        assert!(slim.get("request_body").is_none());
+        assert_eq!(slim["attempts"][0]["status"], 204);
+        assert!(slim["attempts"][0].get("response_excerpt").is_none());
     }
 
     #[test]

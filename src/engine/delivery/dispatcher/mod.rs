@@ -87,6 +87,10 @@ impl Default for DeliveryConfig {
 pub enum DispatchUpdate {
     /// A record was created or changed (attempt ended, waiting, finished).
     Record(Arc<DeliveryRecord>),
+    /// An ended record left the newest `DETAIL_KEPT` of the log: the same
+    /// record without its detail, to be kept in place of the one with it
+    /// (nothing about the delivery changed).
+    DetailLetGo(Arc<DeliveryRecord>),
     /// A destination's health changed (paused, resumed, a delivery ended).
     Health(Channel, ChannelHealth),
 }
@@ -439,11 +443,11 @@ impl Dispatcher {
             started_at: now(),
             outcome,
             target: target_shown.into(),
-            request_body: Default::default(),
-            attempts: Vec::new(),
+            attempts: Arc::new([]),
             error: Some(reason),
             total_ms: Some(0),
             next_attempt_at: None,
+            detail: None,
         };
         self.publish(&record);
         record
@@ -478,8 +482,11 @@ impl Dispatcher {
         // One copy per change, shared by the log and every listener; its
         // large parts (events, body, attempts) are shared, not copied.
         let shared = Arc::new(record.clone());
-        lock(&self.shared.log).upsert(shared.clone());
+        let let_go = lock(&self.shared.log).upsert(shared.clone());
         (self.shared.listener)(DispatchUpdate::Record(shared));
+        if let Some(slim) = let_go {
+            (self.shared.listener)(DispatchUpdate::DetailLetGo(slim));
+        }
     }
 
     fn finish_unsent(&self, job: Job, words: &str) {
