@@ -11,8 +11,8 @@ use farmhook::core::api_base::ApiBases;
 use farmhook::core::events::EventType;
 use farmhook::core::settings::Channel;
 use farmhook::engine::delivery::dispatcher::DeliveryConfig;
-use farmhook::engine::delivery::log::Outcome;
-use farmhook::engine::service::EngineOptions;
+use farmhook::engine::delivery::log::{DETAIL_KEPT, Outcome};
+use farmhook::engine::service::{EngineOptions, EngineUpdate};
 use farmhook::ui::delivery_log_panel::row_label;
 
 #[test]
@@ -79,6 +79,24 @@ fn discord_test_delivery_reaches_the_stand_in_and_shows_204_in_the_log() {
     // The token is shown nowhere in the window.
     let token = url.rsplit('/').next().unwrap();
     assert!(!w.shows(token));
+    // Once a thousand newer deliveries have come, the engine hands the
+    // window the record without its detail (as it keeps it): the attempt
+    // stays, and the window says where the rest went.
+    let slim = w
+        .app()
+        .state()
+        .deliveries
+        .newest(0)
+        .unwrap()
+        .without_detail();
+    w.harness
+        .state_mut()
+        .apply_update(EngineUpdate::Delivery(std::sync::Arc::new(slim)), 0.0);
+    w.wait_for_text(&format!(
+        "The request body, the headers and the answers are kept for the newest {DETAIL_KEPT} deliveries; this one's were let go to save memory."
+    ));
+    assert!(w.shows("Attempt 1: HTTP 204"));
+    assert!(!w.shows("Request headers (secrets masked)"));
 
     // The tile sums it up.
     w.click("‹ Back to Account");

@@ -88,7 +88,14 @@ pub fn new_record(
     }
 }
 
-/// Sends `events` to `target` until delivered, given up, or cancelled.
+/// How long a first attempt runs before its record is told as "sending":
+/// a fast answer makes that version pointless (and it costs a copy, the
+/// log's lock and a message to the window per delivery).
+const TELL_SENDING_AFTER: Duration = Duration::from_millis(100);
+
+/// Sends `events` to `target` until delivered, given up, or cancelled. The
+/// record is told through `on_change` as it waits, once its first attempt
+/// has taken [`TELL_SENDING_AFTER`], after each failed attempt, and at the end.
 pub async fn deliver(
     ctx: DeliveryContext<'_>,
     record: &mut DeliveryRecord,
@@ -122,6 +129,8 @@ pub async fn deliver(
     }));
     let mut wait = Duration::ZERO;
     let mut cancelled = cancelled.clone();
+    // Whether a version of the record has been told (published) yet.
+    let mut told = false;
     let finish = |record: &mut DeliveryRecord, outcome: Outcome, error: Option<String>| {
         record.next_attempt_at = None;
         record.outcome = outcome;
@@ -137,6 +146,7 @@ pub async fn deliver(
         if !wait.is_zero() {
             record.next_attempt_at = time::Duration::try_from(wait).ok().map(|w| now() + w);
             on_change(record);
+            told = true;
             let pause = async {
                 let reason = match paused.as_mut() {
                     Some(p) => p
@@ -186,9 +196,27 @@ pub async fn deliver(
         let attempt_start = now();
         let (request, request_headers) =
             build_request(client, target, events, &body, attempt_start);
-        let result = tokio::select! {
-            r = http::send(request, http.body_cap, http.total_timeout) => Some(r),
-            _ = cancelled.wait_for(|c| *c) => None,
+        let send = http::send(request, http.body_cap, http.total_timeout);
+        tokio::pin!(send);
+        let mut result = None;
+        if !told && number == 1 {
+            // Not told yet: most answers come before anyone could see a
+            // "sending" row, which is then not worth a version of its own.
+            tokio::select! {
+                r = &mut send => result = Some(Some(r)),
+                _ = cancelled.wait_for(|c| *c) => result = Some(None),
+                _ = tokio::time::sleep(TELL_SENDING_AFTER) => {
+                    told = true;
+                    on_change(record);
+                }
+            }
+        }
+        let result = match result {
+            Some(result) => result,
+            None => tokio::select! {
+                r = &mut send => Some(r),
+                _ = cancelled.wait_for(|c| *c) => None,
+            },
         };
         let Some(result) = result else {
             let error = format!(

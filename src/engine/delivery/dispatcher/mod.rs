@@ -109,16 +109,24 @@ struct Job {
 /// from its submission until it is dropped, whichever way it ends.
 struct PendingGuard(Arc<watch::Sender<usize>>);
 
+/// Only `idle()` waits on the count, and only for zero: the count changes
+/// twice per delivery, but only reaching zero wakes anyone.
 impl PendingGuard {
     fn new(count: &Arc<watch::Sender<usize>>) -> Self {
-        count.send_modify(|n| *n += 1);
+        count.send_if_modified(|n| {
+            *n += 1;
+            false
+        });
         PendingGuard(count.clone())
     }
 }
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
+        self.0.send_if_modified(|n| {
+            *n = n.saturating_sub(1);
+            *n == 0
+        });
     }
 }
 
@@ -473,7 +481,8 @@ impl Dispatcher {
                     waiting.insert(record.id, (record.destination, at))
                         != Some((record.destination, at))
                 }
-                _ => waiting.remove(&record.id).is_some(),
+                // Nearly always nothing waits: no need to hash the id.
+                _ => !waiting.is_empty() && waiting.remove(&record.id).is_some(),
             }
         };
         if waiting_changed {
@@ -641,8 +650,8 @@ impl Dispatcher {
             events.push(job.event);
             waiting.push((job.done, job._pending));
         }
+        // Told once it waits or has been sending for a moment, or at its end.
         let mut record = deliver::new_record(self.next_id(), &target, &events, now());
-        self.publish(&record);
         // A pause does not stop a test: it is how the user checks a fix.
         let paused = (!record.test)
             .then(|| self.shared.pauses.get(&destination).map(|p| p.subscribe()))
