@@ -711,14 +711,20 @@ impl Dispatcher {
             self.health_changed(destination);
         }
         // The last waiter gets the record itself; copies only for a batch.
-        // The jobs count as unfinished until their waiters have the record.
-        let (done, _pending): (Vec<_>, Vec<_>) = waiting.into_iter().unzip();
-        let mut waiting: Vec<_> = done.into_iter().flatten().collect();
-        if let Some(last) = waiting.pop() {
-            for done in waiting {
-                done.send(record.clone()).ok();
+        // The jobs count as unfinished until their waiters have the record:
+        // the last job's count goes after every waiter has been sent it.
+        let last = waiting.iter().rposition(|(done, _)| done.is_some());
+        let mut record = Some(record);
+        for (at, (done, _pending)) in waiting.into_iter().enumerate() {
+            let Some(done) = done else { continue };
+            let sent = if Some(at) == last {
+                record.take()
+            } else {
+                record.clone()
+            };
+            if let Some(sent) = sent {
+                done.send(sent).ok();
             }
-            last.send(record).ok();
         }
     }
 
