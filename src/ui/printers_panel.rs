@@ -349,23 +349,28 @@ fn offline_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<UiComma
             format!("{s} s")
         }
     };
-    ui.horizontal_wrapped(|ui| {
-        ui.label("Tell a printer offline after");
-        let mut choices = OFFLINE_CHOICES.to_vec();
-        if !choices.contains(&now) {
-            choices.push(now);
-            choices.sort_unstable();
-        }
-        for choice in choices {
-            let label = if choice == OFFLINE_AFTER_DEFAULT_S {
-                format!("{} (default)", words(choice))
-            } else {
-                words(choice)
-            };
-            if ui.selectable_label(choice == now, label).clicked() && choice != now {
-                commands.push(UiCommand::Change(SettingsChange::OfflineAfter(choice)));
+    // Ids of their own: the printers listed above change as their links
+    // do, and a choice clicked (or focused) must stay the same widget.
+    let row = egui::UiBuilder::new().scope_id(egui::Id::unique("printer_offline_after"));
+    ui.scope_builder(row, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Tell a printer offline after");
+            let mut choices = OFFLINE_CHOICES.to_vec();
+            if !choices.contains(&now) {
+                choices.push(now);
+                choices.sort_unstable();
             }
-        }
+            for choice in choices {
+                let label = if choice == OFFLINE_AFTER_DEFAULT_S {
+                    format!("{} (default)", words(choice))
+                } else {
+                    words(choice)
+                };
+                if ui.selectable_label(choice == now, label).clicked() && choice != now {
+                    commands.push(UiCommand::Change(SettingsChange::OfflineAfter(choice)));
+                }
+            }
+        })
     });
     widgets::hint(
         ui,
