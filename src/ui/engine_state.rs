@@ -334,6 +334,18 @@ impl Deliveries {
             self.records.push_back(record);
         } else {
             match self.records.binary_search_by_key(&id, |r| r.id) {
+                // An ended record changes only by letting its detail go.
+                // The engine tells that from the thread that pushed the
+                // record out of the newest, and the last version from the
+                // one that ended it: should they cross, the last version
+                // must not bring the detail back.
+                Ok(i)
+                    if self.records[i].detail.is_none()
+                        && self.records[i].outcome != Outcome::InProgress
+                        && record.detail.is_some() =>
+                {
+                    return;
+                }
                 Ok(i) => {
                     let old = std::mem::replace(&mut self.records[i], record);
                     self.forget(&old);
@@ -452,6 +464,26 @@ mod tests {
             next_attempt_at: None,
             detail: None,
         })
+    }
+
+    #[test]
+    fn a_last_version_told_after_the_detail_was_let_go_does_not_bring_it_back() {
+        let mut log = Deliveries::new(10);
+        let full = |id| {
+            let mut r = (*record(id, Channel::Discord, Outcome::Delivered)).clone();
+            r.detail = Some(Arc::default());
+            Arc::new(r)
+        };
+        log.upsert(full(1));
+        log.upsert(full(2));
+        log.upsert(Arc::new(full(1).without_detail()));
+        // The two tellings crossed: the full last version came second.
+        log.upsert(full(1));
+        assert!(log.get(DeliveryId(1)).unwrap().detail.is_none());
+        // A record still being sent is replaced as it changes.
+        log.upsert(record(3, Channel::Discord, Outcome::InProgress));
+        log.upsert(full(3));
+        assert!(log.get(DeliveryId(3)).unwrap().detail.is_some());
     }
 
     #[test]
