@@ -360,6 +360,13 @@ impl Session<'_> {
         // top of their reports, with nothing to decide.
         let wake = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(wake);
+        // One wait for the stop for the whole connection, not a new one
+        // (registered and dropped again) at every report. A watcher gone
+        // (the sender dropped) is a stop too.
+        let stopping = async {
+            stop.wait_for(|stop| *stop).await.ok();
+        };
+        tokio::pin!(stopping);
         let mut connected = false;
         loop {
             if self.out.gone {
@@ -367,13 +374,11 @@ impl Session<'_> {
             }
             wake.as_mut().reset(next_poll(self.tracker));
             tokio::select! {
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        if connected {
-                            self.goodbye().await;
-                        }
-                        return Ended::Stop;
+                _ = &mut stopping => {
+                    if connected {
+                        self.goodbye().await;
                     }
+                    return Ended::Stop;
                 }
                 _ = &mut wake => {
                     let now = OffsetDateTime::now_utc();
