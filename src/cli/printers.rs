@@ -17,6 +17,7 @@ use super::{
 use crate::core::printers::config::format_fingerprint;
 use crate::core::printers::{PrinterConfig, PrinterKind, PrinterSnapshot, to_event};
 use crate::core::settings::Channel;
+use crate::engine::PacedThread;
 use crate::engine::config_store::FileChanges;
 use crate::engine::delivery::dispatcher::{DispatchUpdate, Dispatcher};
 use crate::engine::delivery::log::{DeliveryRecord, Outcome};
@@ -34,6 +35,13 @@ const STOP_GRACE: Duration = Duration::from_secs(20);
 /// `watch` reads the keyring again every this many seconds (a channel's
 /// URL or token changed by another farmhook process).
 const SECRETS_EVERY_TICKS: u64 = 30;
+/// How long the printers' thread rests between wake-ups while reports
+/// stream in (see `engine::PacedThread`). 200 printers reporting every
+/// second woke `watch` 200 times a second, and on a VM each wake-up cost
+/// several times what reading the report did; resting this long reads
+/// them six or so at a time, for news at most this much later.
+/// Deliveries, the settings and the keyring are not paced.
+const PRINTERS_REST: Duration = Duration::from_millis(30);
 
 pub async fn run(profile: &Profile, cmd: PrintersCommand) -> Result<(), CliError> {
     match cmd {
@@ -373,7 +381,11 @@ pub async fn watch(
 
     let stop = stop_signal();
     let mut hangup = hangup_signal();
-    let mut watching = Watching::new(profile.clone());
+    // Before `watching`, so it outlives the sources that run on it.
+    let printers_thread =
+        PacedThread::start("farmhook-printers", PRINTERS_REST).map_err(CliError::input)?;
+    let mut watching =
+        Watching::new(profile.clone()).with_sources_on(printers_thread.handle().clone());
     let mut links: BTreeMap<String, String> = BTreeMap::new();
     let mut file = FileChanges::default();
     file.look(profile.config()).await;

@@ -11,6 +11,7 @@ pub mod private_files;
 pub mod profile;
 pub mod receiver;
 pub mod routing;
+mod runtime;
 pub mod secret_store;
 pub mod service;
 pub mod simulation;
@@ -18,13 +19,4 @@ pub mod status;
 pub mod updates;
 pub mod verify;
 
-/// The tokio runtime the engine runs on, for the window and the command
-/// line alike: two workers are plenty for deliveries and keep the app light.
-pub fn new_runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("farmhook-engine")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("could not start the async runtime: {e}"))
-}
+pub use runtime::{PacedThread, new_runtime};

@@ -14,12 +14,13 @@
 //! - HMS codes and non-cancel `print_error`s are told as errors (levels
 //!   1–2) or warnings (3), once each (see [`super::bambu_hms`]).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::PrinterTracker;
 use super::bambu_hms::{CANCEL_PRINT_ERROR, HmsCode, HmsWatch};
-use super::json::{f64_of, merge, text_of, u64_of};
+use super::bambu_report::{BambuReport, PrintFields};
+use super::json::{f64_of, text_of, u64_of};
 use super::liveness::Liveness;
 use super::news::{JobInfo, PrinterNews, PrinterSnapshot};
 
@@ -60,9 +61,13 @@ struct TrackedJob {
 /// One Bambu printer's reports, read as news.
 #[derive(Debug, Clone)]
 pub struct BambuTracker {
-    /// The `print` object, with every delta merged in.
-    state: Map<String, Value>,
+    /// What the rules read of the `print` object, with every delta
+    /// merged in.
+    state: PrintFields,
+    /// The kept `gcode_state` in capitals, as read at every report.
+    reported_state: Option<String>,
     baseline_pending: bool,
+    /// The state the rules last acted on.
     gcode_state: Option<String>,
     print_error: u32,
     job: Option<TrackedJob>,
@@ -82,7 +87,8 @@ impl Default for BambuTracker {
 impl BambuTracker {
     pub fn new() -> BambuTracker {
         BambuTracker {
-            state: Map::new(),
+            state: PrintFields::default(),
+            reported_state: None,
             baseline_pending: true,
             gcode_state: None,
             print_error: 0,
@@ -103,13 +109,22 @@ impl BambuTracker {
 
     /// Reads one report (any JSON from the report topic).
     pub fn report(&mut self, json: &Value, now: OffsetDateTime) -> Vec<PrinterNews> {
+        self.read(BambuReport::from_value(json), now)
+    }
+
+    /// Reads one report, parsed with [`BambuReport::parse`].
+    pub fn read(&mut self, report: BambuReport, now: OffsetDateTime) -> Vec<PrinterNews> {
         let mut news: Vec<PrinterNews> = self.liveness.heard(now).into_iter().collect();
-        let Some(print) = json.get("print").and_then(Value::as_object) else {
+        let Some(print) = report.print else {
             return self.told(news, now);
         };
-        merge(&mut self.state, print);
+        let carries_state = print.gcode_state.is_some();
+        self.state.merge(print);
+        if carries_state {
+            self.reported_state = text(&self.state.gcode_state).map(|s| s.to_ascii_uppercase());
+        }
         if self.baseline_pending {
-            if print.contains_key("gcode_state") {
+            if carries_state {
                 self.seed(now);
             }
             return self.told(news, now);
@@ -137,10 +152,10 @@ impl BambuTracker {
             );
         }
         self.print_error = pe;
-        let new_state = self.current_state();
-        if let Some(new_state) = new_state
-            && self.gcode_state.as_deref() != Some(new_state.as_str())
+        if let Some(new_state) = self.current_state()
+            && self.gcode_state.as_deref() != Some(new_state)
         {
+            let new_state = new_state.to_string();
             self.transition(&new_state, pe, now, &mut news);
             self.gcode_state = Some(new_state);
         }
@@ -154,7 +169,7 @@ impl BambuTracker {
         let present = self.present_codes(pe);
         self.hms.update(&present, now, true);
         self.print_error = pe;
-        let state = self.current_state();
+        let state = self.current_state().map(str::to_string);
         let key = self.job_key();
         let active = state.as_deref().is_some_and(|s| ACTIVE.contains(&s));
         let same = self.job.as_ref().is_some_and(|j| j.key == key);
@@ -271,13 +286,14 @@ impl BambuTracker {
         }
     }
 
-    fn current_state(&self) -> Option<String> {
-        self.field("gcode_state").map(|s| s.to_ascii_uppercase())
+    fn current_state(&self) -> Option<&str> {
+        self.reported_state.as_deref()
     }
 
     fn current_print_error(&self) -> u32 {
         self.state
-            .get("print_error")
+            .print_error
+            .as_ref()
             .and_then(u64_of)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(0)
@@ -287,7 +303,8 @@ impl BambuTracker {
     fn present_codes(&self, print_error: u32) -> Vec<HmsCode> {
         let mut codes: Vec<HmsCode> = self
             .state
-            .get("hms")
+            .hms
+            .as_ref()
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
@@ -305,37 +322,32 @@ impl BambuTracker {
         codes
     }
 
-    fn field(&self, key: &str) -> Option<String> {
-        self.state.get(key).and_then(text_of)
+    /// The job's id: `task_id`, else `subtask_id` (`0` is none).
+    fn job_id(&self) -> Option<String> {
+        let id = |v: &Option<Value>| text(v).filter(|v| v != "0");
+        id(&self.state.task_id).or_else(|| id(&self.state.subtask_id))
     }
 
     fn job_key(&self) -> String {
-        let id = |k: &str| self.field(k).filter(|v| v != "0");
-        id("task_id")
-            .or_else(|| id("subtask_id"))
-            .unwrap_or_else(|| {
-                format!(
-                    "{}|{}",
-                    self.field("subtask_name").unwrap_or_default(),
-                    self.field("gcode_file").unwrap_or_default()
-                )
-            })
+        self.job_id().unwrap_or_else(|| {
+            format!(
+                "{}|{}",
+                text(&self.state.subtask_name).unwrap_or_default(),
+                text(&self.state.gcode_file).unwrap_or_default()
+            )
+        })
     }
 
     fn new_job(&self, key: String, now: OffsetDateTime) -> TrackedJob {
-        let name = self
-            .field("subtask_name")
-            .or_else(|| self.field("gcode_file"))
+        let name = text(&self.state.subtask_name)
+            .or_else(|| text(&self.state.gcode_file))
             .unwrap_or_else(|| "print job".into());
-        let id = ["task_id", "subtask_id"]
-            .iter()
-            .filter_map(|k| self.field(k).filter(|v| v != "0"))
-            .next()
-            .unwrap_or_else(|| name.clone());
+        let id = self.job_id().unwrap_or_else(|| name.clone());
         // X1 reports carry the start time; others are "first seen".
         let started_at = self
             .state
-            .get("gcode_start_time")
+            .gcode_start_time
+            .as_ref()
             .and_then(u64_of)
             .and_then(|s| i64::try_from(s).ok())
             .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
@@ -355,7 +367,8 @@ impl BambuTracker {
 
     fn progress(&self) -> Option<f64> {
         self.state
-            .get("mc_percent")
+            .mc_percent
+            .as_ref()
             .and_then(f64_of)
             .map(|p| (p / 100.0).clamp(0.0, 1.0))
     }
@@ -364,9 +377,7 @@ impl BambuTracker {
     /// P1 deltas may name the job a report after the state says PREPARE.
     fn update_progress(&mut self) {
         let progress = self.progress();
-        let active = self
-            .current_state()
-            .is_some_and(|s| ACTIVE.contains(&s.as_str()));
+        let active = self.current_state().is_some_and(|s| ACTIVE.contains(&s));
         let fresh = active.then(|| {
             (
                 self.job_key(),
@@ -397,6 +408,11 @@ impl BambuTracker {
         }
         news
     }
+}
+
+/// A kept field as text, when it is one.
+fn text(field: &Option<Value>) -> Option<String> {
+    field.as_ref().and_then(text_of)
 }
 
 impl PrinterTracker for BambuTracker {
@@ -459,7 +475,7 @@ impl PrinterTracker for BambuTracker {
             job: self.job.as_ref().map(|j| j.info.name.clone()),
             progress: active.then(|| self.progress()).flatten(),
             remaining_s: active
-                .then(|| self.state.get("mc_remaining_time").and_then(u64_of))
+                .then(|| self.state.mc_remaining_time.as_ref().and_then(u64_of))
                 .flatten()
                 .map(|m| m.saturating_mul(60)),
             last_news: self.last_news.clone(),

@@ -17,6 +17,7 @@
 
 pub mod bambu;
 pub mod bambu_hms;
+pub mod bambu_report;
 pub mod config;
 mod json;
 pub mod liveness;
@@ -28,6 +29,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use bambu::BambuTracker;
+pub use bambu_report::BambuReport;
 pub use config::{PrinterConfig, PrinterConfigError, PrinterKind};
 pub use liveness::{Liveness, Timing};
 pub use moonraker::MoonrakerTracker;

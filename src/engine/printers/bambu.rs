@@ -25,7 +25,6 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
@@ -34,7 +33,7 @@ use super::{Backoff, LinkState, Probe, SourceContext, SourceReport, SourceUpdate
 use crate::core::printers::bambu::{pushall_request, report_topic, request_topic};
 use crate::core::printers::config::format_fingerprint;
 use crate::core::printers::{
-    BambuTracker, PrinterConfig, PrinterNews, PrinterSnapshot, PrinterTracker,
+    BambuReport, BambuTracker, PrinterConfig, PrinterNews, PrinterSnapshot, PrinterTracker,
 };
 
 /// Bambu Lab's CAs, as collected from OpenBambuAPI and ha-bambulab
@@ -141,12 +140,13 @@ pub async fn probe(
                     subscribe_and_ask(&client, &setup, true)?;
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == setup.report_topic => {
-                    let Ok(json) = serde_json::from_slice::<Value>(&p.payload) else {
+                    let Some(report) = BambuReport::parse(&p.payload) else {
                         continue;
                     };
-                    tracker.report(&json, OffsetDateTime::now_utc());
                     // The answer to pushall carries the state: the baseline.
-                    if json.pointer("/print/gcode_state").is_some() {
+                    let baseline = report.carries_state();
+                    tracker.read(report, OffsetDateTime::now_utc());
+                    if baseline {
                         return Ok(tracker.snapshot());
                     }
                 }
@@ -360,6 +360,13 @@ impl Session<'_> {
         // top of their reports, with nothing to decide.
         let wake = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(wake);
+        // One wait for the stop for the whole connection, not a new one
+        // (registered and dropped again) at every report. A watcher gone
+        // (the sender dropped) is a stop too.
+        let stopping = async {
+            stop.wait_for(|stop| *stop).await.ok();
+        };
+        tokio::pin!(stopping);
         let mut connected = false;
         loop {
             if self.out.gone {
@@ -367,13 +374,11 @@ impl Session<'_> {
             }
             wake.as_mut().reset(next_poll(self.tracker));
             tokio::select! {
-                changed = stop.changed() => {
-                    if changed.is_err() || *stop.borrow() {
-                        if connected {
-                            self.goodbye().await;
-                        }
-                        return Ended::Stop;
+                _ = &mut stopping => {
+                    if connected {
+                        self.goodbye().await;
                     }
+                    return Ended::Stop;
                 }
                 _ = &mut wake => {
                     let now = OffsetDateTime::now_utc();
@@ -406,8 +411,8 @@ impl Session<'_> {
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) if p.topic == self.setup.report_topic => {
                         // Anything that is not JSON is not a report.
-                        if let Ok(json) = serde_json::from_slice::<Value>(&p.payload) {
-                            let news = self.tracker.report(&json, OffsetDateTime::now_utc());
+                        if let Some(report) = BambuReport::parse(&p.payload) {
+                            let news = self.tracker.read(report, OffsetDateTime::now_utc());
                             self.tell(news).await;
                         }
                     }

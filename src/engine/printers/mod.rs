@@ -12,7 +12,8 @@
 //! the printer went silent, and stop for good (`LinkState::Stopped`, with
 //! the reason) when the printer refuses the access code or key, which
 //! retrying cannot fix. It ends when `stop` turns true. No secret ever
-//! appears in an update.
+//! appears in an update. `watch` runs the sources on a paced thread of
+//! their own (`engine::PacedThread`), the window on its engine's runtime.
 
 pub mod bambu;
 pub mod moonraker;

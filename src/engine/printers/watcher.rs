@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use secrecy::SecretString;
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -29,15 +30,21 @@ impl Watcher {
         timing: Timing,
     ) -> (Watcher, mpsc::Receiver<SourceUpdate>) {
         let (updates, receiver) = mpsc::channel(UPDATE_QUEUE);
-        (Watcher::start_with(printers, updates, timing), receiver)
+        let here = Handle::current();
+        (
+            Watcher::start_with(printers, updates, timing, &here),
+            receiver,
+        )
     }
 
     /// Like [`Watcher::start`], reporting into `updates` (the window's
-    /// engine keeps one stream across restarts of the watcher).
+    /// engine keeps one stream across restarts of the watcher), with the
+    /// sources on `runtime` (`watch` gives them a paced thread).
     pub fn start_with(
         printers: Vec<(PrinterConfig, Option<SecretString>)>,
         updates: mpsc::Sender<SourceUpdate>,
         timing: Timing,
+        runtime: &Handle,
     ) -> Watcher {
         let (stop, stopped) = watch::channel(false);
         let tasks = printers
@@ -50,7 +57,7 @@ impl Watcher {
                     stop: stopped.clone(),
                     timing,
                 };
-                tokio::spawn(run_source(ctx))
+                runtime.spawn(run_source(ctx))
             })
             .collect();
         Watcher { stop, tasks }

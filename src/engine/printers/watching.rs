@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 use super::watcher::{UPDATE_QUEUE, Watcher};
@@ -52,6 +53,8 @@ pub struct Watching {
     /// Why the watch lock could not be taken, as last told (told once, not
     /// at every sync).
     lock_error: Option<String>,
+    /// Where the sources run: the caller's runtime unless given one.
+    sources: Option<Handle>,
 }
 
 impl Watching {
@@ -67,7 +70,15 @@ impl Watching {
             state_written: None,
             state_dirty: false,
             lock_error: None,
+            sources: None,
         }
+    }
+
+    /// Runs the sources on `runtime` (`watch` gives them a paced thread of
+    /// their own) rather than on the caller's.
+    pub fn with_sources_on(mut self, runtime: Handle) -> Watching {
+        self.sources = Some(runtime);
+        self
     }
 
     /// The next report of a running source; pending while none runs.
@@ -185,7 +196,8 @@ impl Watching {
         }
         let (updates, receiver) = mpsc::channel(UPDATE_QUEUE);
         self.updates = Some(receiver);
-        let watcher = Watcher::start_with(printers, updates, timing);
+        let runtime = self.sources.clone().unwrap_or_else(Handle::current);
+        let watcher = Watcher::start_with(printers, updates, timing, &runtime);
         self.running = Some(Running {
             watcher,
             printers: wanted.clone(),
