@@ -217,6 +217,7 @@ async fn a_printer_that_drops_off_is_told_offline_then_online() {
         r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#;
     let mut seen: Vec<serde_json::Value> = Vec::new();
     let end = Instant::now() + Duration::from_secs(60);
+    let mut answered = false;
     let mut killed = false;
     let mut restarted = false;
     loop {
@@ -230,12 +231,16 @@ async fn a_printer_that_drops_off_is_told_offline_then_online() {
             .is_some_and(|r| r.contains("pushall"))
         {
             printer.report(idle).await;
+            answered = true;
         }
         while let Ok(v) = lines.try_recv() {
             seen.push(v);
         }
         let has = |event: &str| seen.iter().any(|v| v["event"] == event);
-        if !killed && seen.iter().any(|v| v["link"] == "connected") {
+        // Only a printer that was heard from can be told offline: the
+        // plug is pulled once its answer to pushall is out, not merely
+        // once the link is up (the pushall can come after that line).
+        if !killed && answered && seen.iter().any(|v| v["link"] == "connected") {
             // Let the baseline land, then pull the plug.
             tokio::time::sleep(Duration::from_millis(500)).await;
             broker.kill();
