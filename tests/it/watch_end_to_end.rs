@@ -114,7 +114,7 @@ async fn a_real_print_failing_reaches_discord_once_and_watch_stops_cleanly() {
         .await;
     wait_for("the start", &|v| v["event"] == "job.started");
     printer
-        .report(r#"{"print":{"command":"push_status","gcode_state":"FAILED","subtask_name":"Bracket v4","task_id":"777","print_error":83918896,"hms":[]}}"#)
+        .report(r#"{"print":{"command":"push_status","gcode_state":"FAILED","subtask_name":"Bracket v4","task_id":"777","print_error":50348038,"hms":[]}}"#)
         .await;
     let failed = wait_for("the failure", &|v| v["event"] == "job.failed");
     assert_eq!(failed["printer"], "X1C bay 3");
@@ -137,6 +137,11 @@ async fn a_real_print_failing_reaches_discord_once_and_watch_stops_cleanly() {
     assert_eq!(all.matches("Job started").count(), 1, "{all}");
     assert!(
         all.contains("X1C bay 3") && all.contains("Bracket v4"),
+        "{all}"
+    );
+    // Why, in words: print_error 0x03004006 is a clogged nozzle.
+    assert!(
+        all.contains("the printer reported error 0300_4006: the nozzle is clogged"),
         "{all}"
     );
 

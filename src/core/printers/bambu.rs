@@ -18,7 +18,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::PrinterTracker;
-use super::bambu_hms::{CANCEL_PRINT_ERROR, HmsCode, HmsWatch};
+use super::bambu_hms::{CANCEL_PRINT_ERROR, HmsCode, HmsWatch, print_error_words};
 use super::bambu_report::{BambuReport, PrintFields};
 use super::json::{f64_of, text_of, u64_of};
 use super::liveness::Liveness;
@@ -237,10 +237,13 @@ impl BambuTracker {
                 }
             }
             "FAILED" if pe != 0 => {
-                let reason = format!(
-                    "the printer reported error {}",
-                    HmsCode::from_print_error(pe).short()
-                );
+                let code = HmsCode::from_print_error(pe).short();
+                let reason = match print_error_words(pe) {
+                    Some(words) => {
+                        format!("the printer reported error {code}: {}", lower_first(words))
+                    }
+                    None => format!("the printer reported error {code}"),
+                };
                 self.fail(reason, news);
             }
             "FAILED" => {
@@ -408,6 +411,15 @@ impl BambuTracker {
         }
         news
     }
+}
+
+/// `words` as the rest of a sentence: its first letter small.
+fn lower_first(words: &str) -> String {
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A kept field as text, when it is one.
@@ -631,6 +643,27 @@ mod tests {
             panic!()
         };
         assert!(reason.contains("0700_8011"), "{reason}");
+        // A fault farmhook knows is told in words, in the reason and the
+        // HMS error alike.
+        let mut tr = idle_baseline();
+        let news = feed(
+            &mut tr,
+            1,
+            &[
+                p(json!({"gcode_state":"RUNNING","subtask_name":"lid"})),
+                p(json!({"gcode_state":"FAILED","print_error":0x0300_4006})),
+            ],
+        );
+        let (PrinterNews::Hms { message, .. }, PrinterNews::JobFailed { reason, .. }) =
+            (&news[1], &news[2])
+        else {
+            panic!("{news:?}")
+        };
+        assert_eq!(message, "The nozzle is clogged (printer error 0300_4006)");
+        assert_eq!(
+            reason,
+            "the printer reported error 0300_4006: the nozzle is clogged"
+        );
         // The P1S case: print_error alone (hms empty) is an error, told once.
         let mut tr = idle_baseline();
         let news = feed(

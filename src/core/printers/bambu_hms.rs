@@ -83,7 +83,10 @@ impl HmsCode {
         self.full() == MQTT_VERIFY_FAILED || CANCEL_ECHOES.contains(&self.short().as_str())
     }
 
-    /// What the notification says.
+    /// What the notification says: the fault in words when farmhook
+    /// knows it, the code, and for a code of the `hms` list the address of
+    /// Bambu's own page on it (what it means, what to do). `print_error`
+    /// codes have no page of their own there.
     pub fn message(&self) -> String {
         let level = match self.level() {
             1 => "fatal",
@@ -92,19 +95,33 @@ impl HmsCode {
             _ => "info",
         };
         if self.from_print_error {
-            format!(
-                "The printer reports error {} (print_error; HMS_{})",
-                self.short(),
-                self.full()
-            )
+            let print_error = (self.attr & 0xFFFF_0000) | (self.code & 0xFFFF);
+            match print_error_words(print_error) {
+                Some(words) => format!("{words} (printer error {})", self.short()),
+                None => format!(
+                    "The printer reports error {} (print_error; HMS_{})",
+                    self.short(),
+                    self.full()
+                ),
+            }
         } else {
-            match known_message(&self.full()) {
+            let said = match known_message(&self.full()) {
                 Some(text) => format!("{text} (HMS_{}, {level})", self.full()),
                 None => format!("The printer reports HMS_{} ({level})", self.full()),
-            }
+            };
+            format!("{said}. Bambu's page on it: {}", self.wiki_url())
         }
     }
+
+    /// Bambu's page on this code (the address Bambu Studio and Handy open;
+    /// the `x1` in it serves every model).
+    pub fn wiki_url(&self) -> String {
+        format!("{HMS_WIKI}{}", self.full())
+    }
 }
+
+/// Where Bambu's pages on HMS codes live; the code follows.
+pub const HMS_WIKI: &str = "https://wiki.bambulab.com/en/x1/troubleshooting/hmscode/";
 
 /// The few codes whose meaning farmhook knows without Bambu's tables.
 fn known_message(full: &str) -> Option<&'static str> {
@@ -112,6 +129,45 @@ fn known_message(full: &str) -> Option<&'static str> {
         "0300_0100_0001_0007" => Some("The heatbed temperature is abnormal"),
         _ => None,
     }
+}
+
+/// A `print_error` in words, for the faults a farm meets most (in our
+/// words; Bambu's own texts are longer and per model). A print that fails
+/// with one of these says why in the failure's reason and its HMS error.
+pub fn print_error_words(print_error: u32) -> Option<&'static str> {
+    Some(match print_error {
+        0x0300_4000 => "Homing the Z axis failed; the print was stopped",
+        0x0300_4002 => "Auto bed levelling failed; the print was stopped",
+        0x0300_4005 | 0x0300_8010 => "The hotend's cooling fan is not turning at its speed",
+        0x0300_4006 | 0x0300_8016 => "The nozzle is clogged",
+        0x0300_4008 => "The AMS could not change the filament",
+        0x0300_4009 => "Homing the X and Y axes failed",
+        0x0300_400D => "Resuming after a power cut failed",
+        0x0300_400E => "The motors' self-check failed",
+        0x0300_8001 => "Paused by a pause command in the print file",
+        0x0300_8004 => "The filament ran out; load new filament",
+        0x0300_8005 => "The toolhead's front cover came off",
+        0x0300_8007 => "The power went out during a print",
+        0x0300_8008 => "The nozzle temperature is not under control",
+        0x0300_8009 => "The heatbed temperature is not under control",
+        0x0300_800B => "The filament cutter is stuck",
+        0x0300_800C => "The motors skipped steps; check the print for a layer shift",
+        0x0300_800D => "The extruder is not extruding as it should",
+        0x0300_800E => "The print file cannot be read; was the storage card taken out?",
+        0x0300_800F => "The door is open, so the print was paused",
+        0x0300_8013 => "Paused by someone at the printer",
+        0x0300_8014 => {
+            "Filament is stuck around the nozzle, or the build plate is not seated right"
+        }
+        0x0300_8017 => "Something is lying on the heatbed",
+        0x0300_8018 => "The chamber temperature is not under control",
+        0x0300_8019 => "There is no build plate on the heatbed",
+        0x0500_4003 => "The printer could not read the print file; send it again",
+        0x0500_4006 | 0x0500_4015 => "There is not enough free storage for the print file",
+        0x0500_400C => "There is no storage card in the printer",
+        0x0500_C010 => "The storage card cannot be read or written; put it in again or replace it",
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +244,13 @@ mod tests {
         assert_eq!(fatal.full(), "0300_0100_0001_0007");
         assert_eq!(fatal.severity(), Some(Severity::Error));
         assert!(fatal.message().contains("heatbed"), "{}", fatal.message());
+        assert!(
+            fatal.message().ends_with(
+                "Bambu's page on it: https://wiki.bambulab.com/en/x1/troubleshooting/hmscode/0300_0100_0001_0007"
+            ),
+            "{}",
+            fatal.message()
+        );
         assert_eq!(HmsCode::new(0, 4 << 16).severity(), None);
         let cancel = HmsCode::from_print_error(CANCEL_PRINT_ERROR);
         assert_eq!(cancel.short(), "0300_400C");
@@ -198,6 +261,31 @@ mod tests {
         let pe = HmsCode::from_print_error(0x0700_8011);
         assert_eq!(pe.full(), "0700_0000_0001_8011");
         assert_eq!(pe.severity(), Some(Severity::Error));
+    }
+
+    #[test]
+    fn a_print_error_is_told_in_words_when_known_and_by_its_code_always() {
+        let clogged = HmsCode::from_print_error(0x0300_4006);
+        assert_eq!(
+            clogged.message(),
+            "The nozzle is clogged (printer error 0300_4006)"
+        );
+        // No page of its own on Bambu's wiki: no address.
+        assert!(!clogged.message().contains("http"));
+        let unknown = HmsCode::from_print_error(0x0700_8011);
+        assert_eq!(
+            unknown.message(),
+            "The printer reports error 0700_8011 (print_error; HMS_0700_0000_0001_8011)"
+        );
+        // A code of the hms list that farmhook has no words for still
+        // names itself and where to read about it.
+        let warn = HmsCode::new(50374400, 196609);
+        assert_eq!(
+            warn.message(),
+            "The printer reports HMS_0300_A700_0003_0001 (common). Bambu's page on it: \
+             https://wiki.bambulab.com/en/x1/troubleshooting/hmscode/0300_A700_0003_0001"
+        );
+        assert_eq!(print_error_words(CANCEL_PRINT_ERROR), None);
     }
 
     #[test]
