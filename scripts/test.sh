@@ -18,7 +18,8 @@ isolate_home "$tmp"
 unset FARMHOOK_CONFIG_DIR FARMHOOK_DISCORD_API_BASE
 
 # dbus-run-session ends the bus (and gnome-keyring with it) when cargo exits.
-exec dbus-run-session -- bash -c '
+# Not exec'd: the trap above removes the temp dir once the tests are done.
+dbus-run-session -- bash -c '
   set -euo pipefail
   printf farmhook-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   export FARMHOOK_TEST_SECRET_SERVICE=1
