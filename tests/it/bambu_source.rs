@@ -329,6 +329,45 @@ async fn a_silent_printer_is_reconnected_and_asked_again() {
     source.stop().await;
 }
 
+/// A printer whose broker takes the connection but which never answers
+/// (not even the first pushall) is not left "connected" for ever: after
+/// the silence it is reconnected and asked again, and the link says why.
+#[tokio::test]
+async fn a_printer_that_never_answers_after_connecting_is_reconnected_and_asked_again() {
+    let broker = Mosquitto::start(SERIAL, CODE);
+    let mut printer = broker.printer().await;
+    let mut source = Watched::start_timed(
+        config(&broker, Some(&broker.fingerprint)),
+        CODE,
+        Timing::seconds(2),
+    );
+    source
+        .until_link("Connected", |l| *l == LinkState::Connected)
+        .await;
+    let first = printer.next_request(WAIT).await.expect("the first pushall");
+    assert!(first.contains("pushall"), "{first}");
+    // No answer.
+    let LinkState::Retrying { why, .. } = source
+        .until_link("Retrying after no answer", |l| {
+            matches!(l, LinkState::Retrying { .. })
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(why, "connected, but no report in 2 s");
+    let again = printer
+        .next_request(WAIT)
+        .await
+        .expect("a pushall on the new connection");
+    assert!(again.contains("pushall"), "{again}");
+    // Once it answers, it is watched as any printer.
+    printer.report(IDLE).await;
+    source.until_state("idle").await;
+    assert!(source.news().is_empty(), "the baseline is not news");
+    source.stop().await;
+}
+
 #[tokio::test]
 async fn a_wrong_access_code_stops_the_source_with_words_and_no_retry() {
     let broker = Mosquitto::start(SERIAL, CODE);

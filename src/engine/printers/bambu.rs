@@ -368,11 +368,21 @@ impl Session<'_> {
         };
         tokio::pin!(stopping);
         let mut connected = false;
+        // Connected and asked for the whole state, and not a word since:
+        // when. A printer whose broker takes the connection but which
+        // publishes nothing (P1S firmware can stall so) counts as silent
+        // after the silence, even before it was ever heard from.
+        let silence = Duration::from_secs(self.silence_s.max(1).unsigned_abs());
+        let mut unanswered_since: Option<tokio::time::Instant> = None;
         loop {
             if self.out.gone {
                 return Ended::Stop;
             }
-            wake.as_mut().reset(next_poll(self.tracker));
+            let tracker_deadline = next_poll(self.tracker);
+            wake.as_mut().reset(match unanswered_since {
+                Some(at) => tracker_deadline.min(at + silence),
+                None => tracker_deadline,
+            });
             tokio::select! {
                 _ = &mut stopping => {
                     if connected {
@@ -381,6 +391,12 @@ impl Session<'_> {
                     return Ended::Stop;
                 }
                 _ = &mut wake => {
+                    if unanswered_since.is_some_and(|at| at.elapsed() >= silence) {
+                        return Ended::Dropped(format!(
+                            "connected, but no report in {} s",
+                            self.silence_s
+                        ));
+                    }
                     let now = OffsetDateTime::now_utc();
                     // Asked before `poll`, which counts the silence as a drop.
                     let silent = connected && self.tracker.is_silent(now);
@@ -408,8 +424,10 @@ impl Session<'_> {
                             return Ended::Dropped(words);
                         }
                         *self.last_pushall = Some(Instant::now());
+                        unanswered_since = Some(tokio::time::Instant::now());
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) if p.topic == self.setup.report_topic => {
+                        unanswered_since = None;
                         // Anything that is not JSON is not a report.
                         if let Some(report) = BambuReport::parse(&p.payload) {
                             let news = self.tracker.read(report, OffsetDateTime::now_utc());
