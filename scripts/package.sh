@@ -53,7 +53,9 @@ installed_kb=$(du -sk "$stage/usr" | cut -f1)
 install -d "$stage/DEBIAN"
 # Depends: what the window opens at run time (EGL through glvnd with Mesa
 # behind it, xkbcommon, X11's cursor/randr/input extensions, Wayland's
-# client libraries) and D-Bus for the keyring. Recommends: a Secret Service
+# client libraries), D-Bus for the keyring, and the system's CA certificates
+# (every HTTPS and wss:// connection trusts what /etc/ssl/certs holds: Discord,
+# Slack, Telegram, Pushover, a webhook, a printer behind TLS). Recommends: a Secret Service
 # to keep the secrets in, and the portal rfd's file dialogs use.
 cat >"$stage/DEBIAN/control" <<EOF
 Package: farmhook
@@ -63,7 +65,7 @@ Maintainer: farmhook developers <farmhook@localhost>
 Installed-Size: $installed_kb
 Section: net
 Priority: optional
-Depends: libc6, libgcc-s1, libegl1, libegl-mesa0 | libegl-vendor, libgl1-mesa-dri, libxkbcommon0, libxkbcommon-x11-0, libx11-6, libx11-xcb1, libxcursor1, libxrandr2, libxi6, libwayland-client0, libwayland-egl1, libwayland-cursor0, dbus
+Depends: libc6, libgcc-s1, libegl1, libegl-mesa0 | libegl-vendor, libgl1-mesa-dri, libxkbcommon0, libxkbcommon-x11-0, libx11-6, libx11-xcb1, libxcursor1, libxrandr2, libxi6, libwayland-client0, libwayland-egl1, libwayland-cursor0, dbus, ca-certificates
 Recommends: gnome-keyring | keepassxc, xdg-desktop-portal
 Description: notifications for your 3D-print farm
  farmhook watches Bambu Lab, OctoPrint and Moonraker printers on the LAN and

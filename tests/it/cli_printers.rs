@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::moonraker_stand_in::MoonrakerStandIn;
 use crate::support::{Farmhook, all_file_bytes, contains, require_secret_service};
 
 const CODE: &str = "31415926";
@@ -540,4 +541,76 @@ fn watch_reports_each_printer_and_stops_cleanly_on_sigterm() {
     let list = fh.ok(&["printers", "list"]);
     assert!(list.stdout.contains("not watched"), "{}", list.stdout);
     assert!(!contains(&all_file_bytes(dir.path()), KEY));
+}
+
+/// Moonraker behind TLS (`https://`, so `wss://` for its websocket), as
+/// behind a reverse proxy: a certificate this computer does not trust is
+/// refused in words that say what to do, and nothing is added; once its CA
+/// is trusted (here through SSL_CERT_FILE, as the system's certificates
+/// would) the printer is checked over `wss://`, added and tested.
+#[test]
+fn moonraker_over_wss_is_checked_with_the_systems_trust_and_an_untrusted_certificate_is_explained()
+{
+    require_secret_service();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stand_in = runtime.block_on(MoonrakerStandIn::start_tls(None));
+    assert!(stand_in.base.starts_with("https://"), "{}", stand_in.base);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("proxy-ca.pem");
+    std::fs::write(&ca, stand_in.ca_pem.as_deref().unwrap()).unwrap();
+    // A trust store of its own holding only some other authority, so the
+    // machine's own certificates cannot matter either way.
+    let other = {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["other.example".into()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Some other authority");
+        params.self_signed(&key).unwrap()
+    };
+    let other_ca = dir.path().join("other-ca.pem");
+    std::fs::write(&other_ca, other.pem()).unwrap();
+    let fh = Farmhook::new(dir.path(), "printers-wss");
+    let add = [
+        "printers",
+        "add",
+        "moonraker",
+        "--name",
+        "Voron TLS",
+        "--url",
+        &stand_in.base,
+    ];
+
+    let refused = fh
+        .clone()
+        .env("SSL_CERT_FILE", other_ca.to_str().unwrap())
+        .run(&add);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .contains("not signed by an authority this computer trusts"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("SSL_CERT_FILE"),
+        "{}",
+        refused.stderr
+    );
+    let list = fh.ok(&["printers", "list", "--json"]);
+    assert_eq!(list.stdout.trim(), "", "nothing added: {}", list.stdout);
+
+    let trusting = fh.clone().env("SSL_CERT_FILE", ca.to_str().unwrap());
+    let added = trusting.run(&add);
+    assert_eq!(added.code, 0, "{}\n{}", added.stdout, added.stderr);
+    assert!(
+        !stand_in.requests("printer.objects.subscribe").is_empty(),
+        "the check subscribed over wss"
+    );
+    let tested = trusting.run(&["printers", "test", "Voron TLS"]);
+    assert_eq!(tested.code, 0, "{}\n{}", tested.stdout, tested.stderr);
+    assert!(tested.stdout.contains("idle"), "{}", tested.stdout);
+    drop(stand_in);
+    drop(runtime);
 }

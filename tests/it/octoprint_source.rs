@@ -241,3 +241,23 @@ async fn a_firmware_error_mid_print_is_an_hms_error_and_a_failed_job_once_each()
     assert_eq!(source.news_kinds().len(), 3, "{:#?}", source.seen);
     source.stop().await;
 }
+
+/// OctoPrint behind TLS with a certificate this computer does not trust:
+/// the check says so, and what to do, instead of "unreachable".
+#[tokio::test]
+async fn an_untrusted_certificate_is_told_as_such_not_as_unreachable() {
+    let endpoint = crate::support::tls::TlsEndpoint::start().await;
+    let base = endpoint.url().trim_end_matches("/hook").to_string();
+    let config = PrinterConfig::new("Prusa TLS", PrinterKind::OctoPrint, &base, None, None)
+        .expect("a valid OctoPrint config");
+    let key = SecretString::from(API_KEY);
+    let err = probe(&config, Some(&key), Duration::from_secs(10))
+        .await
+        .expect_err("an untrusted certificate does not probe");
+    assert!(
+        err.contains("not signed by an authority this computer trusts"),
+        "{err}"
+    );
+    assert!(!err.contains("unreachable"), "{err}");
+    assert_eq!(endpoint.hits(), 0, "no request got through");
+}

@@ -184,7 +184,9 @@ fn with_key(
 }
 
 fn http_words(e: reqwest::Error) -> String {
-    if e.is_timeout() {
+    if let Some(words) = socket::certificate_words(&e) {
+        format!("OctoPrint's address is not trusted: {words}")
+    } else if e.is_timeout() {
         "OctoPrint did not answer in time".into()
     } else if e.is_connect() {
         "OctoPrint is unreachable (connection refused or no route)".into()

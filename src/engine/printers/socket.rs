@@ -66,13 +66,53 @@ pub async fn open(url: &str, api_key: Option<&SecretString>) -> Result<Socket, O
 pub fn socket_error_words(e: &tungstenite::Error) -> String {
     match e {
         tungstenite::Error::Http(r) => format!("the server answered HTTP {}", r.status()),
-        tungstenite::Error::Io(io) => format!("the connection failed: {io}"),
+        tungstenite::Error::Io(io) => {
+            match certificate_words(io as &(dyn std::error::Error + 'static)) {
+                Some(words) => words,
+                None => format!("the connection failed: {io}"),
+            }
+        }
         tungstenite::Error::Tls(t) => format!("TLS failed: {t}"),
         tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
             "the connection closed".into()
         }
         other => format!("the websocket failed: {other}"),
     }
+}
+
+/// A printer's certificate refused (`wss://`, or OctoPrint's REST over
+/// `https://`), in words that say what to do, when `e` or an error behind
+/// it is rustls refusing the certificate.
+pub fn certificate_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use rustls::{CertificateError, Error};
+    // An I/O error hides the error it holds from `source` (and reqwest's
+    // holds another I/O error that holds rustls's): both ways are walked.
+    let why = std::iter::successors(Some(e), |e| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .map(|held| held as &(dyn std::error::Error + 'static))
+            .or_else(|| e.source())
+    })
+    .find_map(|e| match e.downcast_ref::<Error>()? {
+        Error::InvalidCertificate(why) => Some(why),
+        _ => None,
+    })?;
+    Some(match why {
+        CertificateError::UnknownIssuer => "its certificate is not signed by an authority this \
+            computer trusts (self-signed? add its CA to the system's certificates, or name \
+            the CA's PEM file in SSL_CERT_FILE)"
+            .into(),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            "its certificate is for another name than the address's".into()
+        }
+        CertificateError::BadSignature => "its certificate names an authority this computer \
+            trusts, but that authority did not sign it"
+            .into(),
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            "its certificate has expired".into()
+        }
+        other => format!("its certificate was refused: {other}"),
+    })
 }
 
 /// Sends `text` on the socket.

@@ -3,16 +3,19 @@
 //! §2): `server.connection.identify`, `server.info`,
 //! `printer.objects.subscribe` answered with the whole state, then the
 //! `notify_*` messages a test plays. It can insist on an `X-Api-Key` on the
-//! upgrade (401 otherwise) and drop every connection.
+//! upgrade (401 otherwise), drop every connection, and speak `wss://`
+//! behind a self-signed certificate (as Moonraker behind a TLS proxy does).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -31,8 +34,11 @@ struct Shared {
 }
 
 pub struct MoonrakerStandIn {
-    /// `http://127.0.0.1:<port>`, the printer's base URL.
+    /// `http://127.0.0.1:<port>`, the printer's base URL
+    /// (`https://localhost:<port>` over TLS).
     pub base: String,
+    /// Over TLS: the certificate to trust, as PEM.
+    pub ca_pem: Option<String>,
     shared: Arc<Mutex<Shared>>,
     push: broadcast::Sender<Push>,
     task: JoinHandle<()>,
@@ -67,6 +73,22 @@ fn merge(into: &mut Map<String, Value>, delta: &Value) {
 impl MoonrakerStandIn {
     /// A ready Klipper, idle (`standby`), wanting `required_key` if given.
     pub async fn start(required_key: Option<&str>) -> MoonrakerStandIn {
+        MoonrakerStandIn::start_with(required_key, None).await
+    }
+
+    /// The same behind TLS, with a fresh self-signed certificate for
+    /// `localhost` (its PEM in `ca_pem`).
+    pub async fn start_tls(required_key: Option<&str>) -> MoonrakerStandIn {
+        let (acceptor, ca_pem) = super::tls::self_signed_acceptor();
+        let mut stand_in = MoonrakerStandIn::start_with(required_key, Some(acceptor)).await;
+        stand_in.base = stand_in
+            .base
+            .replace("http://127.0.0.1", "https://localhost");
+        stand_in.ca_pem = Some(ca_pem);
+        stand_in
+    }
+
+    async fn start_with(required_key: Option<&str>, tls: Option<TlsAcceptor>) -> MoonrakerStandIn {
         let mut status = Map::new();
         merge(
             &mut status,
@@ -90,9 +112,10 @@ impl MoonrakerStandIn {
             .expect("a loopback port");
         let addr: SocketAddr = listener.local_addr().expect("bound");
         let (push, _) = broadcast::channel(256);
-        let task = tokio::spawn(serve(listener, shared.clone(), push.clone()));
+        let task = tokio::spawn(serve(listener, shared.clone(), push.clone(), tls));
         MoonrakerStandIn {
             base: format!("http://{addr}"),
+            ca_pem: None,
             shared,
             push,
             task,
@@ -154,46 +177,69 @@ impl MoonrakerStandIn {
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Mutex<Shared>>, push: broadcast::Sender<Push>) {
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Mutex<Shared>>,
+    push: broadcast::Sender<Push>,
+    tls: Option<TlsAcceptor>,
+) {
     while let Ok((stream, _)) = listener.accept().await {
         let shared = shared.clone();
         let pushes = push.subscribe();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let required = shared
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .required_key
-                .clone();
-            let mut key_seen = None;
-            // tungstenite's callback signature fixes the error type.
-            #[allow(clippy::result_large_err)]
-            let check = |request: &Request, response: Response| {
-                let key = request
-                    .headers()
-                    .get("X-Api-Key")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                key_seen = key.clone();
-                match &required {
-                    Some(want) if key.as_deref() != Some(want.as_str()) => {
-                        let mut refused = ErrorResponse::new(Some("Unauthorized".into()));
-                        *refused.status_mut() = StatusCode::UNAUTHORIZED;
-                        Err(refused)
+            match tls {
+                // A client that distrusts the certificate ends here.
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        upgrade(stream, shared, pushes).await;
                     }
-                    _ => Ok(response),
                 }
-            };
-            let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, check).await else {
-                return;
-            };
-            shared
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .upgrade_keys
-                .push(key_seen);
-            connection(ws, shared, pushes).await;
+                None => upgrade(stream, shared, pushes).await,
+            }
         });
     }
+}
+
+/// Takes the websocket upgrade (checking the key) and serves it.
+async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    shared: Arc<Mutex<Shared>>,
+    pushes: broadcast::Receiver<Push>,
+) {
+    let required = shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .required_key
+        .clone();
+    let mut key_seen = None;
+    // tungstenite's callback signature fixes the error type.
+    #[allow(clippy::result_large_err)]
+    let check = |request: &Request, response: Response| {
+        let key = request
+            .headers()
+            .get("X-Api-Key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        key_seen = key.clone();
+        match &required {
+            Some(want) if key.as_deref() != Some(want.as_str()) => {
+                let mut refused = ErrorResponse::new(Some("Unauthorized".into()));
+                *refused.status_mut() = StatusCode::UNAUTHORIZED;
+                Err(refused)
+            }
+            _ => Ok(response),
+        }
+    };
+    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, check).await else {
+        return;
+    };
+    shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .upgrade_keys
+        .push(key_seen);
+    connection(ws, shared, pushes).await;
 }
 
 async fn connection<S>(

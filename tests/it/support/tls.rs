@@ -15,6 +15,26 @@ use super::endpoint::{
     write_reply,
 };
 
+/// A TLS acceptor with a fresh self-signed certificate (rcgen) for
+/// `localhost` and `127.0.0.1`, and that certificate as PEM, for a client
+/// to trust.
+pub fn self_signed_acceptor() -> (TlsAcceptor, String) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .expect("rcgen makes a self-signed certificate");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+    // The provider is named so nothing depends on a process-wide default.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("default TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .expect("the certificate matches its key");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    (TlsAcceptor::from(Arc::new(config)), cert.pem())
+}
+
 /// Answers 200 `{"ok":true}` to every request. Stops when dropped.
 pub struct TlsEndpoint {
     addr: SocketAddr,
@@ -25,21 +45,7 @@ pub struct TlsEndpoint {
 
 impl TlsEndpoint {
     pub async fn start() -> TlsEndpoint {
-        let rcgen::CertifiedKey { cert, signing_key } =
-            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-                .expect("rcgen makes a self-signed certificate");
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
-        // The provider is named so nothing depends on a process-wide default.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("default TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
-            .expect("the certificate matches its key");
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-
+        let (acceptor, ca_pem) = self_signed_acceptor();
         let listener = bind_loopback().await;
         let addr = listener.local_addr().expect("bound address");
         let recorder = Arc::new(Recorder::default());
@@ -66,7 +72,7 @@ impl TlsEndpoint {
         });
         TlsEndpoint {
             addr,
-            ca_pem: cert.pem(),
+            ca_pem,
             recorder,
             _server: server,
         }
