@@ -33,39 +33,30 @@ impl PacedThread {
     /// Starts the thread, named `name`, resting `rest` after each wake-up
     /// in a stream.
     pub fn start(name: &str, rest: Duration) -> Result<PacedThread, String> {
-        let pacing = Arc::new(Mutex::new(Pacing::new(rest)));
-        let resting = pacing.clone();
-        let runtime = Builder::new_current_thread()
-            .enable_all()
-            // Called when the thread has nothing left to do, before it
-            // waits for the network or a timer.
-            .on_thread_park(move || {
-                let rest = resting
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .rest(Instant::now());
-                if let Some(rest) = rest {
-                    std::thread::sleep(rest);
-                }
-            })
-            .on_thread_unpark(move || {
-                pacing
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .woke(Instant::now());
-            })
-            .build()
-            .map_err(|e| format!("could not start the async runtime: {e}"))?;
-        let handle = runtime.handle().clone();
         let (stop, stopped) = oneshot::channel::<()>();
+        let (started, handle) = std::sync::mpsc::sync_channel(1);
+        // The runtime is built, run and dropped on its own thread: a
+        // runtime dropped where async code runs (should the thread not
+        // start) would panic.
         std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
+                let runtime = match paced_runtime(rest) {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        started.send(Err(e)).ok();
+                        return;
+                    }
+                };
+                started.send(Ok(runtime.handle().clone())).ok();
                 runtime.block_on(async {
                     stopped.await.ok();
                 });
             })
             .map_err(|e| format!("could not start a thread: {e}"))?;
+        let handle = handle
+            .recv()
+            .map_err(|_| "the paced thread ended as it started".to_string())??;
         Ok(PacedThread {
             handle,
             _stop: stop,
@@ -76,6 +67,33 @@ impl PacedThread {
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
+}
+
+/// A one-thread runtime that rests as [`Pacing`] says before it waits.
+fn paced_runtime(rest: Duration) -> Result<Runtime, String> {
+    let pacing = Arc::new(Mutex::new(Pacing::new(rest)));
+    let resting = pacing.clone();
+    Builder::new_current_thread()
+        .enable_all()
+        // Called when the thread has nothing left to do, before it waits
+        // for the network or a timer.
+        .on_thread_park(move || {
+            let rest = resting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .rest(Instant::now());
+            if let Some(rest) = rest {
+                std::thread::sleep(rest);
+            }
+        })
+        .on_thread_unpark(move || {
+            pacing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .woke(Instant::now());
+        })
+        .build()
+        .map_err(|e| format!("could not start the async runtime: {e}"))
 }
 
 /// When a [`PacedThread`] rests. A wake-up that comes soon after the one
