@@ -57,6 +57,7 @@ impl Watched {
             updates: tx,
             stop: stop_rx,
             timing,
+            last_known: None,
         }));
         Watched {
             updates,

@@ -291,3 +291,185 @@ async fn a_printer_that_drops_off_is_told_offline_then_online() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A `watch` with its output read line by line as JSON.
+struct Watch {
+    child: std::process::Child,
+    lines: std_mpsc::Receiver<serde_json::Value>,
+    seen: Vec<serde_json::Value>,
+}
+
+impl Watch {
+    /// `watch --json --offline-after SECS` (5 at the least).
+    fn start(fh: &Farmhook, offline_after: &str) -> Watch {
+        let mut child = fh
+            .command(&["watch", "--json", "--offline-after", offline_after])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std_mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str(&line) {
+                    tx.send(value).ok();
+                }
+            }
+        });
+        Watch {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn take(&mut self) {
+        while let Ok(v) = self.lines.try_recv() {
+            self.seen.push(v);
+        }
+    }
+
+    fn has(&mut self, pred: impl Fn(&serde_json::Value) -> bool) -> bool {
+        self.take();
+        self.seen.iter().any(pred)
+    }
+
+    /// SIGTERM, and waits for it to end (it writes the printers' state).
+    fn stop(mut self) -> Vec<serde_json::Value> {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let end = Instant::now() + DEADLINE;
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < end, "watch did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.take();
+        self.seen
+    }
+}
+
+/// A power cut at 3 a.m.: the box running `watch` restarts, and a printer
+/// that was up before does not come back. It is told offline (it was up
+/// when farmhook last watched), once: a further restart does not tell it
+/// again, and it is told online when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_that_does_not_come_back_after_a_restart_is_told_offline_once_then_online() {
+    require_secret_service();
+    const SERIAL3: &str = "01S00C444555666";
+    let mut broker = Mosquitto::start(SERIAL3, CODE);
+    let discord = DiscordStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fh = Farmhook::new(dir.path(), "watch-restart")
+        .env("FARMHOOK_DISCORD_API_BASE", &discord.api_base());
+    let mut printer = broker.printer().await;
+    let added = fh.run_with_stdin(
+        &[
+            "printers",
+            "add",
+            "bambu",
+            "--name",
+            "A1 bay 7",
+            "--host",
+            &broker.address(),
+            "--serial",
+            SERIAL3,
+            "--fingerprint",
+            &broker.fingerprint,
+            "--access-code",
+            "-",
+            "--no-check",
+        ],
+        CODE,
+    );
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    fh.run_with_stdin(&["discord", "set-url", "-"], &discord.webhook_url());
+    fh.ok(&["discord", "enable"]);
+    let idle =
+        r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#;
+
+    // Watched while it is up, then the box goes down.
+    let first = Watch::start(&fh, "5");
+    let end = Instant::now() + DEADLINE;
+    loop {
+        assert!(Instant::now() < end, "no pushall: {:?}", first.seen);
+        if printer
+            .next_request(Duration::from_millis(200))
+            .await
+            .is_some_and(|r| r.contains("pushall"))
+        {
+            printer.report(idle).await;
+            break;
+        }
+    }
+    // `printers list` shows what the watching process wrote down.
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let list = fh.ok(&["printers", "list", "--json"]).stdout;
+        if list.contains(r#""state":"idle""#) {
+            break;
+        }
+        assert!(Instant::now() < end, "never idle: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    first.stop();
+    let list = fh.ok(&["printers", "list", "--json"]).stdout;
+    assert!(list.contains("idle when watching stopped"), "{list}");
+    broker.kill();
+
+    // Back up without the printer: offline, once, after the 5 s.
+    let mut second = Watch::start(&fh, "5");
+    let end = Instant::now() + DEADLINE;
+    while !second.has(|v| v["event"] == "printer.offline") {
+        assert!(Instant::now() < end, "not told offline: {:?}", second.seen);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = second.stop();
+    assert!(
+        !seen.iter().any(|v| v["event"] == "printer.online"),
+        "{seen:?}"
+    );
+
+    // Restarted again while the printer is still away: not told again;
+    // then it is back, and told online.
+    let mut third = Watch::start(&fh, "5");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(
+        !third.has(|v| v["event"] == "printer.offline"),
+        "told offline twice: {:?}",
+        third.seen
+    );
+    broker.restart();
+    let end = Instant::now() + Duration::from_secs(60);
+    while !third.has(|v| v["event"] == "printer.online") {
+        assert!(Instant::now() < end, "not told online: {:?}", third.seen);
+        if printer
+            .next_request(Duration::from_millis(200))
+            .await
+            .is_some_and(|r| r.contains("pushall"))
+        {
+            printer.report(idle).await;
+        }
+    }
+    third.stop();
+
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let all: String = discord
+            .received()
+            .iter()
+            .map(|m| m.body.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if all.contains("Printer online") {
+            assert_eq!(all.matches("Printer offline").count(), 1, "{all}");
+            assert_eq!(all.matches("Printer online").count(), 1, "{all}");
+            assert!(all.contains("A1 bay 7"), "{all}");
+            break;
+        }
+        assert!(Instant::now() < end, "Discord did not get both: {all}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

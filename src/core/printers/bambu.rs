@@ -463,6 +463,10 @@ impl PrinterTracker for BambuTracker {
         self.liveness.set_timing(timing);
     }
 
+    fn carry_over(&mut self, last: super::liveness::LastKnown, now: OffsetDateTime) {
+        self.liveness.carry_over(last, now);
+    }
+
     fn snapshot(&self) -> PrinterSnapshot {
         let state = match (self.liveness.state_word(), self.gcode_state.as_deref()) {
             (Some(word), _) => word.to_string(),

@@ -1,6 +1,7 @@
 //! Is a printer there? Offline is told once, on the connected →
 //! disconnected edge, after a debounce that a quick reconnect cancels;
-//! online is told only after an offline was.
+//! online is told only after an offline was. What was known when farmhook
+//! last watched ([`LastKnown`]) carries the edges across a restart.
 
 use time::{Duration, OffsetDateTime};
 
@@ -37,6 +38,32 @@ impl Timing {
         Timing {
             silence: d,
             offline_after: d,
+        }
+    }
+}
+
+/// What farmhook last knew of a printer when it last watched it (kept in
+/// the printers' state file), so a restart keeps the rules' edges: a
+/// printer that was up and does not come back is told offline, and one
+/// already told offline is not told again but told online when it is back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastKnown {
+    Up,
+    Offline,
+}
+
+impl LastKnown {
+    /// From the state word the printer last showed (`printers list`'s
+    /// "state", which may end in " when watching stopped"): `None` for a
+    /// printer never heard from.
+    pub fn from_state(state: &str) -> Option<LastKnown> {
+        if state.is_empty() || state.starts_with("connecting") {
+            None
+        } else if state.starts_with("offline") {
+            Some(LastKnown::Offline)
+        } else {
+            // Up, or reconnecting: it was up, and its drop not told yet.
+            Some(LastKnown::Up)
         }
     }
 }
@@ -88,6 +115,21 @@ impl Liveness {
             self.silence = Some(timing.silence);
         }
         self.offline_after = timing.offline_after;
+    }
+
+    /// Starts from what was known when farmhook last watched (before
+    /// anything is heard now).
+    pub fn carry_over(&mut self, last: LastKnown, now: OffsetDateTime) {
+        match last {
+            LastKnown::Up => self.link = Link::Up { last_heard: now },
+            LastKnown::Offline => {
+                self.link = Link::Down {
+                    since: now,
+                    why: "offline when farmhook last watched".into(),
+                };
+                self.offline_told = true;
+            }
+        }
     }
 
     /// The printer spoke: it is up. `Online` when an offline was told.
@@ -182,6 +224,50 @@ mod tests {
 
     fn t(s: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_795_719_000 + s).unwrap()
+    }
+
+    #[test]
+    fn what_was_last_known_keeps_the_edges_across_a_restart() {
+        assert_eq!(LastKnown::from_state(""), None);
+        assert_eq!(
+            LastKnown::from_state("connecting when watching stopped"),
+            None
+        );
+        assert_eq!(LastKnown::from_state("printing"), Some(LastKnown::Up));
+        assert_eq!(
+            LastKnown::from_state("reconnecting when watching stopped"),
+            Some(LastKnown::Up)
+        );
+        assert_eq!(
+            LastKnown::from_state("offline when watching stopped"),
+            Some(LastKnown::Offline)
+        );
+        // Up before: not coming back is told offline, once.
+        let mut l = Liveness::default();
+        l.carry_over(LastKnown::Up, t(0));
+        l.lost(t(1), "connection refused");
+        assert_eq!(
+            l.poll(t(61)),
+            Some(PrinterNews::Offline {
+                why: "connection refused".into()
+            })
+        );
+        assert_eq!(l.poll(t(200)), None);
+        // Up before and back at once: nothing to tell.
+        let mut l = Liveness::default();
+        l.carry_over(LastKnown::Up, t(0));
+        assert_eq!(l.heard(t(2)), None);
+        // Told offline before: not again, and online once it is heard.
+        let mut l = Liveness::default();
+        l.carry_over(LastKnown::Offline, t(0));
+        assert_eq!(l.state_word(), Some("offline"));
+        l.lost(t(1), "connection refused");
+        assert_eq!(l.poll(t(500)), None);
+        assert_eq!(l.heard(t(501)), Some(PrinterNews::Online));
+        // Never heard, as before: nothing is told.
+        let mut l = Liveness::default();
+        l.lost(t(1), "connection refused");
+        assert_eq!(l.poll(t(500)), None);
     }
 
     #[test]

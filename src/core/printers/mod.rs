@@ -67,6 +67,9 @@ pub trait PrinterTracker {
     fn snapshot(&self) -> PrinterSnapshot;
     /// How quickly a gone printer is told offline (before the first report).
     fn set_timing(&mut self, timing: liveness::Timing);
+    /// Starts from what farmhook knew when it last watched (before the
+    /// first report).
+    fn carry_over(&mut self, last: liveness::LastKnown, now: OffsetDateTime);
 }
 
 /// A tracker for `kind`, boxed, for sources that hold printers of every

@@ -335,6 +335,10 @@ impl PrinterTracker for OctoPrintTracker {
         self.liveness.set_timing(timing);
     }
 
+    fn carry_over(&mut self, last: super::liveness::LastKnown, now: OffsetDateTime) {
+        self.liveness.carry_over(last, now);
+    }
+
     fn snapshot(&self) -> PrinterSnapshot {
         let state = match (self.liveness.state_word(), self.state_text.as_deref()) {
             (Some(word), _) => word.to_string(),

@@ -57,6 +57,7 @@ pub async fn run(ctx: SourceContext) {
         updates,
         mut stop,
         timing,
+        last_known,
     } = ctx;
     let mut out = Out::new(config.name.clone(), updates);
     let setup = match Setup::new(&config, secret.as_ref()) {
@@ -68,6 +69,9 @@ pub async fn run(ctx: SourceContext) {
     };
     let mut tracker = BambuTracker::new();
     tracker.set_timing(timing);
+    if let Some(last) = last_known {
+        tracker.carry_over(last, OffsetDateTime::now_utc());
+    }
     let mut backoff = Backoff::default();
     let mut last_pushall: Option<Instant> = None;
     let ended = loop {

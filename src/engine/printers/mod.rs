@@ -27,6 +27,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 
+use crate::core::printers::liveness::LastKnown;
 use crate::core::printers::{PrinterConfig, PrinterNews, PrinterSnapshot, Timing};
 
 /// What a source tells the watcher, about the printer named `printer`.
@@ -143,6 +144,8 @@ pub struct SourceContext {
     pub stop: watch::Receiver<bool>,
     /// How quickly a gone printer is told offline.
     pub timing: Timing,
+    /// What was known of the printer when farmhook last watched it.
+    pub last_known: Option<LastKnown>,
 }
 
 /// What `printers test` (and adding a Bambu printer) learns from one

@@ -53,6 +53,9 @@ async fn watch(ctx: &mut SourceContext, reporter: &mut Reporter) -> Result<Strin
     };
     let mut tracker = MoonrakerTracker::new();
     tracker.set_timing(ctx.timing);
+    if let Some(last) = ctx.last_known {
+        tracker.carry_over(last, OffsetDateTime::now_utc());
+    }
     let mut backoff = Backoff::default();
     loop {
         if socket::stopping(&ctx.stop) {

@@ -38,6 +38,9 @@ pub async fn run(mut ctx: SourceContext) {
 async fn watch(ctx: &mut SourceContext, reporter: &mut Reporter) -> Result<String, WatcherGone> {
     let mut tracker = OctoPrintTracker::new();
     tracker.set_timing(ctx.timing);
+    if let Some(last) = ctx.last_known {
+        tracker.carry_over(last, OffsetDateTime::now_utc());
+    }
     let mut backoff = Backoff::default();
     let Some(base) = socket::base_url(&ctx.config.address) else {
         return Ok("the OctoPrint address is not a usable URL".into());

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::{Probe, SourceContext, SourceUpdate};
+use crate::core::printers::liveness::LastKnown;
 use crate::core::printers::{PrinterConfig, PrinterKind, Timing};
 
 /// Updates waiting for the watcher's reader: a printer reports a handful a
@@ -23,25 +24,12 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// Starts a source for each printer, with its secret from the keyring.
-    /// Their updates arrive on the returned receiver.
-    pub fn start(
-        printers: Vec<(PrinterConfig, Option<SecretString>)>,
-        timing: Timing,
-    ) -> (Watcher, mpsc::Receiver<SourceUpdate>) {
-        let (updates, receiver) = mpsc::channel(UPDATE_QUEUE);
-        let here = Handle::current();
-        (
-            Watcher::start_with(printers, updates, timing, &here),
-            receiver,
-        )
-    }
-
-    /// Like [`Watcher::start`], reporting into `updates` (the window's
-    /// engine keeps one stream across restarts of the watcher), with the
-    /// sources on `runtime` (`watch` gives them a paced thread).
+    /// Starts a source for each printer, with its secret from the keyring
+    /// and what was last known of it, reporting into `updates` (the
+    /// window's engine keeps one stream across restarts of the watcher),
+    /// with the sources on `runtime` (`watch` gives them a paced thread).
     pub fn start_with(
-        printers: Vec<(PrinterConfig, Option<SecretString>)>,
+        printers: Vec<(PrinterConfig, Option<SecretString>, Option<LastKnown>)>,
         updates: mpsc::Sender<SourceUpdate>,
         timing: Timing,
         runtime: &Handle,
@@ -49,13 +37,14 @@ impl Watcher {
         let (stop, stopped) = watch::channel(false);
         let tasks = printers
             .into_iter()
-            .map(|(config, secret)| {
+            .map(|(config, secret, last_known)| {
                 let ctx = SourceContext {
                     config,
                     secret,
                     updates: updates.clone(),
                     stop: stopped.clone(),
                     timing,
+                    last_known,
                 };
                 runtime.spawn(run_source(ctx))
             })

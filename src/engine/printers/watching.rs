@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::watcher::{UPDATE_QUEUE, Watcher};
 use super::{LinkState, PrinterView, SourceReport, SourceUpdate, link_words, state_json};
+use crate::core::printers::liveness::LastKnown;
 use crate::core::printers::{PrinterConfig, PrinterNews, Timing};
 use crate::core::settings::Settings;
 use crate::engine::config_store::WatchLock;
@@ -178,6 +179,10 @@ impl Watching {
             // for a moment, and the window must not wait for a slow close.
             tokio::spawn(running.watcher.stop(Duration::from_secs(3)));
         }
+        // What each printer was when last watched: here a moment ago (the
+        // file is this process's own, at most 2 s old), or before a
+        // restart, a crash or a power cut.
+        let last_states = read_states(&self.profile).await;
         let mut printers = Vec::with_capacity(wanted.len());
         for p in wanted {
             let secret = match self.profile.secrets().printer_secret(&p.name).await {
@@ -192,7 +197,11 @@ impl Watching {
             {
                 view.link = "connecting".into();
             }
-            printers.push((p.clone(), secret));
+            let last_known = last_states
+                .get(&p.name)
+                .and_then(|state| state["state"].as_str())
+                .and_then(LastKnown::from_state);
+            printers.push((p.clone(), secret, last_known));
         }
         let (updates, receiver) = mpsc::channel(UPDATE_QUEUE);
         self.updates = Some(receiver);

@@ -41,6 +41,7 @@ impl SourceRun {
             updates: tx,
             stop: stop_rx,
             timing: Default::default(),
+            last_known: None,
         };
         SourceRun {
             updates: rx,
