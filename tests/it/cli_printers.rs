@@ -401,7 +401,18 @@ fn watch_waits_for_printers_takes_new_ones_and_only_one_watch_watches() {
     let (mut first, first_lines, first_notes) = spawn();
     wait_for_line(&first_notes, "printers add");
     add_unreachable_octoprint(&fh);
-    let line = wait_for_line(&first_lines, "\"printer\":\"Prusa\"");
+    // Should it not come (it failed so twice in about thirty loaded runs,
+    // not reproduced since), what the watch said on stderr tells why.
+    let line = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for_line(&first_lines, "\"printer\":\"Prusa\"")
+    }))
+    .unwrap_or_else(|_| {
+        let notes: Vec<String> = first_notes.try_iter().collect();
+        panic!(
+            "the first watch did not take the new printer: {:?}; its notes: {notes:#?}",
+            first.try_wait()
+        )
+    });
     assert!(line.contains("\"link\""), "{line}");
 
     let (mut second, second_lines, second_notes) = spawn();

@@ -179,9 +179,9 @@ impl Watching {
             // for a moment, and the window must not wait for a slow close.
             tokio::spawn(running.watcher.stop(Duration::from_secs(3)));
         }
-        // What each printer was when last watched: here a moment ago (the
-        // file is this process's own, at most 2 s old), or before a
-        // restart, a crash or a power cut.
+        // What each printer was when last watched: here a moment ago (its
+        // view), else as the state file says (before a restart, a crash or
+        // a power cut, or by another process).
         let last_states = read_states(&self.profile).await;
         let mut printers = Vec::with_capacity(wanted.len());
         for p in wanted {
@@ -197,9 +197,12 @@ impl Watching {
             {
                 view.link = "connecting".into();
             }
-            let last_known = last_states
+            let last_known = self
+                .views
                 .get(&p.name)
-                .and_then(|state| state["state"].as_str())
+                .map(|view| view.snapshot.state.as_str())
+                .filter(|state| !state.is_empty())
+                .or_else(|| last_states.get(&p.name)?["state"].as_str())
                 .and_then(LastKnown::from_state);
             printers.push((p.clone(), secret, last_known));
         }
