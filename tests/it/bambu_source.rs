@@ -160,11 +160,14 @@ impl Watched {
 
 const IDLE: &str = r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_type":"idle","mc_percent":0,"mc_remaining_time":0,"print_error":0,"subtask_name":"","gcode_file":"","hms":[],"task_id":"0"}}"#;
 
-/// Starts a pinned source and takes the printer's pushall answer (an idle
-/// printer) as the baseline.
-async fn connected_idle(broker: &Mosquitto) -> (Watched, crate::support::mosquitto::TestPrinter) {
+/// Starts a pinned source with `timing` and waits until it is connected
+/// and has asked the printer for its whole state (not answered yet).
+async fn asking_for_pushall(
+    broker: &Mosquitto,
+    timing: Timing,
+) -> (Watched, crate::support::mosquitto::TestPrinter) {
     let mut printer = broker.printer().await;
-    let mut source = Watched::start(config(broker, Some(&broker.fingerprint)), CODE);
+    let mut source = Watched::start_timed(config(broker, Some(&broker.fingerprint)), CODE, timing);
     source
         .until_link("Connected", |l| *l == LinkState::Connected)
         .await;
@@ -173,6 +176,13 @@ async fn connected_idle(broker: &Mosquitto) -> (Watched, crate::support::mosquit
         .await
         .expect("the source asks for the whole state on connecting");
     assert!(request.contains(r#""command":"pushall""#), "{request}");
+    (source, printer)
+}
+
+/// Starts a pinned source and takes the printer's pushall answer (an idle
+/// printer) as the baseline.
+async fn connected_idle(broker: &Mosquitto) -> (Watched, crate::support::mosquitto::TestPrinter) {
+    let (mut source, printer) = asking_for_pushall(broker, Timing::default()).await;
     printer.report(IDLE).await;
     source.until_state("idle").await;
     assert!(source.news().is_empty(), "the baseline is not news");
@@ -303,16 +313,7 @@ async fn a_failure_without_a_code_is_told_after_the_hold_with_no_further_report(
 #[tokio::test]
 async fn a_silent_printer_is_reconnected_and_asked_again() {
     let broker = Mosquitto::start(SERIAL, CODE);
-    let mut printer = broker.printer().await;
-    let mut source = Watched::start_timed(
-        config(&broker, Some(&broker.fingerprint)),
-        CODE,
-        Timing::seconds(2),
-    );
-    source
-        .until_link("Connected", |l| *l == LinkState::Connected)
-        .await;
-    printer.next_request(WAIT).await.expect("the first pushall");
+    let (mut source, mut printer) = asking_for_pushall(&broker, Timing::seconds(2)).await;
     printer.report(IDLE).await;
     source.until_state("idle").await;
     // Silence from here on.
@@ -336,17 +337,7 @@ async fn a_silent_printer_is_reconnected_and_asked_again() {
 #[tokio::test]
 async fn a_printer_that_never_answers_after_connecting_is_reconnected_and_asked_again() {
     let broker = Mosquitto::start(SERIAL, CODE);
-    let mut printer = broker.printer().await;
-    let mut source = Watched::start_timed(
-        config(&broker, Some(&broker.fingerprint)),
-        CODE,
-        Timing::seconds(2),
-    );
-    source
-        .until_link("Connected", |l| *l == LinkState::Connected)
-        .await;
-    let first = printer.next_request(WAIT).await.expect("the first pushall");
-    assert!(first.contains("pushall"), "{first}");
+    let (mut source, mut printer) = asking_for_pushall(&broker, Timing::seconds(2)).await;
     // No answer.
     let LinkState::Retrying { why, .. } = source
         .until_link("Retrying after no answer", |l| {

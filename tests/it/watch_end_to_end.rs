@@ -54,11 +54,7 @@ async fn a_real_print_failing_reaches_discord_once_and_watch_stops_cleanly() {
         .await
         .expect("the probe's pushall");
     assert!(request.contains("pushall"), "{request}");
-    printer
-        .report(
-            r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#,
-        )
-        .await;
+    printer.report(IDLE).await;
     let added = tokio::task::spawn_blocking(move || add.join().unwrap())
         .await
         .unwrap();
@@ -70,55 +66,23 @@ async fn a_real_print_failing_reaches_discord_once_and_watch_stops_cleanly() {
     fh.run_with_stdin(&["discord", "set-url", "-"], &discord.webhook_url());
     fh.ok(&["discord", "enable"]);
 
-    let mut child = fh
-        .command(&["watch", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines) = std_mpsc::channel::<serde_json::Value>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(value) = serde_json::from_str(&line) {
-                lines_tx.send(value).ok();
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let mut wait_for = |what: &str, pred: &dyn Fn(&serde_json::Value) -> bool| {
-        let end = Instant::now() + DEADLINE;
-        loop {
-            if let Some(found) = seen.iter().find(|v| pred(v)) {
-                return serde_json::Value::clone(found);
-            }
-            let left = end.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "no {what} within {DEADLINE:?}: {seen:?}");
-            if let Ok(v) = lines.recv_timeout(left.min(Duration::from_millis(200))) {
-                seen.push(v);
-            }
-        }
-    };
-    wait_for("connected link", &|v| v["link"] == "connected");
+    let mut watch = Watch::start(&fh, &[]);
+    watch.wait_for("connected link", &|v| v["link"] == "connected");
     // The printer answers the pushall with its state: idle (the baseline),
     // then prints and fails.
     let request = printer.next_request(DEADLINE).await.expect("a pushall");
     assert!(request.contains("pushall"), "{request}");
-    printer
-        .report(
-            r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#,
-        )
-        .await;
+    printer.report(IDLE).await;
     printer
         .report(r#"{"print":{"command":"push_status","gcode_state":"RUNNING","subtask_name":"Bracket v4","task_id":"777","mc_percent":3,"print_error":0,"hms":[]}}"#)
         .await;
-    wait_for("the start", &|v| v["event"] == "job.started");
+    watch.wait_for("the start", &|v| v["event"] == "job.started");
     printer
         .report(r#"{"print":{"command":"push_status","gcode_state":"FAILED","subtask_name":"Bracket v4","task_id":"777","print_error":50348038,"hms":[]}}"#)
         .await;
-    let failed = wait_for("the failure", &|v| v["event"] == "job.failed");
+    let failed = watch.wait_for("the failure", &|v| v["event"] == "job.failed");
     assert_eq!(failed["printer"], "X1C bay 3");
-    wait_for("the failure delivered", &|v| {
+    watch.wait_for("the failure delivered", &|v| {
         v["delivery"] == "discord"
             && v["outcome"] == "delivered"
             && v["events"]
@@ -145,19 +109,7 @@ async fn a_real_print_failing_reaches_discord_once_and_watch_stops_cleanly() {
         "{all}"
     );
 
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let end = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < end, "watch did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (status, _) = watch.stop();
     assert!(status.success(), "{status:?}");
     let files = all_file_bytes(dir.path());
     assert!(
@@ -179,48 +131,10 @@ async fn a_printer_that_drops_off_is_told_offline_then_online() {
     let fh = Farmhook::new(dir.path(), "watch-offline")
         .env("FARMHOOK_DISCORD_API_BASE", &discord.api_base());
     let mut printer = broker.printer().await;
-    let pinned = fh.run_with_stdin(
-        &[
-            "printers",
-            "add",
-            "bambu",
-            "--name",
-            "P1S",
-            "--host",
-            &broker.address(),
-            "--serial",
-            SERIAL2,
-            "--fingerprint",
-            &broker.fingerprint,
-            "--access-code",
-            "-",
-            "--no-check",
-        ],
-        CODE,
-    );
-    assert_eq!(pinned.code, 0, "{}", pinned.stderr);
-    fh.run_with_stdin(&["discord", "set-url", "-"], &discord.webhook_url());
-    fh.ok(&["discord", "enable"]);
-    let mut child = fh
-        .command(&["watch", "--json", "--offline-after", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines) = std_mpsc::channel::<serde_json::Value>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(value) = serde_json::from_str(&line) {
-                lines_tx.send(value).ok();
-            }
-        }
-    });
+    add_pinned_with_discord(&fh, &broker, &discord, "P1S", SERIAL2);
+    let mut watch = Watch::start(&fh, &["--offline-after", "5"]);
     // The test printer answers every pushall with its state, as a printer
     // does, on every connection.
-    let idle =
-        r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#;
-    let mut seen: Vec<serde_json::Value> = Vec::new();
     let end = Instant::now() + Duration::from_secs(60);
     let mut answered = false;
     let mut killed = false;
@@ -228,19 +142,19 @@ async fn a_printer_that_drops_off_is_told_offline_then_online() {
     loop {
         assert!(
             Instant::now() < end,
-            "no offline then online within 60 s: {seen:?}"
+            "no offline then online within 60 s: {:?}",
+            watch.seen
         );
         if printer
             .next_request(Duration::from_millis(200))
             .await
             .is_some_and(|r| r.contains("pushall"))
         {
-            printer.report(idle).await;
+            printer.report(IDLE).await;
             answered = true;
         }
-        while let Ok(v) = lines.try_recv() {
-            seen.push(v);
-        }
+        watch.take();
+        let seen = &watch.seen;
         let has = |event: &str| seen.iter().any(|v| v["event"] == event);
         // Only a printer that was heard from can be told offline: the
         // plug is pulled once its answer to pushall is out, not merely
@@ -259,12 +173,56 @@ async fn a_printer_that_drops_off_is_told_offline_then_online() {
             break;
         }
     }
-    let offline = seen
+    let offline = watch
+        .seen
         .iter()
         .filter(|v| v["event"] == "printer.offline")
         .count();
-    assert_eq!(offline, 1, "offline told once: {seen:?}");
-    // Both reach Discord, each once.
+    assert_eq!(offline, 1, "offline told once: {:?}", watch.seen);
+    discord_told_offline_then_online_once(&discord, "P1S").await;
+    watch.stop();
+}
+
+/// The test printer's answer to pushall: an idle printer.
+const IDLE: &str =
+    r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#;
+
+/// Adds the broker's printer as `name`, its certificate pinned, and sends
+/// Discord's events to its stand-in.
+fn add_pinned_with_discord(
+    fh: &Farmhook,
+    broker: &Mosquitto,
+    discord: &DiscordStandIn,
+    name: &str,
+    serial: &str,
+) {
+    let added = fh.run_with_stdin(
+        &[
+            "printers",
+            "add",
+            "bambu",
+            "--name",
+            name,
+            "--host",
+            &broker.address(),
+            "--serial",
+            serial,
+            "--fingerprint",
+            &broker.fingerprint,
+            "--access-code",
+            "-",
+            "--no-check",
+        ],
+        CODE,
+    );
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    fh.run_with_stdin(&["discord", "set-url", "-"], &discord.webhook_url());
+    fh.ok(&["discord", "enable"]);
+}
+
+/// Waits until Discord got "Printer offline" and "Printer online" for
+/// `printer`, and checks each came once.
+async fn discord_told_offline_then_online_once(discord: &DiscordStandIn, printer: &str) {
     let end = Instant::now() + DEADLINE;
     loop {
         let all: String = discord
@@ -276,19 +234,11 @@ async fn a_printer_that_drops_off_is_told_offline_then_online() {
         if all.contains("Printer offline") && all.contains("Printer online") {
             assert_eq!(all.matches("Printer offline").count(), 1, "{all}");
             assert_eq!(all.matches("Printer online").count(), 1, "{all}");
+            assert!(all.contains(printer), "{all}");
             break;
         }
         assert!(Instant::now() < end, "Discord did not get both: {all}");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let end = Instant::now() + DEADLINE;
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < end, "watch did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -300,10 +250,11 @@ struct Watch {
 }
 
 impl Watch {
-    /// `watch --json --offline-after SECS` (5 at the least).
-    fn start(fh: &Farmhook, offline_after: &str) -> Watch {
+    /// `watch --json` with `extra` arguments (`--offline-after` takes 5
+    /// at the least).
+    fn start(fh: &Farmhook, extra: &[&str]) -> Watch {
         let mut child = fh
-            .command(&["watch", "--json", "--offline-after", offline_after])
+            .command(&[&["watch", "--json"], extra].concat())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -335,19 +286,51 @@ impl Watch {
         self.seen.iter().any(pred)
     }
 
-    /// SIGTERM, and waits for it to end (it writes the printers' state).
-    fn stop(mut self) -> Vec<serde_json::Value> {
-        std::process::Command::new("kill")
+    /// The first line (seen or to come within [`DEADLINE`]) that `pred`
+    /// accepts.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        pred: &dyn Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            if let Some(found) = self.seen.iter().find(|v| pred(v)) {
+                return found.clone();
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no {what} within {DEADLINE:?}: {:?}",
+                self.seen
+            );
+            if let Ok(v) = self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(200)))
+            {
+                self.seen.push(v);
+            }
+        }
+    }
+
+    /// SIGTERM, and waits for it to end (it writes the printers' state):
+    /// how it ended, and every line it wrote.
+    fn stop(mut self) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
+        let killed = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
+        assert!(killed.success());
         let end = Instant::now() + DEADLINE;
-        while self.child.try_wait().unwrap().is_none() {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
             assert!(Instant::now() < end, "watch did not stop after SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
         self.take();
-        self.seen
+        (status, self.seen)
     }
 }
 
@@ -365,33 +348,10 @@ async fn a_printer_that_does_not_come_back_after_a_restart_is_told_offline_once_
     let fh = Farmhook::new(dir.path(), "watch-restart")
         .env("FARMHOOK_DISCORD_API_BASE", &discord.api_base());
     let mut printer = broker.printer().await;
-    let added = fh.run_with_stdin(
-        &[
-            "printers",
-            "add",
-            "bambu",
-            "--name",
-            "A1 bay 7",
-            "--host",
-            &broker.address(),
-            "--serial",
-            SERIAL3,
-            "--fingerprint",
-            &broker.fingerprint,
-            "--access-code",
-            "-",
-            "--no-check",
-        ],
-        CODE,
-    );
-    assert_eq!(added.code, 0, "{}", added.stderr);
-    fh.run_with_stdin(&["discord", "set-url", "-"], &discord.webhook_url());
-    fh.ok(&["discord", "enable"]);
-    let idle =
-        r#"{"print":{"command":"push_status","gcode_state":"IDLE","print_error":0,"hms":[]}}"#;
+    add_pinned_with_discord(&fh, &broker, &discord, "A1 bay 7", SERIAL3);
 
     // Watched while it is up, then the box goes down.
-    let first = Watch::start(&fh, "5");
+    let first = Watch::start(&fh, &["--offline-after", "5"]);
     let end = Instant::now() + DEADLINE;
     loop {
         assert!(Instant::now() < end, "no pushall: {:?}", first.seen);
@@ -400,7 +360,7 @@ async fn a_printer_that_does_not_come_back_after_a_restart_is_told_offline_once_
             .await
             .is_some_and(|r| r.contains("pushall"))
         {
-            printer.report(idle).await;
+            printer.report(IDLE).await;
             break;
         }
     }
@@ -420,13 +380,13 @@ async fn a_printer_that_does_not_come_back_after_a_restart_is_told_offline_once_
     broker.kill();
 
     // Back up without the printer: offline, once, after the 5 s.
-    let mut second = Watch::start(&fh, "5");
+    let mut second = Watch::start(&fh, &["--offline-after", "5"]);
     let end = Instant::now() + DEADLINE;
     while !second.has(|v| v["event"] == "printer.offline") {
         assert!(Instant::now() < end, "not told offline: {:?}", second.seen);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let seen = second.stop();
+    let (_, seen) = second.stop();
     assert!(
         !seen.iter().any(|v| v["event"] == "printer.online"),
         "{seen:?}"
@@ -434,7 +394,7 @@ async fn a_printer_that_does_not_come_back_after_a_restart_is_told_offline_once_
 
     // Restarted again while the printer is still away: not told again;
     // then it is back, and told online.
-    let mut third = Watch::start(&fh, "5");
+    let mut third = Watch::start(&fh, &["--offline-after", "5"]);
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert!(
         !third.has(|v| v["event"] == "printer.offline"),
@@ -450,26 +410,9 @@ async fn a_printer_that_does_not_come_back_after_a_restart_is_told_offline_once_
             .await
             .is_some_and(|r| r.contains("pushall"))
         {
-            printer.report(idle).await;
+            printer.report(IDLE).await;
         }
     }
     third.stop();
-
-    let end = Instant::now() + DEADLINE;
-    loop {
-        let all: String = discord
-            .received()
-            .iter()
-            .map(|m| m.body.to_string())
-            .collect::<Vec<_>>()
-            .join("\n");
-        if all.contains("Printer online") {
-            assert_eq!(all.matches("Printer offline").count(), 1, "{all}");
-            assert_eq!(all.matches("Printer online").count(), 1, "{all}");
-            assert!(all.contains("A1 bay 7"), "{all}");
-            break;
-        }
-        assert!(Instant::now() < end, "Discord did not get both: {all}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    discord_told_offline_then_online_once(&discord, "A1 bay 7").await;
 }
